@@ -1,0 +1,263 @@
+import { ConfigError } from '../errors.js';
+import type { GraphBuilder, SymbolicTensor } from '../ir/builder.js';
+import { type SelectiveKernelOptions, selectiveKernel, seModule, splitAttn } from './attention.js';
+import { convNormAct, getPadding } from './common.js';
+
+/** Builds the shortcut of a block from the block's input (`<block>.downsample`). */
+export type ShortcutFn = (b: GraphBuilder, x: SymbolicTensor) => SymbolicTensor;
+
+/** timm's ResNet block arguments (camelCase), shared by every block type. */
+export interface BlockOptions {
+  inplanes: number;
+  planes: number;
+  stride?: number;
+  downsample?: ShortcutFn;
+  cardinality?: number;
+  baseWidth?: number;
+  reduceFirst?: number;
+  dilation?: number;
+  firstDilation?: number;
+  /** 'se' adds timm's SEModule after the last conv. */
+  attnLayer?: 'se' | null;
+  /** Cardinal extension: every conv of the block carries a bias (the from-scratch ResNeXt). */
+  convBias?: boolean;
+  /** SelectiveKernel arguments for the SK blocks. */
+  skKwargs?: Omit<SelectiveKernelOptions, 'inChannels' | 'outChannels' | 'stride' | 'dilation' | 'groups'>;
+  /** ResNeSt options. */
+  radix?: number;
+  avd?: boolean;
+  avdFirst?: boolean;
+  isFirst?: boolean;
+}
+
+export type BlockFn = (b: GraphBuilder, x: SymbolicTensor, o: BlockOptions) => SymbolicTensor;
+
+export interface BlockType {
+  fn: BlockFn;
+  expansion: number;
+}
+
+function attention(b: GraphBuilder, x: SymbolicTensor, o: BlockOptions, channels: number): SymbolicTensor {
+  if (o.attnLayer === 'se') return seModule(b, x, 'se', { channels });
+  if (o.attnLayer) throw new ConfigError(`${b.path()}: unsupported attn_layer '${o.attnLayer}' (supported: 'se')`);
+  return x;
+}
+
+function residual(b: GraphBuilder, x: SymbolicTensor, input: SymbolicTensor, o: BlockOptions, act: string): SymbolicTensor {
+  const shortcut = o.downsample ? b.scope('downsample', () => o.downsample!(b, input)) : input;
+  return b.relu(b.add(x, shortcut, 'add'), act);
+}
+
+/** timm/torchvision BasicBlock: 3x3 -> 3x3, expansion 1. */
+export const basicBlock: BlockFn = (b, input, o) => {
+  if ((o.cardinality ?? 1) !== 1 || (o.baseWidth ?? 64) !== 64) {
+    throw new ConfigError(`${b.path()}: BasicBlock only supports cardinality=1 and base_width=64 (use ResNeXtBasicBlock)`);
+  }
+  const firstPlanes = Math.floor(o.planes / (o.reduceFirst ?? 1));
+  const dilation = o.dilation ?? 1;
+  const first = o.firstDilation ?? dilation;
+  const bias = o.convBias ?? false;
+  let x = b.conv2d(input, 'conv1', { outChannels: firstPlanes, kernel: 3, stride: o.stride ?? 1, padding: first, dilation: first, bias });
+  x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
+  x = b.conv2d(x, 'conv2', { outChannels: o.planes, kernel: 3, padding: dilation, dilation, bias });
+  x = b.batchNorm(x, 'bn2');
+  x = attention(b, x, o, o.planes);
+  return residual(b, x, input, o, 'act2');
+};
+
+/** timm/torchvision Bottleneck: 1x1 -> grouped 3x3 -> 1x1, width floor(planes * base_width / 64) * cardinality. */
+export const bottleneck: BlockFn = (b, input, o) => {
+  const cardinality = o.cardinality ?? 1;
+  const width = Math.floor(o.planes * ((o.baseWidth ?? 64) / 64)) * cardinality;
+  const firstPlanes = Math.floor(width / (o.reduceFirst ?? 1));
+  const out = o.planes * 4;
+  const dilation = o.firstDilation ?? o.dilation ?? 1;
+  const bias = o.convBias ?? false;
+  let x = b.conv2d(input, 'conv1', { outChannels: firstPlanes, kernel: 1, bias });
+  x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
+  x = b.conv2d(x, 'conv2', {
+    outChannels: width,
+    kernel: 3,
+    stride: o.stride ?? 1,
+    padding: dilation,
+    dilation,
+    groups: cardinality,
+    bias,
+  });
+  x = b.relu(b.batchNorm(x, 'bn2'), 'act2');
+  x = b.conv2d(x, 'conv3', { outChannels: out, kernel: 1, bias });
+  x = b.batchNorm(x, 'bn3');
+  x = attention(b, x, o, out);
+  return residual(b, x, input, o, 'act3');
+};
+
+/**
+ * Cardinal's BasicBlock ResNeXt (resnext18/34 of the tutorials): two 3x3 convs of width
+ * 2 * planes, the second grouped, expansion 2. The tutorial's shortcut kept `planes`
+ * channels and cannot be added to a 2 * planes branch; here the shortcut projects to
+ * 2 * planes whenever the widths differ.
+ */
+export const resnextBasicBlock: BlockFn = (b, input, o) => {
+  const width = o.planes * 2;
+  const dilation = o.dilation ?? 1;
+  const first = o.firstDilation ?? dilation;
+  const bias = o.convBias ?? false;
+  let x = b.conv2d(input, 'conv1', { outChannels: width, kernel: 3, stride: o.stride ?? 1, padding: first, dilation: first, bias });
+  x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
+  x = b.conv2d(x, 'conv2', { outChannels: width, kernel: 3, padding: dilation, dilation, groups: o.cardinality ?? 32, bias });
+  x = b.batchNorm(x, 'bn2');
+  x = attention(b, x, o, width);
+  return residual(b, x, input, o, 'act2');
+};
+
+/** timm SelectiveKernelBasic: SelectiveKernel(conv1) -> ConvNormAct 3x3 (conv2), expansion 1. */
+export const selectiveKernelBasic: BlockFn = (b, input, o) => {
+  if ((o.cardinality ?? 1) !== 1 || (o.baseWidth ?? 64) !== 64) {
+    throw new ConfigError(`${b.path()}: SelectiveKernelBasic only supports cardinality=1 and base_width=64`);
+  }
+  const firstPlanes = Math.floor(o.planes / (o.reduceFirst ?? 1));
+  const dilation = o.dilation ?? 1;
+  let x = selectiveKernel(b, input, 'conv1', {
+    ...o.skKwargs,
+    inChannels: o.inplanes,
+    outChannels: firstPlanes,
+    stride: o.stride ?? 1,
+    dilation: o.firstDilation ?? dilation,
+  });
+  x = convNormAct(b, x, 'conv2', { outChannels: o.planes, kernel: 3, dilation, act: false });
+  x = attention(b, x, o, o.planes);
+  return residual(b, x, input, o, 'act');
+};
+
+/** timm SelectiveKernelBottleneck: ConvNormAct 1x1 -> grouped SelectiveKernel -> ConvNormAct 1x1, expansion 4. */
+export const selectiveKernelBottleneck: BlockFn = (b, input, o) => {
+  const cardinality = o.cardinality ?? 1;
+  const width = Math.floor(o.planes * ((o.baseWidth ?? 64) / 64)) * cardinality;
+  const firstPlanes = Math.floor(width / (o.reduceFirst ?? 1));
+  const out = o.planes * 4;
+  let x = convNormAct(b, input, 'conv1', { outChannels: firstPlanes, kernel: 1 });
+  x = selectiveKernel(b, x, 'conv2', {
+    ...o.skKwargs,
+    inChannels: firstPlanes,
+    outChannels: width,
+    stride: o.stride ?? 1,
+    dilation: o.firstDilation ?? o.dilation ?? 1,
+    groups: cardinality,
+  });
+  x = convNormAct(b, x, 'conv3', { outChannels: out, kernel: 1, act: false });
+  x = attention(b, x, o, out);
+  return residual(b, x, input, o, 'act');
+};
+
+/**
+ * timm ResNestBottleneck: 1x1 -> SplitAttn 3x3 -> 1x1, with the stride moved into a 3x3
+ * average pool (avd) before or after the split-attention conv.
+ */
+export const resnestBottleneck: BlockFn = (b, input, o) => {
+  if ((o.reduceFirst ?? 1) !== 1) throw new ConfigError(`${b.path()}: ResNestBottleneck requires reduce_first=1`);
+  if (o.attnLayer) throw new ConfigError(`${b.path()}: ResNestBottleneck takes no attn_layer`);
+  const cardinality = o.cardinality ?? 1;
+  const groupWidth = Math.floor(o.planes * ((o.baseWidth ?? 64) / 64)) * cardinality;
+  const firstDilation = o.firstDilation ?? o.dilation ?? 1;
+  let stride = o.stride ?? 1;
+  let avdStride = 0;
+  if (o.avd && (stride > 1 || o.isFirst)) {
+    avdStride = stride;
+    stride = 1;
+  }
+  const radix = o.radix ?? 1;
+  const bias = o.convBias ?? false;
+  let x = b.conv2d(input, 'conv1', { outChannels: groupWidth, kernel: 1, bias });
+  x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
+  if (avdStride > 0 && o.avdFirst) x = b.avgPool(x, { kernel: 3, stride: avdStride, padding: 1 }, 'avd_first');
+  if (radix >= 1) {
+    x = splitAttn(b, x, 'conv2', {
+      inChannels: groupWidth,
+      outChannels: groupWidth,
+      kernelSize: 3,
+      stride,
+      padding: firstDilation,
+      dilation: firstDilation,
+      groups: cardinality,
+      radix,
+      bias,
+    });
+  } else {
+    x = b.conv2d(x, 'conv2', {
+      outChannels: groupWidth,
+      kernel: 3,
+      stride,
+      padding: firstDilation,
+      dilation: firstDilation,
+      groups: cardinality,
+      bias,
+    });
+    x = b.relu(b.batchNorm(x, 'bn2'), 'act2');
+  }
+  if (avdStride > 0 && !o.avdFirst) x = b.avgPool(x, { kernel: 3, stride: avdStride, padding: 1 }, 'avd_last');
+  x = b.conv2d(x, 'conv3', { outChannels: o.planes * 4, kernel: 1, bias });
+  x = b.batchNorm(x, 'bn3');
+  return residual(b, x, input, o, 'act3');
+};
+
+/** Block types by timm class name (plus Cardinal's ResNeXtBasicBlock). */
+export const BLOCK_TYPES = {
+  BasicBlock: { fn: basicBlock, expansion: 1 },
+  Bottleneck: { fn: bottleneck, expansion: 4 },
+  ResNeXtBasicBlock: { fn: resnextBasicBlock, expansion: 2 },
+  SelectiveKernelBasic: { fn: selectiveKernelBasic, expansion: 1 },
+  SelectiveKernelBottleneck: { fn: selectiveKernelBottleneck, expansion: 4 },
+  ResNestBottleneck: { fn: resnestBottleneck, expansion: 4 },
+} as const satisfies Record<string, BlockType>;
+
+export type BlockName = keyof typeof BLOCK_TYPES;
+
+export interface DownsampleOptions {
+  inChannels: number;
+  outChannels: number;
+  kernelSize?: number;
+  stride?: number;
+  dilation?: number;
+  firstDilation?: number;
+  convBias?: boolean;
+}
+
+/** timm downsample_conv: conv (1x1 unless strided with down_kernel_size > 1) -> bn, as `0`, `1`. */
+export function downsampleConv(o: DownsampleOptions): ShortcutFn {
+  return (b, x) => {
+    const stride = o.stride ?? 1;
+    const dilation = o.dilation ?? 1;
+    const k = stride === 1 && dilation === 1 ? 1 : (o.kernelSize ?? 1);
+    const fd = k > 1 ? (o.firstDilation ?? dilation) : 1;
+    const y = b.conv2d(x, '0', {
+      outChannels: o.outChannels,
+      kernel: k,
+      stride,
+      padding: getPadding(k, stride, fd),
+      dilation: fd,
+      bias: o.convBias ?? false,
+    });
+    return b.batchNorm(y, '1');
+  };
+}
+
+/**
+ * timm downsample_avg: 2x2 average pool (ceil mode, padding not counted) -> 1x1 conv -> bn,
+ * as `0` (pool, no parameters), `1`, `2`. Dilated stages pool with stride 1 and 'same' padding.
+ */
+export function downsampleAvg(o: DownsampleOptions): ShortcutFn {
+  return (b, x) => {
+    const stride = o.stride ?? 1;
+    const dilation = o.dilation ?? 1;
+    const avgStride = dilation === 1 ? stride : 1;
+    let y = x;
+    if (stride !== 1 || dilation !== 1) {
+      y =
+        avgStride === 1 && dilation > 1
+          ? b.avgPool(x, { kernel: 2, stride: 1, padding: [0, 0, 1, 1], ceilMode: true, countIncludePad: true }, '0')
+          : b.avgPool(x, { kernel: 2, stride: avgStride, ceilMode: true, countIncludePad: false }, '0');
+    }
+    y = b.conv2d(y, '1', { outChannels: o.outChannels, kernel: 1, bias: o.convBias ?? false });
+    return b.batchNorm(y, '2');
+  };
+}

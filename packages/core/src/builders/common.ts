@@ -1,0 +1,53 @@
+import type { GraphBuilder, SymbolicTensor } from '../ir/builder.js';
+
+/** timm's get_padding: symmetric padding that keeps 'same' size at stride 1. */
+export function getPadding(kernel: number, stride = 1, dilation = 1): number {
+  return Math.floor((stride - 1 + dilation * (kernel - 1)) / 2);
+}
+
+/** timm's make_divisible: round to a multiple of divisor, never below round_limit * v. */
+export function makeDivisible(v: number, divisor = 8, minValue?: number, roundLimit = 0.9): number {
+  const min = minValue ?? divisor;
+  let out = Math.max(min, Math.floor(Math.trunc(v + divisor / 2) / divisor) * divisor);
+  if (out < roundLimit * v) out += divisor;
+  return out;
+}
+
+export interface ConvNormActOptions {
+  outChannels: number;
+  kernel: number;
+  stride?: number;
+  dilation?: number;
+  groups?: number;
+  act?: boolean;
+  bias?: boolean;
+}
+
+/**
+ * timm's ConvNormAct: `<module>.conv` then `<module>.bn` (a BatchNormAct2d whose ReLU lives at
+ * `<module>.bn.act`), padding from get_padding.
+ */
+export function convNormAct(b: GraphBuilder, x: SymbolicTensor, module: string | number, o: ConvNormActOptions): SymbolicTensor {
+  return b.scope(module, () => {
+    const stride = o.stride ?? 1;
+    const dilation = o.dilation ?? 1;
+    let y = b.conv2d(x, 'conv', {
+      outChannels: o.outChannels,
+      kernel: o.kernel,
+      stride,
+      dilation,
+      groups: o.groups ?? 1,
+      padding: getPadding(o.kernel, stride, dilation),
+      bias: o.bias ?? false,
+    });
+    y = b.batchNorm(y, 'bn');
+    return o.act === false ? y : b.scope('bn', () => b.relu(y, 'act'));
+  });
+}
+
+/** Splits into `parts` equal chunks along channels and adds them (a sum over a radix/path axis). */
+export function sumChunks(b: GraphBuilder, x: SymbolicTensor, parts: number, module?: string): SymbolicTensor {
+  const c = x.shape[1]!;
+  const chunks = b.split(x, new Array(parts).fill(c / parts), 1, module);
+  return b.sum(chunks, module);
+}

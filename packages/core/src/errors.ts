@@ -1,0 +1,97 @@
+/**
+ * Every error Cardinal raises for bad input is a CardinalError with a stable `code`,
+ * so callers (and the CLI) can tell user mistakes from bugs without parsing messages.
+ */
+export type CardinalErrorCode =
+  | 'E_CONFIG'
+  | 'E_SHAPE'
+  | 'E_GRAPH'
+  | 'E_WEIGHTS'
+  | 'E_SAFETENSORS'
+  | 'E_NPY'
+  | 'E_INPUT'
+  | 'E_UNKNOWN_MODEL'
+  | 'E_UNSUPPORTED';
+
+export class CardinalError extends Error {
+  readonly code: CardinalErrorCode;
+  constructor(code: CardinalErrorCode, message: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A config object (timm ResNet arguments, a block config or a meta.json) is malformed. */
+export class ConfigError extends CardinalError {
+  constructor(message: string) {
+    super('E_CONFIG', message);
+  }
+}
+
+/** Shapes do not fit: the message names the module path, the expected and the actual shapes. */
+export class ShapeError extends CardinalError {
+  constructor(message: string) {
+    super('E_SHAPE', message);
+  }
+}
+
+/** A graph document or graph structure is invalid. */
+export class GraphError extends CardinalError {
+  constructor(message: string) {
+    super('E_GRAPH', message);
+  }
+}
+
+/** A safetensors file is malformed; the message says which part (header, offsets, dtype). */
+export class SafetensorsError extends CardinalError {
+  constructor(message: string) {
+    super('E_SAFETENSORS', message);
+  }
+}
+
+/** A .npy file is malformed or holds an unsupported dtype. */
+export class NpyError extends CardinalError {
+  constructor(message: string) {
+    super('E_NPY', message);
+  }
+}
+
+/** An input tensor does not match what the graph expects. */
+export class InputError extends CardinalError {
+  constructor(message: string) {
+    super('E_INPUT', message);
+  }
+}
+
+/** A zoo name, block name or op is unknown. */
+export class UnknownModelError extends CardinalError {
+  constructor(message: string) {
+    super('E_UNKNOWN_MODEL', message);
+  }
+}
+
+/** The weights do not fit the graph; the report lists every offending key. */
+export class WeightLoadError extends CardinalError {
+  readonly report: WeightReport;
+  constructor(message: string, report: WeightReport) {
+    super('E_WEIGHTS', message);
+    this.report = report;
+  }
+}
+
+export interface MismatchedKey {
+  key: string;
+  expected: number[];
+  got: number[];
+}
+
+export interface WeightReport {
+  missing: string[];
+  unexpected: string[];
+  mismatched: MismatchedKey[];
+}
+
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}

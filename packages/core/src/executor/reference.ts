@@ -1,0 +1,93 @@
+import type { Backend, CompileOptions, Executable } from '../backend.js';
+import { GraphError, InputError, formatShape } from '../errors.js';
+import type { Graph, WeightMap } from '../ir/graph.js';
+import { OP_NAMES, getOp } from '../ops/registry.js';
+import { type Tensor, shapesEqual } from '../tensor.js';
+
+export interface ReferenceRunOptions {
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Checks that the given inputs are exactly the graph's, with the graph's shapes. */
+export function checkInputs(graph: Graph, inputs: Readonly<Record<string, Tensor>>): void {
+  for (const spec of graph.inputs) {
+    const t = inputs[spec.name];
+    if (!t) throw new InputError(`missing input '${spec.name}' (expected shape ${formatShape(spec.shape)})`);
+    if (!shapesEqual(t.shape, spec.shape)) {
+      throw new InputError(`input '${spec.name}': expected shape ${formatShape(spec.shape)}, got ${formatShape(t.shape)}`);
+    }
+    if (t.data.length !== spec.shape.reduce((a, b) => a * b, 1)) {
+      throw new InputError(`input '${spec.name}': shape ${formatShape(t.shape)} but ${t.data.length} values`);
+    }
+  }
+  for (const name of Object.keys(inputs)) {
+    if (!graph.inputs.some((s) => s.name === name)) {
+      throw new InputError(`unexpected input '${name}'; the graph takes ${graph.inputs.map((s) => `'${s.name}'`).join(', ')}`);
+    }
+  }
+}
+
+/**
+ * Runs a graph with the reference kernels: slow, exact (float64 accumulation), always
+ * available. Intermediate tensors are dropped after their last use.
+ */
+export function runReference(
+  graph: Graph,
+  weights: WeightMap,
+  inputs: Readonly<Record<string, Tensor>>,
+  options: ReferenceRunOptions = {},
+): Record<string, Tensor> {
+  checkInputs(graph, inputs);
+  const lastUse = new Map<string, number>();
+  graph.nodes.forEach((node, i) => {
+    for (const t of node.inputs) lastUse.set(t, i);
+  });
+  const outputs = new Set(graph.outputs);
+  const env = new Map<string, Tensor>(Object.entries(inputs));
+  graph.nodes.forEach((node, i) => {
+    const args = node.inputs.map((t) => {
+      const v = env.get(t);
+      if (!v) throw new GraphError(`${node.path || node.name}: input tensor '${t}' is not computed before this node`);
+      return v;
+    });
+    const params: Record<string, Tensor> = {};
+    for (const [role, key] of Object.entries(node.params)) {
+      const w = weights.get(key);
+      if (w) params[role] = w;
+      else if (role !== 'num_batches_tracked') throw new GraphError(`${node.path}: no value for parameter '${key}'`);
+    }
+    const results = getOp(node.op).reference({ inputs: args, params, attrs: node.attrs });
+    node.outputs.forEach((name, k) => env.set(name, results[k]!));
+    for (const t of node.inputs) {
+      if (lastUse.get(t) === i && !outputs.has(t)) env.delete(t);
+    }
+    options.onProgress?.(i + 1, graph.nodes.length);
+  });
+  const result: Record<string, Tensor> = {};
+  for (const name of graph.outputs) {
+    const t = env.get(name);
+    if (!t) throw new GraphError(`output '${name}' is never computed`);
+    result[name] = t;
+  }
+  return result;
+}
+
+/** The reference executor as a Backend, so callers can treat it like any other. */
+export const referenceBackend: Backend = {
+  name: 'reference',
+  supportedOps: OP_NAMES,
+  isAvailable: async () => ({ available: true }),
+  async compile(graph: Graph, weights: WeightMap, options: CompileOptions = {}): Promise<Executable> {
+    let disposed = false;
+    return {
+      async run(inputs) {
+        if (disposed) throw new InputError(`model '${graph.name}' was disposed and cannot run again`);
+        return runReference(graph, weights, inputs, options);
+      },
+      dispose() {
+        disposed = true;
+      },
+      describe: () => 'reference (plain TypeScript kernels, float64 accumulation)',
+    };
+  },
+};

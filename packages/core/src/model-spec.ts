@@ -1,0 +1,60 @@
+import { buildBlockGraph } from './builders/block-config.js';
+import { resnet } from './builders/resnet.js';
+import { parseResNetConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import type { Graph } from './ir/graph.js';
+import { createModel } from './zoo/zoo.js';
+
+export interface ModelSpecOptions {
+  /** [N, C, H, W]; defaults: a fixture's input_shape, else [1, in_chans, 224, 224]. */
+  inputShape?: readonly number[];
+  /** Used in error messages (a file name). */
+  source?: string;
+}
+
+export interface BuiltModel {
+  graph: Graph;
+  kind: 'model' | 'block';
+  /** The fixture meta.json this came from, when it came from one. */
+  meta?: Record<string, unknown>;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Builds a graph from any JSON a user may hand over: a fixture meta.json (its `config` is
+ * used), a timm ResNet config (`block`, `layers`, ...) or a block config (`module`, `args`).
+ */
+export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): BuiltModel {
+  const source = options.source ?? 'config';
+  if (!isRecord(value)) throw new ConfigError(`${source}: expected a JSON object (a model config or a meta.json)`);
+  let config: unknown = value;
+  let meta: Record<string, unknown> | undefined;
+  let inputShape = options.inputShape;
+  if ('config' in value && ('kind' in value || 'input_shape' in value)) {
+    meta = value;
+    config = value.config;
+    if (!inputShape && Array.isArray(value.input_shape)) inputShape = value.input_shape as number[];
+  }
+  if (!isRecord(config)) throw new ConfigError(`${source}: 'config' must be an object`);
+  const name = typeof meta?.model === 'string' ? meta.model : undefined;
+  if ('module' in config) {
+    if (!inputShape) throw new ConfigError(`${source}: a block config needs an input shape (--input-size or a meta.json input_shape)`);
+    return { graph: buildBlockGraph(config, inputShape, source), kind: 'block', meta };
+  }
+  if ('block' in config) {
+    const c = parseResNetConfig(config, source);
+    return { graph: resnet(c, { inputShape, name: name ?? 'custom' }), kind: 'model', meta };
+  }
+  throw new ConfigError(`${source}: not a model config: expected 'block' and 'layers' (timm ResNet arguments) or 'module' and 'args' (a block)`);
+}
+
+/** A zoo name, or JSON text/value as accepted by buildFromJson. */
+export function buildModel(spec: string | Record<string, unknown>, options: ModelSpecOptions = {}): BuiltModel {
+  if (typeof spec === 'string') {
+    return { graph: createModel(spec, { inputShape: options.inputShape }), kind: 'model' };
+  }
+  return buildFromJson(spec, options);
+}

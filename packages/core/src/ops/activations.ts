@@ -1,0 +1,69 @@
+import { ShapeError, formatShape } from '../errors.js';
+import { intAttr, unchecked } from './attrs.js';
+import type { OpDef } from './op-def.js';
+
+function unary(name: 'relu' | 'sigmoid', f: (v: number) => number): OpDef {
+  return {
+    name,
+    arity: [1, 1],
+    checkAttrs: () => {},
+    inferShapes: (shapes) => [[...shapes[0]!]],
+    params: () => [],
+    macs: () => 0,
+    reference({ inputs }) {
+      const x = inputs[0]!;
+      const out = new Float32Array(x.data.length);
+      for (let i = 0; i < out.length; i++) out[i] = f(x.data[i]!);
+      return [{ shape: [...x.shape], data: out }];
+    },
+  };
+}
+
+export const reluOp = unary('relu', (v) => (v > 0 ? v : 0));
+export const sigmoidOp = unary('sigmoid', (v) => 1 / (1 + Math.exp(-v)));
+
+/** Normalises an axis attribute (negative counts from the end) for a given rank. */
+export function normaliseAxis(axis: number, rank: number, path: string): number {
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) throw new ShapeError(`${path}: axis ${axis} is out of range for rank ${rank}`);
+  return a;
+}
+
+/** Softmax along one axis, computed stably (max subtracted) in float64. */
+export const softmaxOp: OpDef = {
+  name: 'softmax',
+  arity: [1, 1],
+  checkAttrs: (attrs, ctx) => void intAttr(attrs, 'axis', ctx),
+  inferShapes(shapes, attrs, ctx) {
+    const x = shapes[0]!;
+    normaliseAxis(intAttr(attrs, 'axis', ctx), x.length, ctx.path);
+    if (x.length === 0) throw new ShapeError(`${ctx.path}: softmax needs a tensor of rank >= 1, got ${formatShape(x)}`);
+    return [[...x]];
+  },
+  params: () => [],
+  macs: () => 0,
+  reference({ inputs, attrs }) {
+    const x = inputs[0]!;
+    const axis = normaliseAxis(intAttr(attrs, 'axis', unchecked), x.shape.length, 'softmax');
+    const len = x.shape[axis]!;
+    let inner = 1;
+    for (let i = axis + 1; i < x.shape.length; i++) inner *= x.shape[i]!;
+    const outer = x.data.length / (len * inner);
+    const out = new Float32Array(x.data.length);
+    const tmp = new Float64Array(len);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const base = o * len * inner + i;
+        let max = Number.NEGATIVE_INFINITY;
+        for (let k = 0; k < len; k++) max = Math.max(max, x.data[base + k * inner]!);
+        let sum = 0;
+        for (let k = 0; k < len; k++) {
+          tmp[k] = Math.exp(x.data[base + k * inner]! - max);
+          sum += tmp[k]!;
+        }
+        for (let k = 0; k < len; k++) out[base + k * inner] = tmp[k]! / sum;
+      }
+    }
+    return [{ shape: [...x.shape], data: out }];
+  },
+};

@@ -1,0 +1,47 @@
+import { ShapeError, formatShape } from '../errors.js';
+import { boolAttr, intAttr, unchecked } from './attrs.js';
+import type { OpDef, ParamRequirement } from './op-def.js';
+
+/** y = x W^T + b with W of shape [out, in], as torch.nn.Linear. */
+export const linearOp: OpDef = {
+  name: 'linear',
+  arity: [1, 1],
+  checkAttrs(attrs, ctx) {
+    intAttr(attrs, 'outFeatures', ctx);
+    boolAttr(attrs, 'bias', ctx, true);
+  },
+  inferShapes(shapes, attrs, ctx) {
+    const x = shapes[0]!;
+    if (x.length !== 2) throw new ShapeError(`${ctx.path}: linear expects a 2-D [N, features] input, got ${formatShape(x)}`);
+    return [[x[0]!, intAttr(attrs, 'outFeatures', ctx)]];
+  },
+  params(shapes, attrs) {
+    const inF = shapes[0]![1]!;
+    const outF = intAttr(attrs, 'outFeatures', unchecked);
+    const init = { kind: 'uniformFanIn', fanIn: inF } as const;
+    const req: ParamRequirement[] = [{ role: 'weight', shape: [outF, inF], kind: 'parameter', dtype: 'float32', init }];
+    if (boolAttr(attrs, 'bias', unchecked, true)) {
+      req.push({ role: 'bias', shape: [outF], kind: 'parameter', dtype: 'float32', init });
+    }
+    return req;
+  },
+  macs: (shapes, outShapes) => shapes[0]![0]! * shapes[0]![1]! * outShapes[0]![1]!,
+  reference({ inputs, params, attrs }) {
+    const x = inputs[0]!;
+    const [n, inF] = x.shape as [number, number];
+    const outF = intAttr(attrs, 'outFeatures', unchecked);
+    const w = params.weight!.data;
+    const b = params.bias?.data;
+    const out = new Float32Array(n * outF);
+    for (let r = 0; r < n; r++) {
+      for (let o = 0; o < outF; o++) {
+        let s = b ? b[o]! : 0;
+        const wb = o * inF;
+        const xb = r * inF;
+        for (let i = 0; i < inF; i++) s += x.data[xb + i]! * w[wb + i]!;
+        out[r * outF + o] = s;
+      }
+    }
+    return [{ shape: [n, outF], data: out }];
+  },
+};

@@ -1,0 +1,145 @@
+import { ShapeError, formatShape } from '../errors.js';
+import type { Attrs } from '../ir/graph.js';
+import { boolAttr, intsAttr, unchecked } from './attrs.js';
+import type { OpDef, ShapeContext } from './op-def.js';
+
+/** Pooling attributes; padding is [top, left, bottom, right]. */
+export interface PoolAttrs {
+  kernel: [number, number];
+  stride: [number, number];
+  padding: [number, number, number, number];
+  dilation: [number, number];
+  ceilMode: boolean;
+  countIncludePad: boolean;
+}
+
+export function readPoolAttrs(attrs: Attrs, ctx: ShapeContext = unchecked): PoolAttrs {
+  const kernel = intsAttr(attrs, 'kernel', ctx, 2) as [number, number];
+  return {
+    kernel,
+    stride: intsAttr(attrs, 'stride', ctx, 2, kernel) as [number, number],
+    padding: intsAttr(attrs, 'padding', ctx, 4, [0, 0, 0, 0]) as [number, number, number, number],
+    dilation: intsAttr(attrs, 'dilation', ctx, 2, [1, 1]) as [number, number],
+    ceilMode: boolAttr(attrs, 'ceilMode', ctx, false),
+    countIncludePad: boolAttr(attrs, 'countIncludePad', ctx, true),
+  };
+}
+
+/**
+ * PyTorch's pooling output length: in ceil mode a last window that would start inside the
+ * end padding is dropped.
+ */
+export function poolOutLength(size: number, k: number, s: number, padBegin: number, padEnd: number, d: number, ceil: boolean): number {
+  const span = size + padBegin + padEnd - d * (k - 1) - 1;
+  let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+  if (ceil && (out - 1) * s >= size + padBegin) out -= 1;
+  return out;
+}
+
+function inferPool(shapes: readonly (readonly number[])[], attrs: Attrs, ctx: ShapeContext): number[][] {
+  const x = shapes[0]!;
+  if (x.length !== 4) throw new ShapeError(`${ctx.path}: pooling expects a 4-D NCHW input, got ${formatShape(x)}`);
+  const a = readPoolAttrs(attrs, ctx);
+  const oh = poolOutLength(x[2]!, a.kernel[0], a.stride[0], a.padding[0], a.padding[2], a.dilation[0], a.ceilMode);
+  const ow = poolOutLength(x[3]!, a.kernel[1], a.stride[1], a.padding[1], a.padding[3], a.dilation[1], a.ceilMode);
+  if (oh < 1 || ow < 1) {
+    throw new ShapeError(`${ctx.path}: input ${formatShape(x)} is too small for pooling window ${formatShape(a.kernel)}`);
+  }
+  return [[x[0]!, x[1]!, oh, ow]];
+}
+
+function poolReference(x: { shape: readonly number[]; data: Float32Array }, a: PoolAttrs, mode: 'max' | 'avg') {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const oh = poolOutLength(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[2], a.dilation[0], a.ceilMode);
+  const ow = poolOutLength(w, a.kernel[1], a.stride[1], a.padding[1], a.padding[3], a.dilation[1], a.ceilMode);
+  const out = new Float32Array(n * c * oh * ow);
+  const [kh, kw] = a.kernel;
+  const [sh, sw] = a.stride;
+  const [dh, dw] = a.dilation;
+  const [pt, pl, pb, pr] = a.padding;
+  for (let p = 0; p < n * c; p++) {
+    const base = p * h * w;
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        const y0 = y * sh - pt;
+        const x0 = xo * sw - pl;
+        let v: number;
+        if (mode === 'max') {
+          v = Number.NEGATIVE_INFINITY;
+          for (let i = 0; i < kh; i++) {
+            const iy = y0 + i * dh;
+            if (iy < 0 || iy >= h) continue;
+            for (let j = 0; j < kw; j++) {
+              const ix = x0 + j * dw;
+              if (ix < 0 || ix >= w) continue;
+              const e = x.data[base + iy * w + ix]!;
+              if (e > v || Number.isNaN(e)) v = e;
+            }
+          }
+        } else {
+          // PyTorch: the window is first clipped to the padded extent (its size is the
+          // count_include_pad divisor), then to the input (the other divisor).
+          const y1 = Math.min(y0 + kh, h + pb);
+          const x1 = Math.min(x0 + kw, w + pr);
+          const poolSize = (y1 - y0) * (x1 - x0);
+          const ya = Math.max(y0, 0);
+          const xa = Math.max(x0, 0);
+          const yb = Math.min(y1, h);
+          const xb = Math.min(x1, w);
+          let sum = 0;
+          for (let iy = ya; iy < yb; iy++) for (let ix = xa; ix < xb; ix++) sum += x.data[base + iy * w + ix]!;
+          const count = a.countIncludePad ? poolSize : (yb - ya) * (xb - xa);
+          v = count > 0 ? sum / count : 0;
+        }
+        out[(p * oh + y) * ow + xo] = v;
+      }
+    }
+  }
+  return { shape: [n, c, oh, ow], data: out };
+}
+
+export const maxPoolOp: OpDef = {
+  name: 'maxPool',
+  arity: [1, 1],
+  checkAttrs: (attrs, ctx) => void readPoolAttrs(attrs, ctx),
+  inferShapes: inferPool,
+  params: () => [],
+  macs: () => 0,
+  reference: ({ inputs, attrs }) => [poolReference(inputs[0]!, readPoolAttrs(attrs), 'max')],
+};
+
+export const avgPoolOp: OpDef = {
+  name: 'avgPool',
+  arity: [1, 1],
+  checkAttrs: (attrs, ctx) => void readPoolAttrs(attrs, ctx),
+  inferShapes: inferPool,
+  params: () => [],
+  macs: () => 0,
+  reference: ({ inputs, attrs }) => [poolReference(inputs[0]!, readPoolAttrs(attrs), 'avg')],
+};
+
+/** Mean over H and W, keeping them as 1: [N, C, H, W] -> [N, C, 1, 1]. */
+export const globalAvgPoolOp: OpDef = {
+  name: 'globalAvgPool',
+  arity: [1, 1],
+  checkAttrs: () => {},
+  inferShapes(shapes, _attrs, ctx) {
+    const x = shapes[0]!;
+    if (x.length !== 4) throw new ShapeError(`${ctx.path}: globalAvgPool expects a 4-D NCHW input, got ${formatShape(x)}`);
+    return [[x[0]!, x[1]!, 1, 1]];
+  },
+  params: () => [],
+  macs: () => 0,
+  reference({ inputs }) {
+    const x = inputs[0]!;
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const hw = h * w;
+    const out = new Float32Array(n * c);
+    for (let p = 0; p < n * c; p++) {
+      let s = 0;
+      for (let i = 0; i < hw; i++) s += x.data[p * hw + i]!;
+      out[p] = s / hw;
+    }
+    return [{ shape: [n, c, 1, 1], data: out }];
+  },
+};

@@ -1,0 +1,61 @@
+import type { Graph, ParamSpec, WeightMap } from '../ir/graph.js';
+import type { Tensor } from '../tensor.js';
+
+/** FNV-1a, so each parameter's random stream depends on its name, not on graph order. */
+function hashString(s: string, seed: number): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** mulberry32: small, fast, and good enough for weight initialisation. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function normalSampler(uniform: () => number): () => number {
+  return () => {
+    const u = Math.max(uniform(), Number.MIN_VALUE);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
+  };
+}
+
+/** One parameter's initial value; deterministic for a (name, seed) pair. */
+export function initParam(name: string, spec: ParamSpec, seed = 0): Tensor {
+  const size = spec.shape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(size);
+  const init = spec.init;
+  if (init.kind === 'constant') {
+    data.fill(init.value);
+  } else if (init.kind === 'kaimingNormalFanOut') {
+    // torch.nn.init.kaiming_normal_(mode='fan_out', nonlinearity='relu'): std = sqrt(2 / fan_out),
+    // fan_out = out_channels * kh * kw, as torchvision and timm initialise convolutions.
+    const fanOut = spec.shape[0]! * spec.shape.slice(2).reduce((a, b) => a * b, 1);
+    const std = Math.sqrt(2 / fanOut);
+    const normal = normalSampler(rng(hashString(name, seed)));
+    for (let i = 0; i < size; i++) data[i] = normal() * std;
+  } else {
+    // PyTorch's default for Linear and conv biases: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    const bound = 1 / Math.sqrt(init.fanIn);
+    const uniform = rng(hashString(name, seed));
+    for (let i = 0; i < size; i++) data[i] = (uniform() * 2 - 1) * bound;
+  }
+  return { shape: [...spec.shape], data };
+}
+
+/** Deterministic initial weights for every parameter and buffer of a graph. */
+export function initWeights(graph: Graph, seed = 0): WeightMap {
+  const weights: WeightMap = new Map();
+  for (const [name, spec] of Object.entries(graph.params)) weights.set(name, initParam(name, spec, seed));
+  return weights;
+}

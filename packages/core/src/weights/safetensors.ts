@@ -1,0 +1,149 @@
+import { SafetensorsError, formatShape } from '../errors.js';
+import { type SafetensorsDType, SAFETENSORS_DTYPES, decodeToF32, isSafetensorsDType } from './dtypes.js';
+
+/** Headers larger than this are refused before anything is allocated for them. */
+export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+export interface SafetensorsEntry {
+  name: string;
+  dtype: SafetensorsDType;
+  shape: number[];
+  /** Byte range inside the data section. */
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  entries: SafetensorsEntry[];
+  metadata: Record<string, string>;
+  dataOffset: number;
+}
+
+/** A tensor read from safetensors, converted to float32 (F16, BF16, F64 and integers included). */
+export interface LoadedTensor {
+  shape: number[];
+  dtype: SafetensorsDType;
+  data: Float32Array;
+}
+
+function fail(source: string, message: string): never {
+  throw new SafetensorsError(`${source}: ${message}`);
+}
+
+/**
+ * Parses and checks the header against the file's real size: header length, JSON,
+ * dtypes, shapes, and that every byte range lies inside the data section, has the size
+ * its dtype and shape need, and overlaps no other.
+ */
+export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'): SafetensorsHeader {
+  if (bytes.byteLength < 8) fail(source, `truncated file: ${bytes.byteLength} bytes, the 8-byte header length is missing`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = view.getBigUint64(0, true);
+  if (headerLen > BigInt(bytes.byteLength - 8)) {
+    fail(source, `header length ${headerLen} is beyond the end of the file (${bytes.byteLength} bytes)`);
+  }
+  if (headerLen > BigInt(MAX_HEADER_BYTES)) fail(source, `header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  const n = Number(headerLen);
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch (e) {
+    fail(source, `header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(source, 'header is not a JSON object');
+  const dataOffset = 8 + n;
+  const dataLen = bytes.byteLength - dataOffset;
+  const entries: SafetensorsEntry[] = [];
+  let metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(source, '__metadata__ is not an object');
+      metadata = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) fail(source, `tensor '${name}': entry is not an object`);
+    const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
+    if (!isSafetensorsDType(dtype)) fail(source, `tensor '${name}': unknown dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      fail(source, `tensor '${name}': shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+    }
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((d) => Number.isSafeInteger(d) && d >= 0) ||
+      offsets[0] > offsets[1]
+    ) {
+      fail(source, `tensor '${name}': data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
+    }
+    const [begin, end] = offsets as [number, number];
+    if (end > dataLen) fail(source, `tensor '${name}': data_offsets [${begin}, ${end}] are out of range (data section has ${dataLen} bytes)`);
+    // Element count checked against the bytes actually present, so a huge claimed shape allocates nothing.
+    let count = 1;
+    for (const d of shape as number[]) {
+      count *= d;
+      if (count * SAFETENSORS_DTYPES[dtype] > dataLen) {
+        fail(source, `tensor '${name}': shape ${formatShape(shape as number[])} needs more bytes than the data section holds (${dataLen})`);
+      }
+    }
+    const need = count * SAFETENSORS_DTYPES[dtype];
+    if (end - begin !== need) {
+      fail(source, `tensor '${name}': ${dtype} ${formatShape(shape as number[])} needs ${need} bytes but data_offsets span ${end - begin}`);
+    }
+    entries.push({ name, dtype, shape: [...(shape as number[])], begin, end });
+  }
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = sorted[i - 1]!;
+    const cur = sorted[i]!;
+    if (cur.begin < prev.end) fail(source, `tensors '${prev.name}' and '${cur.name}' have overlapping data_offsets`);
+  }
+  return { entries, metadata, dataOffset };
+}
+
+/** Reads every tensor of a safetensors file as float32, in file (header) order. */
+export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): Map<string, LoadedTensor> {
+  const header = parseSafetensorsHeader(bytes, source);
+  const out = new Map<string, LoadedTensor>();
+  for (const e of header.entries) {
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    const raw = bytes.subarray(header.dataOffset + e.begin, header.dataOffset + e.end);
+    out.set(e.name, { shape: e.shape, dtype: e.dtype, data: decodeToF32(raw, e.dtype, count) });
+  }
+  return out;
+}
+
+export interface TensorToWrite {
+  name: string;
+  shape: readonly number[];
+  /** Stored dtype: F32, or I64 for integer buffers such as num_batches_tracked. */
+  dtype: 'F32' | 'I64';
+  data: Float32Array;
+}
+
+/** Writes tensors in the given order; the header is padded with spaces to a multiple of 8. */
+export function writeSafetensors(tensors: readonly TensorToWrite[], metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const t of tensors) {
+    const size = t.data.length * (t.dtype === 'F32' ? 4 : 8);
+    header[t.name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + size] };
+    offset += size;
+  }
+  const encoder = new TextEncoder();
+  const json = JSON.stringify(header);
+  const headerBytes = encoder.encode(json + ' '.repeat((8 - (encoder.encode(json).length % 8)) % 8));
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const t of tensors) {
+    if (t.dtype === 'F32') {
+      out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
+      pos += t.data.byteLength;
+    } else {
+      for (let i = 0; i < t.data.length; i++, pos += 8) view.setBigInt64(pos, BigInt(Math.round(t.data[i]!)), true);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,126 @@
+import { type BuildOptions, type ResNetConfig, resnet } from '../builders/resnet.js';
+import { UnknownModelError } from '../errors.js';
+import type { Graph } from '../ir/graph.js';
+
+export interface ZooEntry {
+  name: string;
+  family: 'resnet' | 'resnext' | 'seresnext' | 'senet' | 'skresnet' | 'skresnext' | 'resnest';
+  /** Where the architecture comes from. */
+  source: string;
+  config: ResNetConfig;
+}
+
+const R50 = [3, 4, 6, 3];
+const R101 = [3, 4, 23, 3];
+const sk18 = { rdRatio: 1 / 8, rdDivisor: 16, splitInput: true };
+const skx = { rdRatio: 1 / 16, rdDivisor: 32, splitInput: false };
+const deepD = { stemWidth: 32, stemType: 'deep', avgDown: true } as const;
+const resnestArgs = { radix: 2, avd: true, avdFirst: false };
+
+function timm(name: string, family: ZooEntry['family'], config: ResNetConfig, file = 'resnet.py'): ZooEntry {
+  return { name, family, source: `timm/models/${file} ${name}`, config };
+}
+
+/** The model zoo: timm names and timm's exact architectures, plus two tutorial variants. */
+export const ZOO: readonly ZooEntry[] = [
+  timm('resnet18', 'resnet', { block: 'BasicBlock', layers: [2, 2, 2, 2] }),
+  timm('resnet34', 'resnet', { block: 'BasicBlock', layers: R50 }),
+  timm('resnet50', 'resnet', { block: 'Bottleneck', layers: R50 }),
+  timm('resnet101', 'resnet', { block: 'Bottleneck', layers: R101 }),
+  timm('resnet152', 'resnet', { block: 'Bottleneck', layers: [3, 8, 36, 3] }),
+  timm('resnet50d', 'resnet', { block: 'Bottleneck', layers: R50, ...deepD }),
+  timm('resnext50_32x4d', 'resnext', { block: 'Bottleneck', layers: R50, cardinality: 32, baseWidth: 4 }),
+  timm('resnext101_32x4d', 'resnext', { block: 'Bottleneck', layers: R101, cardinality: 32, baseWidth: 4 }),
+  timm('resnext101_32x8d', 'resnext', { block: 'Bottleneck', layers: R101, cardinality: 32, baseWidth: 8 }),
+  timm('resnext101_64x4d', 'resnext', { block: 'Bottleneck', layers: R101, cardinality: 64, baseWidth: 4 }),
+  timm('seresnext26d_32x4d', 'seresnext', {
+    block: 'Bottleneck',
+    layers: [2, 2, 2, 2],
+    cardinality: 32,
+    baseWidth: 4,
+    ...deepD,
+    blockArgs: { attnLayer: 'se' },
+  }),
+  timm('seresnext50_32x4d', 'seresnext', { block: 'Bottleneck', layers: R50, cardinality: 32, baseWidth: 4, blockArgs: { attnLayer: 'se' } }),
+  timm('seresnext101_32x4d', 'seresnext', { block: 'Bottleneck', layers: R101, cardinality: 32, baseWidth: 4, blockArgs: { attnLayer: 'se' } }),
+  timm('senet154', 'senet', {
+    block: 'Bottleneck',
+    layers: [3, 8, 36, 3],
+    cardinality: 64,
+    baseWidth: 4,
+    stemType: 'deep',
+    downKernelSize: 3,
+    blockReduceFirst: 2,
+    blockArgs: { attnLayer: 'se' },
+  }),
+  timm('skresnet18', 'skresnet', { block: 'SelectiveKernelBasic', layers: [2, 2, 2, 2], blockArgs: { skKwargs: sk18 }, zeroInitLast: false }, 'sknet.py'),
+  timm('skresnet34', 'skresnet', { block: 'SelectiveKernelBasic', layers: R50, blockArgs: { skKwargs: sk18 }, zeroInitLast: false }, 'sknet.py'),
+  timm(
+    'skresnext50_32x4d',
+    'skresnext',
+    { block: 'SelectiveKernelBottleneck', layers: R50, cardinality: 32, baseWidth: 4, blockArgs: { skKwargs: skx }, zeroInitLast: false },
+    'sknet.py',
+  ),
+  timm('resnest14d', 'resnest', { block: 'ResNestBottleneck', layers: [1, 1, 1, 1], ...deepD, blockArgs: resnestArgs }, 'resnest.py'),
+  timm('resnest26d', 'resnest', { block: 'ResNestBottleneck', layers: [2, 2, 2, 2], ...deepD, blockArgs: resnestArgs }, 'resnest.py'),
+  timm('resnest50d', 'resnest', { block: 'ResNestBottleneck', layers: R50, ...deepD, blockArgs: resnestArgs }, 'resnest.py'),
+  timm(
+    'resnest101e',
+    'resnest',
+    { block: 'ResNestBottleneck', layers: R101, stemWidth: 64, stemType: 'deep', avgDown: true, blockArgs: resnestArgs },
+    'resnest.py',
+  ),
+  timm(
+    'resnest50d_4s2x40d',
+    'resnest',
+    { block: 'ResNestBottleneck', layers: R50, ...deepD, baseWidth: 40, cardinality: 2, blockArgs: { radix: 4, avd: true, avdFirst: true } },
+    'resnest.py',
+  ),
+  timm(
+    'resnest50d_1s4x24d',
+    'resnest',
+    { block: 'ResNestBottleneck', layers: R50, ...deepD, baseWidth: 24, cardinality: 4, blockArgs: { radix: 1, avd: true, avdFirst: true } },
+    'resnest.py',
+  ),
+  {
+    name: 'resnext50_bias',
+    family: 'resnext',
+    source: 'ResNeXt-50 (32x4d) written from scratch as in the tutorials: every convolution carries a bias',
+    config: { block: 'Bottleneck', layers: R50, cardinality: 32, baseWidth: 4, convBias: true },
+  },
+  {
+    name: 'resnext18',
+    family: 'resnext',
+    source: 'BasicBlock ResNeXt of the tutorials (two 3x3 convs of width 2*planes, the second grouped 32), shortcut fixed to 2*planes',
+    config: { block: 'ResNeXtBasicBlock', layers: [2, 2, 2, 2], cardinality: 32 },
+  },
+  {
+    name: 'resnext34',
+    family: 'resnext',
+    source: 'BasicBlock ResNeXt of the tutorials (two 3x3 convs of width 2*planes, the second grouped 32), shortcut fixed to 2*planes',
+    config: { block: 'ResNeXtBasicBlock', layers: R50, cardinality: 32 },
+  },
+];
+
+export function zooNames(): string[] {
+  return ZOO.map((e) => e.name);
+}
+
+export function getZooEntry(name: string): ZooEntry {
+  const e = ZOO.find((z) => z.name === name);
+  if (!e) {
+    const close = ZOO.filter((z) => z.name.startsWith(name.slice(0, 4))).map((z) => z.name);
+    const hint = close.length ? `; did you mean ${close.slice(0, 4).join(', ')}?` : `; run 'cardinal models' for the list`;
+    throw new UnknownModelError(`unknown model '${name}'${hint}`);
+  }
+  return e;
+}
+
+/** Builds a zoo model by name. `numClasses` and `inChans` may be overridden. */
+export function createModel(name: string, options: BuildOptions & Pick<ResNetConfig, 'numClasses' | 'inChans'> = {}): Graph {
+  const e = getZooEntry(name);
+  const config = { ...e.config };
+  if (options.numClasses !== undefined) config.numClasses = options.numClasses;
+  if (options.inChans !== undefined) config.inChans = options.inChans;
+  return resnet(config, { ...options, name: options.name ?? name });
+}
