@@ -7,12 +7,12 @@ import { type BuiltModel, type Tensor, buildFromJson, readRawF32, readSafetensor
 export interface FixtureMeta {
   model: string;
   kind: 'model' | 'block';
-  family: string;
+  family?: string;
   config: Record<string, unknown>;
   input_shape: number[];
   output_shape: number[];
-  num_params: number;
-  tolerance_hint: { atol: number; max_abs_output: number; float64_max_abs_diff: number };
+  num_params?: number;
+  tolerance_hint: { atol: number; max_abs_output?: number; float64_max_abs_diff?: number };
   [key: string]: unknown;
 }
 
@@ -48,16 +48,35 @@ export function fixturesDir(): string {
   throw new Error('fixtures not found: put shared/fixtures beside the checkout or set CARDINAL_FIXTURES');
 }
 
-export function listFixtures(): string[] {
-  const dir = fixturesDir();
+/**
+ * Extra cases shipped with the testkit, made by timm (tools/fixtures/gen_extra_fixtures.py):
+ * odd and non-square inputs, dilated stages, the stem variants. Named `extra/<name>`.
+ */
+export function extraFixturesDir(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures-extra');
+}
+
+function listDir(dir: string): string[] {
+  if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'meta.json')))
     .map((e) => e.name)
     .sort();
 }
 
+/** The shared fixtures' names, then the extra ones as `extra/<name>` (unless `shared` only). */
+export function listFixtures(which: 'all' | 'shared' | 'extra' = 'all'): string[] {
+  const shared = which === 'extra' ? [] : listDir(fixturesDir());
+  const extra = which === 'shared' ? [] : listDir(extraFixturesDir()).map((n) => `extra/${n}`);
+  return [...shared, ...extra];
+}
+
+export function fixturePath(name: string): string {
+  return name.startsWith('extra/') ? join(extraFixturesDir(), name.slice(6)) : join(fixturesDir(), name);
+}
+
 export function loadFixture(name: string): Fixture {
-  const dir = join(fixturesDir(), name);
+  const dir = fixturePath(name);
   const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as FixtureMeta;
   return {
     name,

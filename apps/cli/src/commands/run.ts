@@ -1,0 +1,117 @@
+import { type Tensor, initWeights, loadSafetensorsWeights, topK } from '@cardinal/core';
+import { parse, parseIntFlag, parseShape, parseSize } from '../args.js';
+import { BACKEND_NAMES, loadBackend } from '../backends.js';
+import { UsageError } from '../errors.js';
+import { checkOutputPath, readInputFile } from '../files.js';
+import { declaredInputShape, loadModel } from '../model-source.js';
+import { outputFormat, readTensorFile, writeTensorFile } from '../tensor-io.js';
+import { progressBar } from '../ui.js';
+
+export const runHelp = `cardinal run <model | config.json> [--backend ${BACKEND_NAMES.join('|')}] [--weights W.safetensors]
+             (--input X.npy | --input X.bin --shape N,C,H,W | --random-input [--input-size H[,W]] [--batch N])
+             [--out Y.npy|Y.bin] [--force] [--seed S] [--json]
+  Runs a model on one input. Without --weights the weights are a deterministic initialisation.
+  Without --out it prints the output shape and the top-5 classes per sample.`;
+
+/** Deterministic N(0, 1) input, so runs without a file are repeatable. */
+function randomTensor(shape: number[], seed: number): Tensor {
+  let a = seed >>> 0;
+  const u = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
+  };
+  const data = new Float32Array(shape.reduce((x, y) => x * y, 1));
+  for (let i = 0; i < data.length; i++) data[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  return { shape, data };
+}
+
+export async function runCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  const { values, positionals } = parse('run', argv, {
+    backend: { type: 'string', default: 'reference' },
+    weights: { type: 'string' },
+    input: { type: 'string' },
+    shape: { type: 'string' },
+    'random-input': { type: 'boolean' },
+    'input-size': { type: 'string' },
+    batch: { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) return out(runHelp), 0;
+  if (positionals.length !== 1) throw new UsageError('run: expected one model name or config file');
+  if (!values.input && !values['random-input']) throw new UsageError('run: give --input FILE or --random-input');
+  if (values.input && values['random-input']) throw new UsageError('run: --input and --random-input are exclusive');
+  const spec = positionals[0]!;
+  // Check everything the user named before any long work starts.
+  const backend = await loadBackend(values.backend!);
+  if (values.out) {
+    outputFormat(values.out);
+    checkOutputPath(values.out, values.force ?? false);
+  }
+  const shape = values.shape ? parseShape(values.shape) : undefined;
+  let input: Tensor;
+  if (values.input) {
+    input = readTensorFile(values.input, shape);
+  } else {
+    const declared = declaredInputShape(spec);
+    const [h, w] = values['input-size'] ? parseSize(values['input-size'], '--input-size') : [declared?.[2] ?? 224, declared?.[3] ?? 224];
+    const n = values.batch ? parseIntFlag(values.batch, '--batch') : 1;
+    input = randomTensor(shape ?? [n, declared?.[1] ?? 3, h, w], values.seed ? parseIntFlag(values.seed, '--seed') : 0);
+  }
+  if (input.shape.length !== 4) throw new UsageError(`run: input must be 4-D [N, C, H, W], got [${input.shape.join(', ')}]`);
+  const { graph, label } = loadModel(spec, input.shape);
+  let weights = initWeights(graph);
+  if (values.weights) {
+    weights = loadSafetensorsWeights(graph, readInputFile(values.weights, 'weights file'), { source: values.weights }).weights;
+  } else if (!values.json) {
+    err('note: no --weights given; using a deterministic initialisation');
+  }
+  const bar = values.json ? { update() {}, stop() {} } : progressBar(`${label} on ${backend.name}`);
+  const exe = await backend.compile(graph, weights, { onProgress: (d, t) => bar.update(d, t) });
+  let output: Tensor;
+  const t0 = performance.now();
+  try {
+    output = (await exe.run({ [graph.inputs[0]!.name]: input }))[graph.outputs[0]!]!;
+  } finally {
+    bar.stop();
+  }
+  const ms = performance.now() - t0;
+  const described = exe.describe();
+  exe.dispose();
+  if (values.out) writeTensorFile(values.out, output, values.force ?? false);
+  const top = output.shape.length === 2 ? topK(output, Math.min(5, output.shape[1]!)) : undefined;
+  if (values.json) {
+    out(
+      JSON.stringify({
+        model: label,
+        backend: backend.name,
+        runtime: described,
+        input_shape: input.shape,
+        output_shape: output.shape,
+        time_ms: Math.round(ms * 10) / 10,
+        top5: top?.map((row) => row.map((r) => ({ class: r.index, logit: r.value }))),
+        out: values.out ?? null,
+      }),
+    );
+    return 0;
+  }
+  out(`${label} on ${described}: input ${input.shape.join('x')} -> output ${output.shape.join('x')} in ${ms.toFixed(0)} ms`);
+  if (values.out) out(`wrote ${values.out}`);
+  else if (top) {
+    top.forEach((row, i) => out(`sample ${i}: top-${row.length} ${row.map((r) => `${r.index} (${r.value.toFixed(4)})`).join(', ')}`));
+  } else {
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (const v of output.data) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
+    out(`output range [${min.toFixed(4)}, ${max.toFixed(4)}]`);
+  }
+  return 0;
+}

@@ -1,0 +1,32 @@
+import { CardinalError } from '@cardinal/core';
+
+/** A mistake in how the command was called (exit code 2). */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** A user-facing failure that is not a CardinalError: files, paths, backends (exit code 1). */
+export class CliError extends Error {
+  override name = 'CliError';
+}
+
+const NODE_FS_CODES: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a parent is not a directory',
+  EEXIST: 'already exists',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+};
+
+/** One line for the user, and the exit code; undefined line means an internal error. */
+export function describeError(e: unknown): { line: string; code: number; internal: boolean } {
+  if (e instanceof UsageError) return { line: e.message, code: 2, internal: false };
+  if (e instanceof CliError || e instanceof CardinalError) return { line: e.message, code: 1, internal: false };
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === 'string' && NODE_FS_CODES[err.code]) {
+    return { line: `${err.path ?? ''}: ${NODE_FS_CODES[err.code]}`, code: 1, internal: false };
+  }
+  return { line: `internal error: ${err?.message ?? String(e)}`, code: 70, internal: true };
+}
