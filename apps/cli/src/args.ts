@@ -7,7 +7,9 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 function parseInternal<T extends OptionSpec>(command: string, argv: string[], options: T) {
   const config = {
     args: argv,
-    options: { ...options, help: { type: 'boolean', short: 'h' } } as T & { help: { type: 'boolean'; short: 'h' } },
+    options: { ...options, help: { type: 'boolean', short: 'h' } } as T & {
+      help: { type: 'boolean'; short: 'h' };
+    },
     allowPositionals: true,
     strict: true,
   } as const;
@@ -16,7 +18,8 @@ function parseInternal<T extends OptionSpec>(command: string, argv: string[], op
   } catch (e) {
     const err = e as Error & { code?: string };
     const first = err.message.split('. ')[0]!.replace(/\.$/, '');
-    if (err.code?.startsWith('ERR_PARSE_ARGS')) throw new UsageError(`${command}: ${first.charAt(0).toLowerCase()}${first.slice(1)}`);
+    if (err.code?.startsWith('ERR_PARSE_ARGS'))
+      throw new UsageError(`${command}: ${first.charAt(0).toLowerCase()}${first.slice(1)}`);
     throw e;
   }
 }
@@ -36,14 +39,17 @@ export function parseShape(value: string, flag = '--shape'): number[] {
   const parts = value.split(',').map((s) => s.trim());
   const nums = parts.map(Number);
   if (parts.length === 0 || !nums.every((n) => Number.isInteger(n) && n > 0)) {
-    throw new UsageError(`${flag} must be comma-separated positive integers such as 1,3,224,224, got '${value}'`);
+    throw new UsageError(
+      `${flag} must be comma-separated positive integers such as 1,3,224,224, got '${value}'`,
+    );
   }
   return nums;
 }
 
 export function parseIntFlag(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got '${value}'`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`${flag} must be a non-negative integer, got '${value}'`);
   return n;
 }
 

@@ -29,6 +29,9 @@ export async function loadBackend(name: string): Promise<Backend> {
   const backend = mod.backend ?? mod.default;
   if (!backend) throw new CliError(`${pkg} does not export a backend`);
   const availability = await backend.isAvailable();
-  if (!availability.available) throw new CliError(`backend '${name}' is not available here: ${availability.reason ?? 'no reason given'}`);
+  if (!availability.available)
+    throw new CliError(
+      `backend '${name}' is not available here: ${availability.reason ?? 'no reason given'}`,
+    );
   return backend;
 }

@@ -23,7 +23,8 @@ const NODE_FS_CODES: Record<string, string> = {
 /** One line for the user, and the exit code; undefined line means an internal error. */
 export function describeError(e: unknown): { line: string; code: number; internal: boolean } {
   if (e instanceof UsageError) return { line: e.message, code: 2, internal: false };
-  if (e instanceof CliError || e instanceof CardinalError) return { line: e.message, code: 1, internal: false };
+  if (e instanceof CliError || e instanceof CardinalError)
+    return { line: e.message, code: 1, internal: false };
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err.code === 'string' && NODE_FS_CODES[err.code]) {
     return { line: `${err.path ?? ''}: ${NODE_FS_CODES[err.code]}`, code: 1, internal: false };

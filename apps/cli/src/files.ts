@@ -1,5 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CliError } from './errors.js';
 
@@ -11,7 +21,9 @@ export function readInputFile(path: string, what: string): Buffer {
     return readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(`${path}: cannot read ${what} (${code === 'EACCES' ? 'permission denied' : (e as Error).message})`);
+    throw new CliError(
+      `${path}: cannot read ${what} (${code === 'EACCES' ? 'permission denied' : (e as Error).message})`,
+    );
   }
 }
 
@@ -30,10 +42,17 @@ export function checkOutputPath(path: string, force: boolean): void {
  * Writes a file atomically: a temporary file in the same folder, fsync, then rename over the
  * target, so the path holds the old file or the complete new one, never a partial file.
  */
-export function writeFileAtomic(path: string, chunks: Uint8Array | readonly Uint8Array[], force: boolean): void {
+export function writeFileAtomic(
+  path: string,
+  chunks: Uint8Array | readonly Uint8Array[],
+  force: boolean,
+): void {
   checkOutputPath(path, force);
   const target = resolve(path);
-  const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(
+    dirname(target),
+    `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx', 0o644);
@@ -49,6 +68,8 @@ export function writeFileAtomic(path: string, chunks: Uint8Array | readonly Uint
     if (fd !== undefined) closeSync(fd);
     if (existsSync(tmp)) unlinkSync(tmp);
     const err = e as NodeJS.ErrnoException;
-    throw new CliError(`${path}: cannot write (${err.code === 'EACCES' ? 'permission denied' : err.message})`);
+    throw new CliError(
+      `${path}: cannot write (${err.code === 'EACCES' ? 'permission denied' : err.message})`,
+    );
   }
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { modelsCommand, modelsHelp } from './commands/models.js';
 import { runCommand, runHelp } from './commands/run.js';
 import { summaryCommand, summaryHelp } from './commands/summary.js';
-import { UsageError, describeError } from './errors.js';
+import { describeError, UsageError } from './errors.js';
 
 type Command = (argv: string[], out: (s: string) => void, err: (s: string) => void) => Promise<number>;
 
@@ -13,7 +13,9 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
 };
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -32,7 +34,10 @@ export interface Io {
 }
 
 /** Runs the CLI; returns the exit code. User mistakes print one line, never a stack trace. */
-export async function main(argv: string[], io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = { out: (s) => console.log(s), err: (s) => console.error(s) },
+): Promise<number> {
   const [name, ...rest] = argv;
   try {
     if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -44,7 +49,8 @@ export async function main(argv: string[], io: Io = { out: (s) => console.log(s)
       return 0;
     }
     const cmd = COMMANDS[name];
-    if (!cmd) throw new UsageError(`unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    if (!cmd)
+      throw new UsageError(`unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
     return await cmd.run(rest, io.out, io.err);
   } catch (e) {
     const { line, code, internal } = describeError(e);

@@ -4,7 +4,10 @@ import { CliError } from './errors.js';
 import { readInputFile } from './files.js';
 
 /** A positional `<model | config.json>`: a zoo name, or a path to a config or fixture meta.json. */
-export function loadModel(spec: string, inputShape: readonly number[] | undefined): BuiltModel & { label: string } {
+export function loadModel(
+  spec: string,
+  inputShape: readonly number[] | undefined,
+): BuiltModel & { label: string } {
   const looksLikeFile = spec.endsWith('.json') || spec.includes('/') || existsSync(spec);
   if (!looksLikeFile) {
     return { graph: createModel(spec, { inputShape }), kind: 'model', label: spec };

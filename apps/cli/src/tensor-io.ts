@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import { type Tensor, readNpy, readRawF32, writeNpy } from '@cardinal/core';
+import { readNpy, readRawF32, type Tensor, writeNpy } from '@cardinal/core';
 import { CliError, UsageError } from './errors.js';
 import { readInputFile, writeFileAtomic } from './files.js';
 
@@ -10,7 +10,9 @@ export function readTensorFile(path: string, shape: number[] | undefined): Tenso
   if (ext === '.npy') {
     const t = readNpy(bytes, path);
     if (shape && shape.join(',') !== t.shape.join(',')) {
-      throw new CliError(`${path}: --shape ${shape.join(',')} does not match the .npy shape ${t.shape.join(',')}`);
+      throw new CliError(
+        `${path}: --shape ${shape.join(',')} does not match the .npy shape ${t.shape.join(',')}`,
+      );
     }
     return t;
   }
@@ -26,6 +28,9 @@ export function outputFormat(path: string): 'npy' | 'bin' {
 }
 
 export function writeTensorFile(path: string, t: Tensor, force: boolean): void {
-  const bytes = outputFormat(path) === 'npy' ? writeNpy(t) : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const bytes =
+    outputFormat(path) === 'npy'
+      ? writeNpy(t)
+      : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   writeFileAtomic(path, bytes, force);
 }

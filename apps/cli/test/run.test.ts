@@ -13,7 +13,20 @@ describe('cardinal run --backend reference reproduces every fixture', () => {
   it.each(listFixtures())('%s', async (name) => {
     const f = loadFixture(name);
     const out = join(tmp, `${name.replace('/', '_')}.npy`);
-    const r = await cli('run', join(fixturePath(name), 'meta.json'), '--backend', 'reference', '--weights', f.weightsPath, '--input', join(f.dir, 'input.bin'), '--shape', f.meta.input_shape.join(','), '--out', out);
+    const r = await cli(
+      'run',
+      join(fixturePath(name), 'meta.json'),
+      '--backend',
+      'reference',
+      '--weights',
+      f.weightsPath,
+      '--input',
+      join(f.dir, 'input.bin'),
+      '--shape',
+      f.meta.input_shape.join(','),
+      '--out',
+      out,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const cmp = compareToExpected(readNpy(readFileSync(out)), f.expected, f.atol);
@@ -22,7 +35,15 @@ describe('cardinal run --backend reference reproduces every fixture', () => {
 
   it('reads .npy input and prints top-5 per sample without --out', async () => {
     const f = loadFixture('tiny_resnet_basic');
-    const r = await cli('run', join(f.dir, 'meta.json'), '--weights', f.weightsPath, '--input', join(f.dir, 'input.npy'), '--json');
+    const r = await cli(
+      'run',
+      join(f.dir, 'meta.json'),
+      '--weights',
+      f.weightsPath,
+      '--input',
+      join(f.dir, 'input.npy'),
+      '--json',
+    );
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.output_shape).toEqual([2, 10]);
@@ -37,9 +58,25 @@ describe('cardinal run --backend reference reproduces every fixture', () => {
   it('works as `pnpm cardinal run <meta.json>` from the repo root (built CLI)', () => {
     const f = loadFixture('tiny_seresnext_d');
     const out = join(tmp, 'pnpm-run.npy');
-    const r = spawnSync('pnpm', ['cardinal', 'run', join(f.dir, 'meta.json'), '--backend', 'reference', '--weights', f.weightsPath, '--input', join(f.dir, 'input.npy'), '--out', out], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      'pnpm',
+      [
+        'cardinal',
+        'run',
+        join(f.dir, 'meta.json'),
+        '--backend',
+        'reference',
+        '--weights',
+        f.weightsPath,
+        '--input',
+        join(f.dir, 'input.npy'),
+        '--out',
+        out,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(r.stderr).toContain('');
     expect(r.status).toBe(0);
     expect(compareToExpected(readNpy(readFileSync(out)), f.expected, f.atol).pass).toBe(true);
@@ -54,21 +91,79 @@ describe('cardinal run: bad invocations give one line and a non-zero exit', () =
 
   const cases: [string, string[], RegExp, number][] = [
     ['unknown model', ['run', 'resnet9000', '--random-input'], /unknown model 'resnet9000'/, 1],
-    ['missing input file', ['run', meta, '--input', join(tmp, 'nope.npy')], /nope\.npy: input file not found/, 1],
-    ['missing weights file', ['run', meta, '--random-input', '--weights', join(tmp, 'w.safetensors')], /w\.safetensors: weights file not found/, 1],
-    ['raw input without --shape', ['run', meta, '--input', join(f.dir, 'input.bin')], /needs --shape N,C,H,W/, 2],
-    ['--shape that does not match the file size', ['run', meta, '--input', join(f.dir, 'input.bin'), '--shape', '2,3,32,31'], /holds 24576 bytes but shape \[2, 3, 32, 31\] needs 23808/, 1],
-    ['malformed --shape', ['run', meta, '--input', join(f.dir, 'input.bin'), '--shape', '2,x'], /--shape must be comma-separated positive integers/, 2],
-    ['unknown backend', ['run', meta, '--random-input', '--backend', 'tpu'], /unknown backend 'tpu'; known backends: reference, onnx, tfjs, webgpu/, 2],
+    [
+      'missing input file',
+      ['run', meta, '--input', join(tmp, 'nope.npy')],
+      /nope\.npy: input file not found/,
+      1,
+    ],
+    [
+      'missing weights file',
+      ['run', meta, '--random-input', '--weights', join(tmp, 'w.safetensors')],
+      /w\.safetensors: weights file not found/,
+      1,
+    ],
+    [
+      'raw input without --shape',
+      ['run', meta, '--input', join(f.dir, 'input.bin')],
+      /needs --shape N,C,H,W/,
+      2,
+    ],
+    [
+      '--shape that does not match the file size',
+      ['run', meta, '--input', join(f.dir, 'input.bin'), '--shape', '2,3,32,31'],
+      /holds 24576 bytes but shape \[2, 3, 32, 31\] needs 23808/,
+      1,
+    ],
+    [
+      'malformed --shape',
+      ['run', meta, '--input', join(f.dir, 'input.bin'), '--shape', '2,x'],
+      /--shape must be comma-separated positive integers/,
+      2,
+    ],
+    [
+      'unknown backend',
+      ['run', meta, '--random-input', '--backend', 'tpu'],
+      /unknown backend 'tpu'; known backends: reference, onnx, tfjs, webgpu/,
+      2,
+    ],
     ['unknown flag', ['run', meta, '--random-input', '--colour'], /run: unknown option '--colour'/, 2],
     ['unknown command', ['train-me'], /unknown command 'train-me'/, 2],
-    ['output in a missing folder', ['run', meta, '--random-input', '--out', join(tmp, 'no', 'such', 'dir', 'y.npy')], /output folder .* does not exist/, 1],
-    ['existing output without --force', ['run', meta, '--random-input', '--out', existing], /already exists \(use --force to overwrite\)/, 1],
-    ['output with an unknown extension', ['run', meta, '--random-input', '--out', join(tmp, 'y.txt')], /output must end in \.npy or \.bin/, 2],
-    ['weights that do not fit', ['run', 'resnet18', '--random-input', '--input-size', '32', '--weights', f.weightsPath], /weights\.safetensors: weights do not match the graph: 40 missing: layer1\.1\.conv1\.weight, .*; 6 unexpected: layer1\.0\.downsample\.0\.weight, .*; 57 mis-shaped: layer1\.0\.conv1\.weight \(expected \[64, 64, 3, 3\], got \[16, 64, 3, 3\]\)/, 1],
-    ['a config with an unknown key', ['run', join(tmp, 'bad-config.json'), '--random-input'], /bad-config\.json: .*stem_widht/, 1],
+    [
+      'output in a missing folder',
+      ['run', meta, '--random-input', '--out', join(tmp, 'no', 'such', 'dir', 'y.npy')],
+      /output folder .* does not exist/,
+      1,
+    ],
+    [
+      'existing output without --force',
+      ['run', meta, '--random-input', '--out', existing],
+      /already exists \(use --force to overwrite\)/,
+      1,
+    ],
+    [
+      'output with an unknown extension',
+      ['run', meta, '--random-input', '--out', join(tmp, 'y.txt')],
+      /output must end in \.npy or \.bin/,
+      2,
+    ],
+    [
+      'weights that do not fit',
+      ['run', 'resnet18', '--random-input', '--input-size', '32', '--weights', f.weightsPath],
+      /weights\.safetensors: weights do not match the graph: 40 missing: layer1\.1\.conv1\.weight, .*; 6 unexpected: layer1\.0\.downsample\.0\.weight, .*; 57 mis-shaped: layer1\.0\.conv1\.weight \(expected \[64, 64, 3, 3\], got \[16, 64, 3, 3\]\)/,
+      1,
+    ],
+    [
+      'a config with an unknown key',
+      ['run', join(tmp, 'bad-config.json'), '--random-input'],
+      /bad-config\.json: .*stem_widht/,
+      1,
+    ],
   ];
-  writeFileSync(join(tmp, 'bad-config.json'), JSON.stringify({ block: 'BasicBlock', layers: [1, 1], stem_widht: 3 }));
+  writeFileSync(
+    join(tmp, 'bad-config.json'),
+    JSON.stringify({ block: 'BasicBlock', layers: [1, 1], stem_widht: 3 }),
+  );
 
   it.each(cases)('%s', async (_label, argv, message, code) => {
     const r = await cli(...argv);
@@ -83,7 +178,17 @@ describe('cardinal run: bad invocations give one line and a non-zero exit', () =
   it('--force replaces an existing output atomically and leaves no temp files', async () => {
     const target = join(tmp, 'forced.npy');
     writeFileSync(target, 'old');
-    const r = await cli('run', meta, '--weights', f.weightsPath, '--input', join(f.dir, 'input.npy'), '--out', target, '--force');
+    const r = await cli(
+      'run',
+      meta,
+      '--weights',
+      f.weightsPath,
+      '--input',
+      join(f.dir, 'input.npy'),
+      '--out',
+      target,
+      '--force',
+    );
     expect(r.code).toBe(0);
     expect(readNpy(readFileSync(target)).shape).toEqual([2, 10]);
     expect(existsSync(target)).toBe(true);

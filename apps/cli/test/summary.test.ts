@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { ZOO } from '@cardinal/core';
+import { describe, expect, it } from 'vitest';
 import { cli } from './helpers.js';
 
 const ISSUE_PARAMS: Record<string, number> = {

@@ -5,7 +5,9 @@ import { ConfigError } from './errors.js';
 
 /** Formats zod issues as one line: `source: path: message; path: message`. */
 export function formatIssues(source: string, error: z.ZodError): string {
-  const parts = error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join('.') : '<root>'}: ${i.message}`);
+  const parts = error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '<root>'}: ${i.message}`);
   return `${source}: ${parts.join('; ')}${error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : ''}`;
 }
 
@@ -84,7 +86,9 @@ export type ResNetConfigJson = z.infer<typeof resnetConfigSchema>;
 export function blockName(name: string, source: string): BlockName {
   const short = name.slice(name.lastIndexOf('.') + 1);
   if (!Object.hasOwn(BLOCK_TYPES, short)) {
-    throw new ConfigError(`${source}: unknown block '${name}'; known blocks: ${Object.keys(BLOCK_TYPES).join(', ')}`);
+    throw new ConfigError(
+      `${source}: unknown block '${name}'; known blocks: ${Object.keys(BLOCK_TYPES).join(', ')}`,
+    );
   }
   return short as BlockName;
 }

@@ -29,7 +29,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  */
 export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): BuiltModel {
   const source = options.source ?? 'config';
-  if (!isRecord(value)) throw new ConfigError(`${source}: expected a JSON object (a model config or a meta.json)`);
+  if (!isRecord(value))
+    throw new ConfigError(`${source}: expected a JSON object (a model config or a meta.json)`);
   let config: unknown = value;
   let meta: Record<string, unknown> | undefined;
   let inputShape = options.inputShape;
@@ -41,18 +42,26 @@ export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): B
   if (!isRecord(config)) throw new ConfigError(`${source}: 'config' must be an object`);
   const name = typeof meta?.model === 'string' ? meta.model : undefined;
   if ('module' in config) {
-    if (!inputShape) throw new ConfigError(`${source}: a block config needs an input shape (--input-size or a meta.json input_shape)`);
+    if (!inputShape)
+      throw new ConfigError(
+        `${source}: a block config needs an input shape (--input-size or a meta.json input_shape)`,
+      );
     return { graph: buildBlockGraph(config, inputShape, source), kind: 'block', meta };
   }
   if ('block' in config) {
     const c = parseResNetConfig(config, source);
     return { graph: resnet(c, { inputShape, name: name ?? 'custom' }), kind: 'model', meta };
   }
-  throw new ConfigError(`${source}: not a model config: expected 'block' and 'layers' (timm ResNet arguments) or 'module' and 'args' (a block)`);
+  throw new ConfigError(
+    `${source}: not a model config: expected 'block' and 'layers' (timm ResNet arguments) or 'module' and 'args' (a block)`,
+  );
 }
 
 /** A zoo name, or JSON text/value as accepted by buildFromJson. */
-export function buildModel(spec: string | Record<string, unknown>, options: ModelSpecOptions = {}): BuiltModel {
+export function buildModel(
+  spec: string | Record<string, unknown>,
+  options: ModelSpecOptions = {},
+): BuiltModel {
   if (typeof spec === 'string') {
     return { graph: createModel(spec, { inputShape: options.inputShape }), kind: 'model' };
   }

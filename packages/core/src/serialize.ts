@@ -68,9 +68,12 @@ export function serializeGraph(graph: Graph): string {
 /** Reads a graph document, checks its format and version, and validates the graph. */
 export function graphFromDocument(value: unknown, source = 'graph'): Graph {
   const doc = documentSchema.safeParse(value);
-  if (!doc.success) throw new GraphError(formatIssues(`${source}: not a ${GRAPH_FORMAT} document`, doc.error));
+  if (!doc.success)
+    throw new GraphError(formatIssues(`${source}: not a ${GRAPH_FORMAT} document`, doc.error));
   if (doc.data.version !== GRAPH_FORMAT_VERSION) {
-    throw new GraphError(`${source}: unsupported ${GRAPH_FORMAT} version ${doc.data.version} (this build reads version ${GRAPH_FORMAT_VERSION})`);
+    throw new GraphError(
+      `${source}: unsupported ${GRAPH_FORMAT} version ${doc.data.version} (this build reads version ${GRAPH_FORMAT_VERSION})`,
+    );
   }
   const g = graphSchema.safeParse(doc.data.graph);
   if (!g.success) throw new GraphError(formatIssues(`${source}: invalid graph`, g.error));

@@ -1,4 +1,4 @@
-import { InputError, formatShape } from './errors.js';
+import { formatShape, InputError } from './errors.js';
 
 /** A dense float32 tensor in row-major (C) order. NCHW for feature maps. */
 export interface Tensor {
@@ -20,7 +20,9 @@ export function tensor(shape: readonly number[], data?: Float32Array | readonly 
   const size = shapeSize(shape);
   const buf = data === undefined ? new Float32Array(size) : Float32Array.from(data);
   if (buf.length !== size) {
-    throw new InputError(`tensor data has ${buf.length} elements but shape ${formatShape(shape)} needs ${size}`);
+    throw new InputError(
+      `tensor data has ${buf.length} elements but shape ${formatShape(shape)} needs ${size}`,
+    );
   }
   return { shape: [...shape], data: buf };
 }

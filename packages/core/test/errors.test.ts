@@ -1,22 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import {
+  buildFromJson,
   ConfigError,
+  createModel,
   GraphBuilder,
   InputError,
-  ShapeError,
-  UnknownModelError,
-  buildFromJson,
-  createModel,
   initWeights,
   parseResNetConfig,
   runReference,
+  ShapeError,
+  UnknownModelError,
 } from '../src/index.js';
 
 describe('bad input gets a specific error', () => {
   it('channels not divisible by groups names the module path and the shape', () => {
     const b = new GraphBuilder('g');
     const x = b.input('input', [1, 30, 8, 8]);
-    expect(() => b.scope('layer1', () => b.conv2d(x, 'conv2', { outChannels: 32, kernel: 3, groups: 4 }))).toThrowError(
+    expect(() =>
+      b.scope('layer1', () => b.conv2d(x, 'conv2', { outChannels: 32, kernel: 3, groups: 4 })),
+    ).toThrowError(
       new ShapeError('layer1.conv2: input channels 30 are not divisible by groups 4 (input [1, 30, 8, 8])'),
     );
   });
@@ -33,15 +35,24 @@ describe('bad input gets a specific error', () => {
   });
 
   it('an unknown config key and a wrong type are named with their path', () => {
-    expect(() => parseResNetConfig({ block: 'Bottleneck', layers: [1, 1], stem_widht: 3 }, 'c.json')).toThrowError(ConfigError);
-    expect(() => parseResNetConfig({ block: 'Bottleneck', layers: [1, 1], stem_widht: 3 }, 'c.json')).toThrowError(/stem_widht/);
-    expect(() => parseResNetConfig({ block: 'Bottleneck', layers: [1, 'x'] }, 'c.json')).toThrowError(/^c\.json: layers\.1: /);
+    expect(() =>
+      parseResNetConfig({ block: 'Bottleneck', layers: [1, 1], stem_widht: 3 }, 'c.json'),
+    ).toThrowError(ConfigError);
+    expect(() =>
+      parseResNetConfig({ block: 'Bottleneck', layers: [1, 1], stem_widht: 3 }, 'c.json'),
+    ).toThrowError(/stem_widht/);
+    expect(() => parseResNetConfig({ block: 'Bottleneck', layers: [1, 'x'] }, 'c.json')).toThrowError(
+      /^c\.json: layers\.1: /,
+    );
   });
 
   it('an unknown block module in a block config', () => {
-    expect(() => buildFromJson({ module: 'timm.layers.Mystery', args: {} }, { inputShape: [1, 8, 4, 4], source: 'b.json' })).toThrowError(
-      /^b\.json: unknown block module 'timm\.layers\.Mystery'/,
-    );
+    expect(() =>
+      buildFromJson(
+        { module: 'timm.layers.Mystery', args: {} },
+        { inputShape: [1, 8, 4, 4], source: 'b.json' },
+      ),
+    ).toThrowError(/^b\.json: unknown block module 'timm\.layers\.Mystery'/);
   });
 
   it('a wrong input shape at run time names the expected and actual shapes', () => {
@@ -49,11 +60,15 @@ describe('bad input gets a specific error', () => {
     const w = initWeights(g);
     const x = { shape: [1, 3, 32, 31], data: new Float32Array(3 * 32 * 31) };
     expect(() => runReference(g, w, { input: x })).toThrowError(InputError);
-    expect(() => runReference(g, w, { input: x })).toThrowError("input 'input': expected shape [1, 3, 32, 32], got [1, 3, 32, 31]");
+    expect(() => runReference(g, w, { input: x })).toThrowError(
+      "input 'input': expected shape [1, 3, 32, 32], got [1, 3, 32, 31]",
+    );
   });
 
   it('a model input with the wrong channel count at build time', () => {
-    expect(() => createModel('resnet18', { inputShape: [1, 1, 32, 32] })).toThrowError(/input shape must be \[N, 3, H, W\]/);
+    expect(() => createModel('resnet18', { inputShape: [1, 1, 32, 32] })).toThrowError(
+      /input shape must be \[N, 3, H, W\]/,
+    );
   });
 
   it('an input too small for a layer names the layer and the shapes', () => {

@@ -16,7 +16,13 @@ export function randn(count: number, seed: number): Float32Array {
 }
 
 export function randomInput(shape: readonly number[], seed: number): Tensor {
-  return { shape: [...shape], data: randn(shape.reduce((a, b) => a * b, 1), seed) };
+  return {
+    shape: [...shape],
+    data: randn(
+      shape.reduce((a, b) => a * b, 1),
+      seed,
+    ),
+  };
 }
 
 /** Makes every BatchNorm non-trivial (as the fixtures do), so tests exercise its arithmetic. */

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
-  GraphBuilder,
-  type WeightMap,
   bottleneck,
   convertFormAToB,
   convertFormBToC,
+  GraphBuilder,
   initWeights,
   maxAbsDiff,
   resnextFormGraph,
   runReference,
   summarize,
+  type WeightMap,
 } from '../src/index.js';
 import { randomInput, randomiseBatchNorm } from './helpers.js';
 

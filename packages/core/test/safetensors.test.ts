@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SafetensorsError, readSafetensors, writeSafetensors } from '../src/index.js';
+import { readSafetensors, SafetensorsError, writeSafetensors } from '../src/index.js';
 
 /** Builds a safetensors file from a raw header object and a data section. */
 function file(header: unknown, data: Uint8Array, headerLenOverride?: bigint): Uint8Array {
@@ -45,22 +45,62 @@ describe('safetensors', () => {
 
   const cases: [string, Uint8Array, RegExp][] = [
     ['truncated before the header length', new Uint8Array(5), /truncated file: 5 bytes/],
-    ['header length beyond the file', file({}, new Uint8Array(0), 1000n), /header length 1000 is beyond the end of the file/],
-    ['a header that claims 100 GB', file({}, new Uint8Array(0), 100_000_000_000n), /header length 100000000000 is beyond the end/],
-    ['header that is not JSON', (() => { const b = file({}, new Uint8Array(0)); b[8] = 0x7b; b[9] = 0x7b; return b; })(), /not valid UTF-8 JSON/],
-    ['offsets out of range', file({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, f32([1])), /data_offsets \[0, 8\] are out of range \(data section has 4 bytes\)/],
+    [
+      'header length beyond the file',
+      file({}, new Uint8Array(0), 1000n),
+      /header length 1000 is beyond the end of the file/,
+    ],
+    [
+      'a header that claims 100 GB',
+      file({}, new Uint8Array(0), 100_000_000_000n),
+      /header length 100000000000 is beyond the end/,
+    ],
+    [
+      'header that is not JSON',
+      (() => {
+        const b = file({}, new Uint8Array(0));
+        b[8] = 0x7b;
+        b[9] = 0x7b;
+        return b;
+      })(),
+      /not valid UTF-8 JSON/,
+    ],
+    [
+      'offsets out of range',
+      file({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } }, f32([1])),
+      /data_offsets \[0, 8\] are out of range \(data section has 4 bytes\)/,
+    ],
     [
       'overlapping offsets',
       file(
-        { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } },
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+        },
         f32([1, 2, 3]),
       ),
       /tensors 'a' and 'b' have overlapping data_offsets/,
     ],
-    ['unknown dtype', file({ w: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), /tensor 'w': unknown dtype "F8_E4M3"/],
-    ['size that does not match dtype and shape', file({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, f32([1, 2, 3])), /F32 \[3\] needs 12 bytes but data_offsets span 8/],
-    ['a huge claimed shape', file({ w: { dtype: 'F32', shape: [1e9, 1e9], data_offsets: [0, 4] } }, f32([1])), /needs more bytes than the data section holds/],
-    ['negative dims', file({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32([1])), /shape must be a list of non-negative integers/],
+    [
+      'unknown dtype',
+      file({ w: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)),
+      /tensor 'w': unknown dtype "F8_E4M3"/,
+    ],
+    [
+      'size that does not match dtype and shape',
+      file({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, f32([1, 2, 3])),
+      /F32 \[3\] needs 12 bytes but data_offsets span 8/,
+    ],
+    [
+      'a huge claimed shape',
+      file({ w: { dtype: 'F32', shape: [1e9, 1e9], data_offsets: [0, 4] } }, f32([1])),
+      /needs more bytes than the data section holds/,
+    ],
+    [
+      'negative dims',
+      file({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, f32([1])),
+      /shape must be a list of non-negative integers/,
+    ],
   ];
 
   it.each(cases)('rejects %s with a SafetensorsError naming the cause', (_label, bytes, message) => {

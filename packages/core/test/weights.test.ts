@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  GraphBuilder,
-  WeightLoadError,
   createModel,
+  GraphBuilder,
   initWeights,
   loadWeights,
   maxAbsDiff,
   readSafetensors,
   saveWeights,
+  WeightLoadError,
 } from '../src/index.js';
 
 function tinyGraph() {
@@ -50,7 +50,13 @@ describe('loadWeights', () => {
   it('non-strict loading reports without throwing and initialises what is missing', () => {
     const g = tinyGraph();
     const { weights, report } = loadWeights(g, new Map(), { strict: false });
-    expect(report.missing).toEqual(['conv1.weight', 'bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var']);
+    expect(report.missing).toEqual([
+      'conv1.weight',
+      'bn1.weight',
+      'bn1.bias',
+      'bn1.running_mean',
+      'bn1.running_var',
+    ]);
     expect([...weights.get('bn1.running_var')!.data]).toEqual([1, 1, 1, 1]);
   });
 

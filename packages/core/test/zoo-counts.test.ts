@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ZOO, createModel, summarize, zooNames } from '../src/index.js';
+import { createModel, summarize, ZOO, zooNames } from '../src/index.js';
 
 /**
  * PyTorch parameter counts, `sum(p.numel() for p in model.parameters())`.

@@ -1,4 +1,4 @@
-import { type Tensor, shapesEqual } from '@cardinal/core';
+import { shapesEqual, type Tensor } from '@cardinal/core';
 
 export interface Comparison {
   pass: boolean;
@@ -12,7 +12,8 @@ export interface Comparison {
 /** The fixtures' pass rule: every element within atol (NaN fails). */
 export function compareToExpected(actual: Tensor, expected: Tensor, atol: number): Comparison {
   const shapeMatches = shapesEqual(actual.shape, expected.shape);
-  if (!shapeMatches) return { pass: false, maxAbsDiff: Number.POSITIVE_INFINITY, atol, worstIndex: -1, shapeMatches };
+  if (!shapeMatches)
+    return { pass: false, maxAbsDiff: Number.POSITIVE_INFINITY, atol, worstIndex: -1, shapeMatches };
   let max = 0;
   let worst = 0;
   for (let i = 0; i < expected.data.length; i++) {

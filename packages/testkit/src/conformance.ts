@@ -1,16 +1,29 @@
 import { type Backend, loadWeights } from '@cardinal/core';
 import { type Comparison, compareToExpected } from './compare.js';
-import { type Fixture, buildFixtureGraph, listFixtures, loadFixture, readFixtureWeights } from './fixtures.js';
+import {
+  buildFixtureGraph,
+  type Fixture,
+  listFixtures,
+  loadFixture,
+  readFixtureWeights,
+} from './fixtures.js';
 
 export interface ConformanceResult extends Comparison {
   fixture: string;
 }
 
 /** Runs one fixture on a backend: build from meta.json, load weights strictly, run, compare. */
-export async function runFixture<O extends object>(backend: Backend, fixture: Fixture | string, options?: O): Promise<ConformanceResult> {
+export async function runFixture<O extends object>(
+  backend: Backend,
+  fixture: Fixture | string,
+  options?: O,
+): Promise<ConformanceResult> {
   const f = typeof fixture === 'string' ? loadFixture(fixture) : fixture;
   const { graph } = buildFixtureGraph(f);
-  const { weights } = loadWeights(graph, readFixtureWeights(f), { strict: true, source: `${f.name}/weights.safetensors` });
+  const { weights } = loadWeights(graph, readFixtureWeights(f), {
+    strict: true,
+    source: `${f.name}/weights.safetensors`,
+  });
   const exe = await backend.compile(graph, weights, options);
   try {
     const out = await exe.run({ [graph.inputs[0]!.name]: f.input });

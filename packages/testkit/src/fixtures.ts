@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BuiltModel, type Tensor, buildFromJson, readRawF32, readSafetensors } from '@cardinal/core';
+import { type BuiltModel, buildFromJson, readRawF32, readSafetensors, type Tensor } from '@cardinal/core';
 
 /** What a fixture's meta.json says about tolerance (see the fixtures README's pass rule). */
 export interface FixtureMeta {
@@ -91,7 +91,10 @@ export function loadFixture(name: string): Fixture {
 }
 
 /** The fixture's architecture built from its meta.json, for the fixture's input shape. */
-export function buildFixtureGraph(f: Fixture, inputShape: readonly number[] = f.meta.input_shape): BuiltModel {
+export function buildFixtureGraph(
+  f: Fixture,
+  inputShape: readonly number[] = f.meta.input_shape,
+): BuiltModel {
   return buildFromJson(f.meta, { inputShape, source: `${f.name}/meta.json` });
 }
 

@@ -1,3 +1,3 @@
-export * from './fixtures.js';
 export * from './compare.js';
 export * from './conformance.js';
+export * from './fixtures.js';

@@ -1,4 +1,4 @@
-import { ZOO, createModel, summarize } from '@cardinal/core';
+import { createModel, summarize, ZOO } from '@cardinal/core';
 import { parse } from '../args.js';
 import { formatCount, table } from '../ui.js';
 
@@ -7,7 +7,10 @@ export const modelsHelp = `cardinal models [--json]
 
 export async function modelsCommand(argv: string[], out: (s: string) => void): Promise<number> {
   const { values } = parse('models', argv, { json: { type: 'boolean' } });
-  if (values.help) return out(modelsHelp), 0;
+  if (values.help) {
+    out(modelsHelp);
+    return 0;
+  }
   const rows = ZOO.map((e) => {
     const s = summarize(createModel(e.name));
     return { name: e.name, family: e.family, params: s.params, macs: s.macs, source: e.source };
@@ -16,6 +19,12 @@ export async function modelsCommand(argv: string[], out: (s: string) => void): P
     out(JSON.stringify({ models: rows }));
     return 0;
   }
-  out(table(['model', 'family', 'params', 'GMACs@224'], rows.map((r) => [r.name, r.family, formatCount(r.params), (r.macs / 1e9).toFixed(2)]), [2, 3]));
+  out(
+    table(
+      ['model', 'family', 'params', 'GMACs@224'],
+      rows.map((r) => [r.name, r.family, formatCount(r.params), (r.macs / 1e9).toFixed(2)]),
+      [2, 3],
+    ),
+  );
   return 0;
 }

@@ -1,4 +1,4 @@
-import { type Tensor, initWeights, loadSafetensorsWeights, topK } from '@cardinal/core';
+import { initWeights, loadSafetensorsWeights, type Tensor, topK } from '@cardinal/core';
 import { parse, parseIntFlag, parseShape, parseSize } from '../args.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { UsageError } from '../errors.js';
@@ -28,7 +28,11 @@ function randomTensor(shape: number[], seed: number): Tensor {
   return { shape, data };
 }
 
-export async function runCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function runCommand(
+  argv: string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
   const { values, positionals } = parse('run', argv, {
     backend: { type: 'string', default: 'reference' },
     weights: { type: 'string' },
@@ -42,10 +46,15 @@ export async function runCommand(argv: string[], out: (s: string) => void, err: 
     force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  if (values.help) return out(runHelp), 0;
+  if (values.help) {
+    out(runHelp);
+    return 0;
+  }
   if (positionals.length !== 1) throw new UsageError('run: expected one model name or config file');
-  if (!values.input && !values['random-input']) throw new UsageError('run: give --input FILE or --random-input');
-  if (values.input && values['random-input']) throw new UsageError('run: --input and --random-input are exclusive');
+  if (!values.input && !values['random-input'])
+    throw new UsageError('run: give --input FILE or --random-input');
+  if (values.input && values['random-input'])
+    throw new UsageError('run: --input and --random-input are exclusive');
   const spec = positionals[0]!;
   // Check everything the user named before any long work starts.
   const backend = await loadBackend(values.backend!);
@@ -59,15 +68,23 @@ export async function runCommand(argv: string[], out: (s: string) => void, err: 
     input = readTensorFile(values.input, shape);
   } else {
     const declared = declaredInputShape(spec);
-    const [h, w] = values['input-size'] ? parseSize(values['input-size'], '--input-size') : [declared?.[2] ?? 224, declared?.[3] ?? 224];
+    const [h, w] = values['input-size']
+      ? parseSize(values['input-size'], '--input-size')
+      : [declared?.[2] ?? 224, declared?.[3] ?? 224];
     const n = values.batch ? parseIntFlag(values.batch, '--batch') : 1;
-    input = randomTensor(shape ?? [n, declared?.[1] ?? 3, h, w], values.seed ? parseIntFlag(values.seed, '--seed') : 0);
+    input = randomTensor(
+      shape ?? [n, declared?.[1] ?? 3, h, w],
+      values.seed ? parseIntFlag(values.seed, '--seed') : 0,
+    );
   }
-  if (input.shape.length !== 4) throw new UsageError(`run: input must be 4-D [N, C, H, W], got [${input.shape.join(', ')}]`);
+  if (input.shape.length !== 4)
+    throw new UsageError(`run: input must be 4-D [N, C, H, W], got [${input.shape.join(', ')}]`);
   const { graph, label } = loadModel(spec, input.shape);
   let weights = initWeights(graph);
   if (values.weights) {
-    weights = loadSafetensorsWeights(graph, readInputFile(values.weights, 'weights file'), { source: values.weights }).weights;
+    weights = loadSafetensorsWeights(graph, readInputFile(values.weights, 'weights file'), {
+      source: values.weights,
+    }).weights;
   } else if (!values.json) {
     err('note: no --weights given; using a deterministic initialisation');
   }
@@ -100,10 +117,16 @@ export async function runCommand(argv: string[], out: (s: string) => void, err: 
     );
     return 0;
   }
-  out(`${label} on ${described}: input ${input.shape.join('x')} -> output ${output.shape.join('x')} in ${ms.toFixed(0)} ms`);
+  out(
+    `${label} on ${described}: input ${input.shape.join('x')} -> output ${output.shape.join('x')} in ${ms.toFixed(0)} ms`,
+  );
   if (values.out) out(`wrote ${values.out}`);
   else if (top) {
-    top.forEach((row, i) => out(`sample ${i}: top-${row.length} ${row.map((r) => `${r.index} (${r.value.toFixed(4)})`).join(', ')}`));
+    for (const [i, row] of top.entries()) {
+      out(
+        `sample ${i}: top-${row.length} ${row.map((r) => `${r.index} (${r.value.toFixed(4)})`).join(', ')}`,
+      );
+    }
   } else {
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;

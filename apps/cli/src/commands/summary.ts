@@ -13,7 +13,10 @@ export async function summaryCommand(argv: string[], out: (s: string) => void): 
     json: { type: 'boolean' },
     'input-size': { type: 'string' },
   });
-  if (values.help) return out(summaryHelp), 0;
+  if (values.help) {
+    out(summaryHelp);
+    return 0;
+  }
   if (positionals.length !== 1) throw new UsageError('summary: expected one model name or config file');
   const spec = positionals[0]!;
   let inputShape: number[] | undefined;
@@ -35,15 +38,35 @@ export async function summaryCommand(argv: string[], out: (s: string) => void): 
         input_shape: s.inputShape,
         output_shape: s.outputShape,
         stages: summarizeStages(s),
-        layers: s.layers.map((l) => ({ path: l.path, op: l.op, output_shape: l.outputShape, params: l.params, macs: l.macs })),
+        layers: s.layers.map((l) => ({
+          path: l.path,
+          op: l.op,
+          output_shape: l.outputShape,
+          params: l.params,
+          macs: l.macs,
+        })),
       }),
     );
     return 0;
   }
-  out(table(['module', 'op', 'output shape', 'params'], s.layers.map((l) => [l.path, l.op, l.outputShape.join('x'), l.params ? formatCount(l.params) : '']), [3]));
+  out(
+    table(
+      ['module', 'op', 'output shape', 'params'],
+      s.layers.map((l) => [l.path, l.op, l.outputShape.join('x'), l.params ? formatCount(l.params) : '']),
+      [3],
+    ),
+  );
   out('');
-  out(table(['stage', 'params', 'MACs'], summarizeStages(s).map((st) => [st.stage, formatCount(st.params), formatCount(st.macs)]), [1, 2]));
+  out(
+    table(
+      ['stage', 'params', 'MACs'],
+      summarizeStages(s).map((st) => [st.stage, formatCount(st.params), formatCount(st.macs)]),
+      [1, 2],
+    ),
+  );
   out('');
-  out(`${label}: ${formatCount(s.params)} parameters, ${(s.macs / 1e9).toFixed(3)} GMACs at ${s.inputShape.join('x')}`);
+  out(
+    `${label}: ${formatCount(s.params)} parameters, ${(s.macs / 1e9).toFixed(3)} GMACs at ${s.inputShape.join('x')}`,
+  );
   return 0;
 }

@@ -15,7 +15,8 @@ export interface SEOptions {
  * Reduced width make_divisible(channels * rd_ratio, rd_divisor, round_limit=0).
  */
 export function seModule(b: GraphBuilder, x: SymbolicTensor, module: string, o: SEOptions): SymbolicTensor {
-  const rd = o.rdChannels ?? makeDivisible(o.channels * (o.rdRatio ?? 1 / 16), o.rdDivisor ?? 8, undefined, 0);
+  const rd =
+    o.rdChannels ?? makeDivisible(o.channels * (o.rdRatio ?? 1 / 16), o.rdDivisor ?? 8, undefined, 0);
   const bias = o.bias ?? true;
   return b.scope(module, () => {
     let s = b.globalAvgPool(x, 'pool');
@@ -49,11 +50,22 @@ export interface SelectiveKernelOptions {
  * (`attn`): sum of paths -> mean -> fc_reduce -> bn -> ReLU -> fc_select, a softmax over
  * paths per channel, and the paths summed with those weights.
  */
-export function selectiveKernel(b: GraphBuilder, x: SymbolicTensor, module: string, o: SelectiveKernelOptions): SymbolicTensor {
+export function selectiveKernel(
+  b: GraphBuilder,
+  x: SymbolicTensor,
+  module: string,
+  o: SelectiveKernelOptions,
+): SymbolicTensor {
   const out = o.outChannels ?? o.inChannels;
-  let kernels = o.kernelSize === undefined ? [3, 5] : Array.isArray(o.kernelSize) ? [...o.kernelSize] : [o.kernelSize, o.kernelSize];
+  let kernels =
+    o.kernelSize === undefined
+      ? [3, 5]
+      : Array.isArray(o.kernelSize)
+        ? [...o.kernelSize]
+        : [o.kernelSize, o.kernelSize];
   for (const k of kernels) {
-    if (k < 3 || k % 2 === 0) throw new ConfigError(`${b.path(module)}: selective kernel sizes must be odd and >= 3, got ${k}`);
+    if (k < 3 || k % 2 === 0)
+      throw new ConfigError(`${b.path(module)}: selective kernel sizes must be odd and >= 3, got ${k}`);
   }
   const baseDilation = o.dilation ?? 1;
   let dilations: number[];
@@ -66,15 +78,25 @@ export function selectiveKernel(b: GraphBuilder, x: SymbolicTensor, module: stri
   const numPaths = kernels.length;
   const splitInput = o.splitInput ?? true;
   if (splitInput && o.inChannels % numPaths !== 0) {
-    throw new ConfigError(`${b.path(module)}: split_input needs in_channels ${o.inChannels} divisible by ${numPaths} paths`);
+    throw new ConfigError(
+      `${b.path(module)}: split_input needs in_channels ${o.inChannels} divisible by ${numPaths} paths`,
+    );
   }
   const groups = Math.min(out, o.groups ?? 1);
   const attnChannels = o.rdChannels ?? makeDivisible(out * (o.rdRatio ?? 1 / 16), o.rdDivisor ?? 8);
   return b.scope(module, () => {
-    const inputs = splitInput ? b.split(x, new Array(numPaths).fill(o.inChannels / numPaths), 1, 'split') : kernels.map(() => x);
+    const inputs = splitInput
+      ? b.split(x, new Array(numPaths).fill(o.inChannels / numPaths), 1, 'split')
+      : kernels.map(() => x);
     const paths = b.scope('paths', () =>
       kernels.map((k, i) =>
-        convNormAct(b, inputs[i]!, i, { outChannels: out, kernel: k, stride: o.stride ?? 1, dilation: dilations[i]!, groups }),
+        convNormAct(b, inputs[i]!, i, {
+          outChannels: out,
+          kernel: k,
+          stride: o.stride ?? 1,
+          dilation: dilations[i]!,
+          groups,
+        }),
       ),
     );
     const weights = b.scope('attn', () => {
@@ -116,13 +138,21 @@ export interface SplitAttnOptions {
  * pooled -> fc1 -> bn1 -> ReLU -> fc2, a softmax over the radix axis per cardinal group (a
  * sigmoid when radix is 1), and the splits summed with those weights.
  */
-export function splitAttn(b: GraphBuilder, x: SymbolicTensor, module: string, o: SplitAttnOptions): SymbolicTensor {
+export function splitAttn(
+  b: GraphBuilder,
+  x: SymbolicTensor,
+  module: string,
+  o: SplitAttnOptions,
+): SymbolicTensor {
   const out = o.outChannels ?? o.inChannels;
   const radix = o.radix ?? 2;
   const groups = o.groups ?? 1;
   const k = o.kernelSize ?? 3;
   const mid = out * radix;
-  const attnChs = o.rdChannels !== undefined ? o.rdChannels * radix : makeDivisible(o.inChannels * radix * (o.rdRatio ?? 0.25), o.rdDivisor ?? 8, 32);
+  const attnChs =
+    o.rdChannels !== undefined
+      ? o.rdChannels * radix
+      : makeDivisible(o.inChannels * radix * (o.rdRatio ?? 0.25), o.rdDivisor ?? 8, 32);
   const norm = o.norm ?? true;
   return b.scope(module, () => {
     let y = b.conv2d(x, 'conv', {
@@ -162,4 +192,3 @@ export function splitAttn(b: GraphBuilder, x: SymbolicTensor, module: string, o:
     return b.mul(y, a, 'scale');
   });
 }
-

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { parseWith, skKwargsFromJson, skKwargsSchema } from '../config.js';
-import { ConfigError, ShapeError, formatShape } from '../errors.js';
+import { ConfigError, formatShape, ShapeError } from '../errors.js';
 import { GraphBuilder, type SymbolicTensor } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
-import { seModule, selectiveKernel, splitAttn } from './attention.js';
-import { BLOCK_TYPES, type BlockName, type ShortcutFn, downsampleAvg, downsampleConv } from './blocks.js';
+import { selectiveKernel, seModule, splitAttn } from './attention.js';
+import { BLOCK_TYPES, type BlockName, downsampleAvg, downsampleConv, type ShortcutFn } from './blocks.js';
 
 const posInt = z.number().int().positive();
 
@@ -86,7 +86,9 @@ function shortName(module: string): string {
 
 function expectChannels(x: SymbolicTensor, channels: number, what: string): void {
   if (x.shape[1] !== channels) {
-    throw new ShapeError(`${what}: expects ${channels} input channels, input shape is ${formatShape(x.shape)}`);
+    throw new ShapeError(
+      `${what}: expects ${channels} input channels, input shape is ${formatShape(x.shape)}`,
+    );
   }
 }
 
@@ -125,7 +127,8 @@ export function buildBlockGraph(value: unknown, inputShape: readonly number[], s
   const cfg = parseWith(blockConfigSchema, value, source);
   const name = shortName(cfg.module);
   const b = new GraphBuilder(name);
-  if (inputShape.length !== 4) throw new ShapeError(`${source}: block input must be [N, C, H, W], got ${formatShape(inputShape)}`);
+  if (inputShape.length !== 4)
+    throw new ShapeError(`${source}: block input must be [N, C, H, W], got ${formatShape(inputShape)}`);
   const x = b.input('input', inputShape);
   let y: SymbolicTensor;
   if (Object.hasOwn(BLOCK_TYPES, name)) {
@@ -151,12 +154,20 @@ export function buildBlockGraph(value: unknown, inputShape: readonly number[], s
     });
     const expansion = block.expansion;
     if (!cfg.downsample && ((a.stride ?? 1) !== 1 || a.inplanes !== a.planes * expansion)) {
-      throw new ConfigError(`${source}: ${name} with stride ${a.stride ?? 1} and ${a.inplanes} -> ${a.planes * expansion} channels needs a downsample`);
+      throw new ConfigError(
+        `${source}: ${name} with stride ${a.stride ?? 1} and ${a.inplanes} -> ${a.planes * expansion} channels needs a downsample`,
+      );
     }
   } else if (name === 'SEModule') {
     const a = parseWith(seArgsSchema, cfg.args, `${source}: args`);
     expectChannels(x, a.channels, `${source}: SEModule(channels=${a.channels})`);
-    y = seModule(b, x, '', { channels: a.channels, rdRatio: a.rd_ratio, rdChannels: a.rd_channels ?? undefined, rdDivisor: a.rd_divisor, bias: a.bias });
+    y = seModule(b, x, '', {
+      channels: a.channels,
+      rdRatio: a.rd_ratio,
+      rdChannels: a.rd_channels ?? undefined,
+      rdDivisor: a.rd_divisor,
+      bias: a.bias,
+    });
   } else if (name === 'SelectiveKernel') {
     const a = parseWith(skArgsSchema, cfg.args, `${source}: args`);
     expectChannels(x, a.in_channels, `${source}: SelectiveKernel(in_channels=${a.in_channels})`);
@@ -187,7 +198,9 @@ export function buildBlockGraph(value: unknown, inputShape: readonly number[], s
       norm: a.norm_layer !== null && a.norm_layer !== undefined,
     });
   } else {
-    throw new ConfigError(`${source}: unknown block module '${cfg.module}'; known: ${BLOCK_MODULES.join(', ')}`);
+    throw new ConfigError(
+      `${source}: unknown block module '${cfg.module}'; known: ${BLOCK_MODULES.join(', ')}`,
+    );
   }
   b.output(y);
   return b.build();

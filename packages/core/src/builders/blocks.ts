@@ -39,11 +39,18 @@ export interface BlockType {
 
 function attention(b: GraphBuilder, x: SymbolicTensor, o: BlockOptions, channels: number): SymbolicTensor {
   if (o.attnLayer === 'se') return seModule(b, x, 'se', { channels });
-  if (o.attnLayer) throw new ConfigError(`${b.path()}: unsupported attn_layer '${o.attnLayer}' (supported: 'se')`);
+  if (o.attnLayer)
+    throw new ConfigError(`${b.path()}: unsupported attn_layer '${o.attnLayer}' (supported: 'se')`);
   return x;
 }
 
-function residual(b: GraphBuilder, x: SymbolicTensor, input: SymbolicTensor, o: BlockOptions, act: string): SymbolicTensor {
+function residual(
+  b: GraphBuilder,
+  x: SymbolicTensor,
+  input: SymbolicTensor,
+  o: BlockOptions,
+  act: string,
+): SymbolicTensor {
   const shortcut = o.downsample ? b.scope('downsample', () => o.downsample!(b, input)) : input;
   return b.relu(b.add(x, shortcut, 'add'), act);
 }
@@ -51,13 +58,22 @@ function residual(b: GraphBuilder, x: SymbolicTensor, input: SymbolicTensor, o: 
 /** timm/torchvision BasicBlock: 3x3 -> 3x3, expansion 1. */
 export const basicBlock: BlockFn = (b, input, o) => {
   if ((o.cardinality ?? 1) !== 1 || (o.baseWidth ?? 64) !== 64) {
-    throw new ConfigError(`${b.path()}: BasicBlock only supports cardinality=1 and base_width=64 (use ResNeXtBasicBlock)`);
+    throw new ConfigError(
+      `${b.path()}: BasicBlock only supports cardinality=1 and base_width=64 (use ResNeXtBasicBlock)`,
+    );
   }
   const firstPlanes = Math.floor(o.planes / (o.reduceFirst ?? 1));
   const dilation = o.dilation ?? 1;
   const first = o.firstDilation ?? dilation;
   const bias = o.convBias ?? false;
-  let x = b.conv2d(input, 'conv1', { outChannels: firstPlanes, kernel: 3, stride: o.stride ?? 1, padding: first, dilation: first, bias });
+  let x = b.conv2d(input, 'conv1', {
+    outChannels: firstPlanes,
+    kernel: 3,
+    stride: o.stride ?? 1,
+    padding: first,
+    dilation: first,
+    bias,
+  });
   x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
   x = b.conv2d(x, 'conv2', { outChannels: o.planes, kernel: 3, padding: dilation, dilation, bias });
   x = b.batchNorm(x, 'bn2');
@@ -102,9 +118,23 @@ export const resnextBasicBlock: BlockFn = (b, input, o) => {
   const dilation = o.dilation ?? 1;
   const first = o.firstDilation ?? dilation;
   const bias = o.convBias ?? false;
-  let x = b.conv2d(input, 'conv1', { outChannels: width, kernel: 3, stride: o.stride ?? 1, padding: first, dilation: first, bias });
+  let x = b.conv2d(input, 'conv1', {
+    outChannels: width,
+    kernel: 3,
+    stride: o.stride ?? 1,
+    padding: first,
+    dilation: first,
+    bias,
+  });
   x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
-  x = b.conv2d(x, 'conv2', { outChannels: width, kernel: 3, padding: dilation, dilation, groups: o.cardinality ?? 32, bias });
+  x = b.conv2d(x, 'conv2', {
+    outChannels: width,
+    kernel: 3,
+    padding: dilation,
+    dilation,
+    groups: o.cardinality ?? 32,
+    bias,
+  });
   x = b.batchNorm(x, 'bn2');
   x = attention(b, x, o, width);
   return residual(b, x, input, o, 'act2');
@@ -154,7 +184,8 @@ export const selectiveKernelBottleneck: BlockFn = (b, input, o) => {
  * average pool (avd) before or after the split-attention conv.
  */
 export const resnestBottleneck: BlockFn = (b, input, o) => {
-  if ((o.reduceFirst ?? 1) !== 1) throw new ConfigError(`${b.path()}: ResNestBottleneck requires reduce_first=1`);
+  if ((o.reduceFirst ?? 1) !== 1)
+    throw new ConfigError(`${b.path()}: ResNestBottleneck requires reduce_first=1`);
   if (o.attnLayer) throw new ConfigError(`${b.path()}: ResNestBottleneck takes no attn_layer`);
   const cardinality = o.cardinality ?? 1;
   const groupWidth = Math.floor(o.planes * ((o.baseWidth ?? 64) / 64)) * cardinality;
@@ -169,7 +200,8 @@ export const resnestBottleneck: BlockFn = (b, input, o) => {
   const bias = o.convBias ?? false;
   let x = b.conv2d(input, 'conv1', { outChannels: groupWidth, kernel: 1, bias });
   x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
-  if (avdStride > 0 && o.avdFirst) x = b.avgPool(x, { kernel: 3, stride: avdStride, padding: 1 }, 'avd_first');
+  if (avdStride > 0 && o.avdFirst)
+    x = b.avgPool(x, { kernel: 3, stride: avdStride, padding: 1 }, 'avd_first');
   if (radix >= 1) {
     x = splitAttn(b, x, 'conv2', {
       inChannels: groupWidth,
@@ -194,7 +226,8 @@ export const resnestBottleneck: BlockFn = (b, input, o) => {
     });
     x = b.relu(b.batchNorm(x, 'bn2'), 'act2');
   }
-  if (avdStride > 0 && !o.avdFirst) x = b.avgPool(x, { kernel: 3, stride: avdStride, padding: 1 }, 'avd_last');
+  if (avdStride > 0 && !o.avdFirst)
+    x = b.avgPool(x, { kernel: 3, stride: avdStride, padding: 1 }, 'avd_last');
   x = b.conv2d(x, 'conv3', { outChannels: o.planes * 4, kernel: 1, bias });
   x = b.batchNorm(x, 'bn3');
   return residual(b, x, input, o, 'act3');
@@ -254,7 +287,11 @@ export function downsampleAvg(o: DownsampleOptions): ShortcutFn {
     if (stride !== 1 || dilation !== 1) {
       y =
         avgStride === 1 && dilation > 1
-          ? b.avgPool(x, { kernel: 2, stride: 1, padding: [0, 0, 1, 1], ceilMode: true, countIncludePad: true }, '0')
+          ? b.avgPool(
+              x,
+              { kernel: 2, stride: 1, padding: [0, 0, 1, 1], ceilMode: true, countIncludePad: true },
+              '0',
+            )
           : b.avgPool(x, { kernel: 2, stride: avgStride, ceilMode: true, countIncludePad: false }, '0');
     }
     y = b.conv2d(y, '1', { outChannels: o.outChannels, kernel: 1, bias: o.convBias ?? false });

@@ -27,7 +27,12 @@ export interface ConvNormActOptions {
  * timm's ConvNormAct: `<module>.conv` then `<module>.bn` (a BatchNormAct2d whose ReLU lives at
  * `<module>.bn.act`), padding from get_padding.
  */
-export function convNormAct(b: GraphBuilder, x: SymbolicTensor, module: string | number, o: ConvNormActOptions): SymbolicTensor {
+export function convNormAct(
+  b: GraphBuilder,
+  x: SymbolicTensor,
+  module: string | number,
+  o: ConvNormActOptions,
+): SymbolicTensor {
   return b.scope(module, () => {
     const stride = o.stride ?? 1;
     const dilation = o.dilation ?? 1;
@@ -46,7 +51,12 @@ export function convNormAct(b: GraphBuilder, x: SymbolicTensor, module: string |
 }
 
 /** Splits into `parts` equal chunks along channels and adds them (a sum over a radix/path axis). */
-export function sumChunks(b: GraphBuilder, x: SymbolicTensor, parts: number, module?: string): SymbolicTensor {
+export function sumChunks(
+  b: GraphBuilder,
+  x: SymbolicTensor,
+  parts: number,
+  module?: string,
+): SymbolicTensor {
   const c = x.shape[1]!;
   const chunks = b.split(x, new Array(parts).fill(c / parts), 1, module);
   return b.sum(chunks, module);

@@ -1,7 +1,14 @@
 import { ConfigError } from '../errors.js';
 import { GraphBuilder, type SymbolicTensor } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
-import { BLOCK_TYPES, type BlockName, type BlockOptions, type ShortcutFn, downsampleAvg, downsampleConv } from './blocks.js';
+import {
+  BLOCK_TYPES,
+  type BlockName,
+  type BlockOptions,
+  downsampleAvg,
+  downsampleConv,
+  type ShortcutFn,
+} from './blocks.js';
 
 export type StemType = '' | 'deep' | 'deep_tiered';
 
@@ -35,12 +42,18 @@ export interface BuildOptions {
 }
 
 /** The stem: 7x7 conv, or the deep 3x3 x3 stem (`conv1.0` .. `conv1.6`), bn1, ReLU, then max pool. */
-function stem(b: GraphBuilder, x: SymbolicTensor, c: Required<Omit<ResNetConfig, 'blockArgs'>>): { x: SymbolicTensor; channels: number } {
+function stem(
+  b: GraphBuilder,
+  x: SymbolicTensor,
+  c: Required<Omit<ResNetConfig, 'blockArgs'>>,
+): { x: SymbolicTensor; channels: number } {
   const deep = c.stemType.includes('deep');
   const inplanes = deep ? c.stemWidth * 2 : 64;
   const bias = c.convBias;
   if (deep) {
-    const chs = c.stemType.includes('tiered') ? [3 * Math.floor(c.stemWidth / 4), c.stemWidth] : [c.stemWidth, c.stemWidth];
+    const chs = c.stemType.includes('tiered')
+      ? [3 * Math.floor(c.stemWidth / 4), c.stemWidth]
+      : [c.stemWidth, c.stemWidth];
     x = b.scope('conv1', () => {
       let y = b.conv2d(x, 0, { outChannels: chs[0]!, kernel: 3, stride: 2, padding: 1, bias });
       y = b.relu(b.batchNorm(y, 1), '2');
@@ -64,10 +77,14 @@ function stem(b: GraphBuilder, x: SymbolicTensor, c: Required<Omit<ResNetConfig,
 }
 
 /** Fills timm's defaults and checks what timm would reject. */
-export function resolveResNetConfig(config: ResNetConfig): Required<Omit<ResNetConfig, 'blockArgs'>> & { blockArgs: ResNetConfig['blockArgs'] } {
+export function resolveResNetConfig(
+  config: ResNetConfig,
+): Required<Omit<ResNetConfig, 'blockArgs'>> & { blockArgs: ResNetConfig['blockArgs'] } {
   const block = BLOCK_TYPES[config.block];
   if (!block) {
-    throw new ConfigError(`unknown block '${String(config.block)}'; known blocks: ${Object.keys(BLOCK_TYPES).join(', ')}`);
+    throw new ConfigError(
+      `unknown block '${String(config.block)}'; known blocks: ${Object.keys(BLOCK_TYPES).join(', ')}`,
+    );
   }
   const c = {
     block: config.block,
@@ -89,11 +106,16 @@ export function resolveResNetConfig(config: ResNetConfig): Required<Omit<ResNetC
     blockArgs: config.blockArgs,
   };
   if (c.layers.length === 0 || c.layers.length !== c.channels.length) {
-    throw new ConfigError(`layers (${c.layers.length} stages) and channels (${c.channels.length}) must have the same non-zero length`);
+    throw new ConfigError(
+      `layers (${c.layers.length} stages) and channels (${c.channels.length}) must have the same non-zero length`,
+    );
   }
-  if (c.layers.some((n) => !Number.isInteger(n) || n < 1)) throw new ConfigError(`layers must be positive integers, got [${c.layers.join(', ')}]`);
-  if (![8, 16, 32].includes(c.outputStride)) throw new ConfigError(`output_stride must be 8, 16 or 32, got ${c.outputStride}`);
-  if (!['', 'deep', 'deep_tiered'].includes(c.stemType)) throw new ConfigError(`stem_type must be '', 'deep' or 'deep_tiered', got '${c.stemType}'`);
+  if (c.layers.some((n) => !Number.isInteger(n) || n < 1))
+    throw new ConfigError(`layers must be positive integers, got [${c.layers.join(', ')}]`);
+  if (![8, 16, 32].includes(c.outputStride))
+    throw new ConfigError(`output_stride must be 8, 16 or 32, got ${c.outputStride}`);
+  if (!['', 'deep', 'deep_tiered'].includes(c.stemType))
+    throw new ConfigError(`stem_type must be '', 'deep' or 'deep_tiered', got '${c.stemType}'`);
   return c;
 }
 
@@ -107,7 +129,9 @@ export function resnet(config: ResNetConfig, options: BuildOptions = {}): Graph 
   const block = BLOCK_TYPES[c.block];
   const inputShape = options.inputShape ?? [1, c.inChans, 224, 224];
   if (inputShape.length !== 4 || inputShape[1] !== c.inChans) {
-    throw new ConfigError(`input shape must be [N, ${c.inChans}, H, W] for in_chans=${c.inChans}, got [${inputShape.join(', ')}]`);
+    throw new ConfigError(
+      `input shape must be [N, ${c.inChans}, H, W] for in_chans=${c.inChans}, got [${inputShape.join(', ')}]`,
+    );
   }
   const b = new GraphBuilder(options.name ?? 'resnet');
   let { x, channels: inplanes } = stem(b, b.input('input', inputShape), c);
@@ -184,5 +208,6 @@ function zeroInitLastNorms(graph: Graph): void {
     // bn3 wins over bn2 in bottlenecks; conv3.bn over conv2.bn in SK bottlenecks.
     if (!prev || key > prev) perBlock.set(blockPath, key);
   }
-  for (const key of perBlock.values()) graph.params[key] = { ...graph.params[key]!, init: { kind: 'constant', value: 0 } };
+  for (const key of perBlock.values())
+    graph.params[key] = { ...graph.params[key]!, init: { kind: 'constant', value: 0 } };
 }

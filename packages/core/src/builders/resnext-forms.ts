@@ -1,7 +1,7 @@
+import { WeightLoadError } from '../errors.js';
 import { GraphBuilder, type SymbolicTensor } from '../ir/builder.js';
 import type { Graph, WeightMap } from '../ir/graph.js';
 import type { Tensor } from '../tensor.js';
-import { WeightLoadError } from '../errors.js';
 
 /**
  * The three equivalent forms of the ResNeXt block (Xie et al. 2017, Fig. 3):
@@ -29,12 +29,19 @@ function finish(b: GraphBuilder, x: SymbolicTensor, input: SymbolicTensor): Symb
   return b.relu(b.add(x, input, 'add'), 'act');
 }
 
-export function resnextBlockA(b: GraphBuilder, input: SymbolicTensor, options: ResNeXtFormOptions = {}): SymbolicTensor {
+export function resnextBlockA(
+  b: GraphBuilder,
+  input: SymbolicTensor,
+  options: ResNeXtFormOptions = {},
+): SymbolicTensor {
   const o = resolve(options);
   const paths = b.scope('paths', () =>
     Array.from({ length: o.cardinality }, (_, i) =>
       b.scope(i, () => {
-        let y = b.relu(b.batchNorm(b.conv2d(input, 'conv1', { outChannels: o.width, kernel: 1 }), 'bn1'), 'act1');
+        let y = b.relu(
+          b.batchNorm(b.conv2d(input, 'conv1', { outChannels: o.width, kernel: 1 }), 'bn1'),
+          'act1',
+        );
         y = b.conv2d(y, 'conv2', { outChannels: o.width, kernel: 3, padding: 1, bias: o.bias3x3 });
         y = b.relu(b.batchNorm(y, 'bn2'), 'act2');
         return b.batchNorm(b.conv2d(y, 'conv3', { outChannels: o.outChannels, kernel: 1 }), 'bn3');
@@ -44,32 +51,55 @@ export function resnextBlockA(b: GraphBuilder, input: SymbolicTensor, options: R
   return finish(b, b.sum(paths, 'sum'), input);
 }
 
-export function resnextBlockB(b: GraphBuilder, input: SymbolicTensor, options: ResNeXtFormOptions = {}): SymbolicTensor {
+export function resnextBlockB(
+  b: GraphBuilder,
+  input: SymbolicTensor,
+  options: ResNeXtFormOptions = {},
+): SymbolicTensor {
   const o = resolve(options);
   const paths = b.scope('paths', () =>
     Array.from({ length: o.cardinality }, (_, i) =>
       b.scope(i, () => {
-        const y = b.relu(b.batchNorm(b.conv2d(input, 'conv1', { outChannels: o.width, kernel: 1 }), 'bn1'), 'act1');
+        const y = b.relu(
+          b.batchNorm(b.conv2d(input, 'conv1', { outChannels: o.width, kernel: 1 }), 'bn1'),
+          'act1',
+        );
         const z = b.conv2d(y, 'conv2', { outChannels: o.width, kernel: 3, padding: 1, bias: o.bias3x3 });
         return b.relu(b.batchNorm(z, 'bn2'), 'act2');
       }),
     ),
   );
   const cat = b.concat(paths, 1, 'concat');
-  return finish(b, b.batchNorm(b.conv2d(cat, 'conv3', { outChannels: o.outChannels, kernel: 1 }), 'bn3'), input);
+  return finish(
+    b,
+    b.batchNorm(b.conv2d(cat, 'conv3', { outChannels: o.outChannels, kernel: 1 }), 'bn3'),
+    input,
+  );
 }
 
-export function resnextBlockC(b: GraphBuilder, input: SymbolicTensor, options: ResNeXtFormOptions = {}): SymbolicTensor {
+export function resnextBlockC(
+  b: GraphBuilder,
+  input: SymbolicTensor,
+  options: ResNeXtFormOptions = {},
+): SymbolicTensor {
   const o = resolve(options);
   const d = o.width * o.cardinality;
   let y = b.relu(b.batchNorm(b.conv2d(input, 'conv1', { outChannels: d, kernel: 1 }), 'bn1'), 'act1');
   y = b.conv2d(y, 'conv2', { outChannels: d, kernel: 3, padding: 1, groups: o.cardinality, bias: o.bias3x3 });
   y = b.relu(b.batchNorm(y, 'bn2'), 'act2');
-  return finish(b, b.batchNorm(b.conv2d(y, 'conv3', { outChannels: o.outChannels, kernel: 1 }), 'bn3'), input);
+  return finish(
+    b,
+    b.batchNorm(b.conv2d(y, 'conv3', { outChannels: o.outChannels, kernel: 1 }), 'bn3'),
+    input,
+  );
 }
 
 /** A graph holding one block of the given form, input [N, inChannels, H, W]. */
-export function resnextFormGraph(form: 'A' | 'B' | 'C', options: ResNeXtFormOptions = {}, inputShape?: readonly number[]): Graph {
+export function resnextFormGraph(
+  form: 'A' | 'B' | 'C',
+  options: ResNeXtFormOptions = {},
+  inputShape?: readonly number[],
+): Graph {
   const o = resolve(options);
   const b = new GraphBuilder(`resnext_block_${form}`);
   const x = b.input('input', inputShape ?? [1, o.inChannels, 8, 8]);
@@ -82,7 +112,8 @@ const BN_KEYS = ['weight', 'bias', 'running_mean', 'running_var'] as const;
 
 function get(w: WeightMap, key: string): Tensor {
   const t = w.get(key);
-  if (!t) throw new WeightLoadError(`missing weight '${key}'`, { missing: [key], unexpected: [], mismatched: [] });
+  if (!t)
+    throw new WeightLoadError(`missing weight '${key}'`, { missing: [key], unexpected: [], mismatched: [] });
   return t;
 }
 
@@ -109,8 +140,10 @@ export function convertFormAToB(a: WeightMap, options: ResNeXtFormOptions = {}, 
   const d = o.width * o.cardinality;
   for (let i = 0; i < o.cardinality; i++) {
     const p = `paths.${i}`;
-    for (const k of ['conv1.weight', 'conv2.weight', ...(o.bias3x3 ? ['conv2.bias'] : [])]) out.set(`${p}.${k}`, get(a, `${p}.${k}`));
-    for (const bn of ['bn1', 'bn2']) for (const k of BN_KEYS) out.set(`${p}.${bn}.${k}`, get(a, `${p}.${bn}.${k}`));
+    for (const k of ['conv1.weight', 'conv2.weight', ...(o.bias3x3 ? ['conv2.bias'] : [])])
+      out.set(`${p}.${k}`, get(a, `${p}.${k}`));
+    for (const bn of ['bn1', 'bn2'])
+      for (const k of BN_KEYS) out.set(`${p}.${bn}.${k}`, get(a, `${p}.${bn}.${k}`));
     const w = get(a, `${p}.conv3.weight`).data;
     const [g, beta, mean, variance] = BN_KEYS.map((k) => get(a, `${p}.bn3.${k}`).data);
     for (let c = 0; c < o.outChannels; c++) {
@@ -133,11 +166,37 @@ export function convertFormBToC(bw: WeightMap, options: ResNeXtFormOptions = {})
   const d = o.width * o.cardinality;
   const paths = Array.from({ length: o.cardinality }, (_, i) => `paths.${i}`);
   const out: WeightMap = new Map();
-  out.set('conv1.weight', concat(paths.map((p) => get(bw, `${p}.conv1.weight`)), [d, o.inChannels, 1, 1]));
-  out.set('conv2.weight', concat(paths.map((p) => get(bw, `${p}.conv2.weight`)), [d, o.width, 3, 3]));
-  if (o.bias3x3) out.set('conv2.bias', concat(paths.map((p) => get(bw, `${p}.conv2.bias`)), [d]));
+  out.set(
+    'conv1.weight',
+    concat(
+      paths.map((p) => get(bw, `${p}.conv1.weight`)),
+      [d, o.inChannels, 1, 1],
+    ),
+  );
+  out.set(
+    'conv2.weight',
+    concat(
+      paths.map((p) => get(bw, `${p}.conv2.weight`)),
+      [d, o.width, 3, 3],
+    ),
+  );
+  if (o.bias3x3)
+    out.set(
+      'conv2.bias',
+      concat(
+        paths.map((p) => get(bw, `${p}.conv2.bias`)),
+        [d],
+      ),
+    );
   for (const bn of ['bn1', 'bn2']) {
-    for (const k of BN_KEYS) out.set(`${bn}.${k}`, concat(paths.map((p) => get(bw, `${p}.${bn}.${k}`)), [d]));
+    for (const k of BN_KEYS)
+      out.set(
+        `${bn}.${k}`,
+        concat(
+          paths.map((p) => get(bw, `${p}.${bn}.${k}`)),
+          [d],
+        ),
+      );
   }
   out.set('conv3.weight', get(bw, 'conv3.weight'));
   for (const k of BN_KEYS) out.set(`bn3.${k}`, get(bw, `bn3.${k}`));

@@ -1,8 +1,8 @@
 import type { Backend, CompileOptions, Executable } from '../backend.js';
-import { GraphError, InputError, formatShape } from '../errors.js';
+import { formatShape, GraphError, InputError } from '../errors.js';
 import type { Graph, WeightMap } from '../ir/graph.js';
-import { OP_NAMES, getOp } from '../ops/registry.js';
-import { type Tensor, shapesEqual } from '../tensor.js';
+import { getOp, OP_NAMES } from '../ops/registry.js';
+import { shapesEqual, type Tensor } from '../tensor.js';
 
 export interface ReferenceRunOptions {
   onProgress?: (done: number, total: number) => void;
@@ -14,7 +14,9 @@ export function checkInputs(graph: Graph, inputs: Readonly<Record<string, Tensor
     const t = inputs[spec.name];
     if (!t) throw new InputError(`missing input '${spec.name}' (expected shape ${formatShape(spec.shape)})`);
     if (!shapesEqual(t.shape, spec.shape)) {
-      throw new InputError(`input '${spec.name}': expected shape ${formatShape(spec.shape)}, got ${formatShape(t.shape)}`);
+      throw new InputError(
+        `input '${spec.name}': expected shape ${formatShape(spec.shape)}, got ${formatShape(t.shape)}`,
+      );
     }
     if (t.data.length !== spec.shape.reduce((a, b) => a * b, 1)) {
       throw new InputError(`input '${spec.name}': shape ${formatShape(t.shape)} but ${t.data.length} values`);
@@ -22,7 +24,9 @@ export function checkInputs(graph: Graph, inputs: Readonly<Record<string, Tensor
   }
   for (const name of Object.keys(inputs)) {
     if (!graph.inputs.some((s) => s.name === name)) {
-      throw new InputError(`unexpected input '${name}'; the graph takes ${graph.inputs.map((s) => `'${s.name}'`).join(', ')}`);
+      throw new InputError(
+        `unexpected input '${name}'; the graph takes ${graph.inputs.map((s) => `'${s.name}'`).join(', ')}`,
+      );
     }
   }
 }
@@ -47,17 +51,23 @@ export function runReference(
   graph.nodes.forEach((node, i) => {
     const args = node.inputs.map((t) => {
       const v = env.get(t);
-      if (!v) throw new GraphError(`${node.path || node.name}: input tensor '${t}' is not computed before this node`);
+      if (!v)
+        throw new GraphError(
+          `${node.path || node.name}: input tensor '${t}' is not computed before this node`,
+        );
       return v;
     });
     const params: Record<string, Tensor> = {};
     for (const [role, key] of Object.entries(node.params)) {
       const w = weights.get(key);
       if (w) params[role] = w;
-      else if (role !== 'num_batches_tracked') throw new GraphError(`${node.path}: no value for parameter '${key}'`);
+      else if (role !== 'num_batches_tracked')
+        throw new GraphError(`${node.path}: no value for parameter '${key}'`);
     }
     const results = getOp(node.op).reference({ inputs: args, params, attrs: node.attrs });
-    node.outputs.forEach((name, k) => env.set(name, results[k]!));
+    node.outputs.forEach((name, k) => {
+      env.set(name, results[k]!);
+    });
     for (const t of node.inputs) {
       if (lastUse.get(t) === i && !outputs.has(t)) env.delete(t);
     }

@@ -1,6 +1,6 @@
-import { copyToArrayBuffer } from './bytes.js';
-import { InputError, NpyError, formatShape } from '../errors.js';
+import { formatShape, InputError, NpyError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
+import { copyToArrayBuffer } from './bytes.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const MAX_HEADER = 1 << 20;
@@ -32,7 +32,8 @@ function fail(source: string, message: string): never {
  * float16 and integer arrays are converted; Fortran order and other dtypes are refused.
  */
 export function readNpy(bytes: Uint8Array, source = 'npy'): Tensor {
-  if (bytes.byteLength < 10 || !MAGIC.every((b, i) => bytes[i] === b)) fail(source, 'not a .npy file (bad magic string)');
+  if (bytes.byteLength < 10 || !MAGIC.every((b, i) => bytes[i] === b))
+    fail(source, 'not a .npy file (bad magic string)');
   const major = bytes[6]!;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let headerLen: number;
@@ -50,7 +51,9 @@ export function readNpy(bytes: Uint8Array, source = 'npy'): Tensor {
   if (headerLen > MAX_HEADER || start + headerLen > bytes.byteLength) {
     fail(source, `header length ${headerLen} is beyond the end of the file (${bytes.byteLength} bytes)`);
   }
-  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + headerLen));
+  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(
+    bytes.subarray(start, start + headerLen),
+  );
   const descr = /'descr'\s*:\s*'([<>|=])([a-z]\d+)'/.exec(header);
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header);
   const shapeMatch = /'shape'\s*:\s*\(([^)]*)\)/.exec(header);
@@ -58,7 +61,10 @@ export function readNpy(bytes: Uint8Array, source = 'npy'): Tensor {
   if (fortran[1] === 'True') fail(source, 'Fortran-order arrays are not supported; save with C order');
   const kind = DESCRS[descr[2]!];
   if (!kind) fail(source, `unsupported dtype '${descr[1]}${descr[2]}'; use float32 ('<f4')`);
-  const dims = shapeMatch[1]!.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const dims = shapeMatch[1]!
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (!dims.every((d) => /^\d+$/.test(d))) fail(source, `bad shape (${shapeMatch[1]})`);
   const shape = dims.map(Number);
   const dataStart = start + headerLen;
@@ -67,11 +73,17 @@ export function readNpy(bytes: Uint8Array, source = 'npy'): Tensor {
   for (const d of shape) {
     count *= d;
     if (count * kind.size > available) {
-      fail(source, `shape ${formatShape(shape)} needs ${count * kind.size}+ bytes of data but the file holds ${available}`);
+      fail(
+        source,
+        `shape ${formatShape(shape)} needs ${count * kind.size}+ bytes of data but the file holds ${available}`,
+      );
     }
   }
   if (count * kind.size !== available) {
-    fail(source, `shape ${formatShape(shape)} needs ${count * kind.size} bytes of data but the file holds ${available}`);
+    fail(
+      source,
+      `shape ${formatShape(shape)} needs ${count * kind.size} bytes of data but the file holds ${available}`,
+    );
   }
   const littleEndian = descr[1] !== '>';
   const data = new Float32Array(count);
@@ -104,7 +116,9 @@ export function writeNpy(t: Tensor): Uint8Array {
 export function readRawF32(bytes: Uint8Array, shape: readonly number[], source = 'bin'): Tensor {
   const count = shape.reduce((a, b) => a * b, 1);
   if (bytes.byteLength !== count * 4) {
-    throw new InputError(`${source}: holds ${bytes.byteLength} bytes but shape ${formatShape(shape)} needs ${count * 4} (float32)`);
+    throw new InputError(
+      `${source}: holds ${bytes.byteLength} bytes but shape ${formatShape(shape)} needs ${count * 4} (float32)`,
+    );
   }
   return { shape: [...shape], data: new Float32Array(copyToArrayBuffer(bytes)) };
 }

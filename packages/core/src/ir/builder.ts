@@ -88,12 +88,19 @@ export class GraphBuilder {
   }
 
   /** Adds one node of any registered op. Parameters are named `<path>.<role>`. */
-  node(op: OpName, inputs: readonly SymbolicTensor[], attrs: Attrs, module?: string | number): SymbolicTensor[] {
+  node(
+    op: OpName,
+    inputs: readonly SymbolicTensor[],
+    attrs: Attrs,
+    module?: string | number,
+  ): SymbolicTensor[] {
     const def = getOp(op);
     const path = this.path(module);
     const ctx = { path: path || '<root>' };
     if (inputs.length < def.arity[0] || inputs.length > def.arity[1]) {
-      throw new GraphError(`${ctx.path}: ${op} takes ${def.arity[0]}..${def.arity[1]} inputs, got ${inputs.length}`);
+      throw new GraphError(
+        `${ctx.path}: ${op} takes ${def.arity[0]}..${def.arity[1]} inputs, got ${inputs.length}`,
+      );
     }
     def.checkAttrs(attrs, ctx);
     const inShapes = inputs.map((t) => t.shape);
@@ -111,7 +118,15 @@ export class GraphBuilder {
       this.tensors[tname] = { name: tname, shape, dtype: 'float32' };
       return tname;
     });
-    this.nodes.push({ name, op, path, inputs: inputs.map((t) => t.name), outputs, attrs: { ...attrs }, params });
+    this.nodes.push({
+      name,
+      op,
+      path,
+      inputs: inputs.map((t) => t.name),
+      outputs,
+      attrs: { ...attrs },
+      params,
+    });
     return outputs.map((n, i) => ({ name: n, shape: outShapes[i]! }));
   }
 
@@ -122,7 +137,12 @@ export class GraphBuilder {
     return name;
   }
 
-  private one(op: OpName, inputs: readonly SymbolicTensor[], attrs: Attrs, module?: string | number): SymbolicTensor {
+  private one(
+    op: OpName,
+    inputs: readonly SymbolicTensor[],
+    attrs: Attrs,
+    module?: string | number,
+  ): SymbolicTensor {
     return this.node(op, inputs, attrs, module)[0]!;
   }
 
@@ -195,7 +215,12 @@ export class GraphBuilder {
     return this.one(
       'maxPool',
       [x],
-      { kernel: pair(o.kernel), stride: pair(o.stride ?? o.kernel), padding: pads(o.padding ?? 0), ceilMode: o.ceilMode ?? false },
+      {
+        kernel: pair(o.kernel),
+        stride: pair(o.stride ?? o.kernel),
+        padding: pads(o.padding ?? 0),
+        ceilMode: o.ceilMode ?? false,
+      },
       module,
     );
   }

@@ -1,4 +1,4 @@
-import { ShapeError, formatShape } from '../errors.js';
+import { formatShape, ShapeError } from '../errors.js';
 import { intAttr, unchecked } from './attrs.js';
 import type { OpDef } from './op-def.js';
 
@@ -19,7 +19,7 @@ function unary(name: 'relu' | 'sigmoid', f: (v: number) => number): OpDef {
   };
 }
 
-export const reluOp = unary('relu', (v) => (v > 0 ? v : 0));
+export const reluOp = unary('relu', (v) => Math.max(v, 0));
 export const sigmoidOp = unary('sigmoid', (v) => 1 / (1 + Math.exp(-v)));
 
 /** Normalises an axis attribute (negative counts from the end) for a given rank. */
@@ -37,7 +37,8 @@ export const softmaxOp: OpDef = {
   inferShapes(shapes, attrs, ctx) {
     const x = shapes[0]!;
     normaliseAxis(intAttr(attrs, 'axis', ctx), x.length, ctx.path);
-    if (x.length === 0) throw new ShapeError(`${ctx.path}: softmax needs a tensor of rank >= 1, got ${formatShape(x)}`);
+    if (x.length === 0)
+      throw new ShapeError(`${ctx.path}: softmax needs a tensor of rank >= 1, got ${formatShape(x)}`);
     return [[...x]];
   },
   params: () => [],

@@ -30,10 +30,20 @@ export function boolAttr(attrs: Attrs, key: string, ctx: ShapeContext, fallback?
   return v;
 }
 
-export function intsAttr(attrs: Attrs, key: string, ctx: ShapeContext, length?: number, fallback?: number[]): number[] {
+export function intsAttr(
+  attrs: Attrs,
+  key: string,
+  ctx: ShapeContext,
+  length?: number,
+  fallback?: number[],
+): number[] {
   const v = attrs[key];
   if (v === undefined && fallback !== undefined) return fallback;
-  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x)) || (length !== undefined && v.length !== length)) {
+  if (
+    !Array.isArray(v) ||
+    !v.every((x) => Number.isInteger(x)) ||
+    (length !== undefined && v.length !== length)
+  ) {
     const want = length === undefined ? 'a list of integers' : `${length} integers`;
     throw new GraphError(`${ctx.path}: attribute '${key}' must be ${want}, got ${JSON.stringify(v)}`);
   }

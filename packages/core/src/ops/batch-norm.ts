@@ -1,4 +1,4 @@
-import { ShapeError, formatShape } from '../errors.js';
+import { formatShape, ShapeError } from '../errors.js';
 import { numAttr, unchecked } from './attrs.js';
 import type { OpDef } from './op-def.js';
 
@@ -12,16 +12,35 @@ export const batchNormOp: OpDef = {
   },
   inferShapes(shapes, _attrs, ctx) {
     const x = shapes[0]!;
-    if (x.length < 2) throw new ShapeError(`${ctx.path}: batchNorm expects at least [N, C], got ${formatShape(x)}`);
+    if (x.length < 2)
+      throw new ShapeError(`${ctx.path}: batchNorm expects at least [N, C], got ${formatShape(x)}`);
     return [[...x]];
   },
   params(shapes) {
     const c = shapes[0]![1]!;
     return [
-      { role: 'weight', shape: [c], kind: 'parameter', dtype: 'float32', init: { kind: 'constant', value: 1 } },
+      {
+        role: 'weight',
+        shape: [c],
+        kind: 'parameter',
+        dtype: 'float32',
+        init: { kind: 'constant', value: 1 },
+      },
       { role: 'bias', shape: [c], kind: 'parameter', dtype: 'float32', init: { kind: 'constant', value: 0 } },
-      { role: 'running_mean', shape: [c], kind: 'buffer', dtype: 'float32', init: { kind: 'constant', value: 0 } },
-      { role: 'running_var', shape: [c], kind: 'buffer', dtype: 'float32', init: { kind: 'constant', value: 1 } },
+      {
+        role: 'running_mean',
+        shape: [c],
+        kind: 'buffer',
+        dtype: 'float32',
+        init: { kind: 'constant', value: 0 },
+      },
+      {
+        role: 'running_var',
+        shape: [c],
+        kind: 'buffer',
+        dtype: 'float32',
+        init: { kind: 'constant', value: 1 },
+      },
       {
         role: 'num_batches_tracked',
         shape: [],

@@ -1,4 +1,4 @@
-import { ShapeError, formatShape } from '../errors.js';
+import { formatShape, ShapeError } from '../errors.js';
 import type { Attrs } from '../ir/graph.js';
 import type { Tensor } from '../tensor.js';
 import { boolAttr, intAttr, intsAttr, unchecked } from './attrs.js';
@@ -28,7 +28,14 @@ export function readConv2dAttrs(attrs: Attrs, ctx: ShapeContext = unchecked): Co
 }
 
 /** Output length of a convolution or pooling window along one axis (floor mode). */
-export function convOutLength(size: number, kernel: number, stride: number, padBegin: number, padEnd: number, dilation: number): number {
+export function convOutLength(
+  size: number,
+  kernel: number,
+  stride: number,
+  padBegin: number,
+  padEnd: number,
+  dilation: number,
+): number {
   return Math.floor((size + padBegin + padEnd - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
@@ -40,10 +47,14 @@ function inferConv(shapes: readonly (readonly number[])[], attrs: Attrs, ctx: Sh
   }
   const [n, c, h, w] = x as [number, number, number, number];
   if (a.groups < 1 || c % a.groups !== 0) {
-    throw new ShapeError(`${ctx.path}: input channels ${c} are not divisible by groups ${a.groups} (input ${formatShape(x)})`);
+    throw new ShapeError(
+      `${ctx.path}: input channels ${c} are not divisible by groups ${a.groups} (input ${formatShape(x)})`,
+    );
   }
   if (a.outChannels % a.groups !== 0) {
-    throw new ShapeError(`${ctx.path}: output channels ${a.outChannels} are not divisible by groups ${a.groups}`);
+    throw new ShapeError(
+      `${ctx.path}: output channels ${a.outChannels} are not divisible by groups ${a.groups}`,
+    );
   }
   if ([...a.kernel, ...a.stride, ...a.dilation].some((v) => v < 1) || a.padding.some((v) => v < 0)) {
     throw new ShapeError(`${ctx.path}: conv2d kernel, stride and dilation must be >= 1 and padding >= 0`);
@@ -51,7 +62,9 @@ function inferConv(shapes: readonly (readonly number[])[], attrs: Attrs, ctx: Sh
   const oh = convOutLength(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[2], a.dilation[0]);
   const ow = convOutLength(w, a.kernel[1], a.stride[1], a.padding[1], a.padding[3], a.dilation[1]);
   if (oh < 1 || ow < 1) {
-    throw new ShapeError(`${ctx.path}: input ${formatShape(x)} is too small for kernel ${formatShape(a.kernel)} with padding ${formatShape(a.padding)}`);
+    throw new ShapeError(
+      `${ctx.path}: input ${formatShape(x)} is too small for kernel ${formatShape(a.kernel)} with padding ${formatShape(a.padding)}`,
+    );
   }
   return [[n, a.outChannels, oh, ow]];
 }

@@ -1,20 +1,29 @@
-import { ShapeError, formatShape } from '../errors.js';
-import { type Tensor, shapeSize, stridesOf } from '../tensor.js';
+import { formatShape, ShapeError } from '../errors.js';
+import { shapeSize, stridesOf, type Tensor } from '../tensor.js';
 import type { OpDef } from './op-def.js';
 
 /**
  * Broadcast of two same-rank shapes: each axis equal, or 1 on one side. This covers the
  * IR's cases (residual add, and mul of an N,C,1,1 attention map onto N,C,H,W).
  */
-export function broadcastShape(a: readonly number[], b: readonly number[], path: string, op: string): number[] {
+export function broadcastShape(
+  a: readonly number[],
+  b: readonly number[],
+  path: string,
+  op: string,
+): number[] {
   if (a.length !== b.length) {
-    throw new ShapeError(`${path}: ${op} needs inputs of the same rank, got ${formatShape(a)} and ${formatShape(b)}`);
+    throw new ShapeError(
+      `${path}: ${op} needs inputs of the same rank, got ${formatShape(a)} and ${formatShape(b)}`,
+    );
   }
   return a.map((d, i) => {
     const e = b[i]!;
     if (d === e || e === 1) return d;
     if (d === 1) return e;
-    throw new ShapeError(`${path}: ${op} cannot broadcast ${formatShape(a)} with ${formatShape(b)} (axis ${i}: ${d} vs ${e})`);
+    throw new ShapeError(
+      `${path}: ${op} cannot broadcast ${formatShape(a)} with ${formatShape(b)} (axis ${i}: ${d} vs ${e})`,
+    );
   });
 }
 
@@ -52,7 +61,8 @@ function binaryReference(a: Tensor, b: Tensor, f: (x: number, y: number) => numb
 function channelBroadcast(a: Tensor, b: Tensor, f: (x: number, y: number) => number): Tensor | undefined {
   if (a.shape.length !== 4 || b.shape.length !== 4) return undefined;
   const [n, c, h, w] = a.shape as [number, number, number, number];
-  if (b.shape[0] !== n || b.shape[1] !== c || b.shape[2] !== 1 || b.shape[3] !== 1 || h * w === 1) return undefined;
+  if (b.shape[0] !== n || b.shape[1] !== c || b.shape[2] !== 1 || b.shape[3] !== 1 || h * w === 1)
+    return undefined;
   const out = new Float32Array(a.data.length);
   const hw = h * w;
   for (let p = 0; p < n * c; p++) {
@@ -73,7 +83,9 @@ function binary(name: 'add' | 'mul', f: (x: number, y: number) => number): OpDef
     macs: () => 0,
     reference({ inputs }) {
       const [a, b] = [inputs[0]!, inputs[1]!];
-      return [channelBroadcast(a, b, f) ?? channelBroadcast(b, a, (x, y) => f(y, x)) ?? binaryReference(a, b, f)];
+      return [
+        channelBroadcast(a, b, f) ?? channelBroadcast(b, a, (x, y) => f(y, x)) ?? binaryReference(a, b, f),
+      ];
     },
   };
 }

@@ -1,4 +1,4 @@
-import { ShapeError, formatShape } from '../errors.js';
+import { formatShape, ShapeError } from '../errors.js';
 import { boolAttr, intAttr, unchecked } from './attrs.js';
 import type { OpDef, ParamRequirement } from './op-def.js';
 
@@ -12,14 +12,17 @@ export const linearOp: OpDef = {
   },
   inferShapes(shapes, attrs, ctx) {
     const x = shapes[0]!;
-    if (x.length !== 2) throw new ShapeError(`${ctx.path}: linear expects a 2-D [N, features] input, got ${formatShape(x)}`);
+    if (x.length !== 2)
+      throw new ShapeError(`${ctx.path}: linear expects a 2-D [N, features] input, got ${formatShape(x)}`);
     return [[x[0]!, intAttr(attrs, 'outFeatures', ctx)]];
   },
   params(shapes, attrs) {
     const inF = shapes[0]![1]!;
     const outF = intAttr(attrs, 'outFeatures', unchecked);
     const init = { kind: 'uniformFanIn', fanIn: inF } as const;
-    const req: ParamRequirement[] = [{ role: 'weight', shape: [outF, inF], kind: 'parameter', dtype: 'float32', init }];
+    const req: ParamRequirement[] = [
+      { role: 'weight', shape: [outF, inF], kind: 'parameter', dtype: 'float32', init },
+    ];
     if (boolAttr(attrs, 'bias', unchecked, true)) {
       req.push({ role: 'bias', shape: [outF], kind: 'parameter', dtype: 'float32', init });
     }

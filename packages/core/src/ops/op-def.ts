@@ -38,6 +38,10 @@ export interface OpDef {
   /** Parameters the op needs. */
   params(inputShapes: readonly (readonly number[])[], attrs: Attrs): ParamRequirement[];
   /** Multiply-accumulates for these shapes (0 for ops that are not conv or linear). */
-  macs(inputShapes: readonly (readonly number[])[], outputShapes: readonly (readonly number[])[], attrs: Attrs): number;
+  macs(
+    inputShapes: readonly (readonly number[])[],
+    outputShapes: readonly (readonly number[])[],
+    attrs: Attrs,
+  ): number;
   reference(args: ReferenceArgs): Tensor[];
 }

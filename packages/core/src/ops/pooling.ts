@@ -1,4 +1,4 @@
-import { ShapeError, formatShape } from '../errors.js';
+import { formatShape, ShapeError } from '../errors.js';
 import type { Attrs } from '../ir/graph.js';
 import { boolAttr, intsAttr, unchecked } from './attrs.js';
 import type { OpDef, ShapeContext } from './op-def.js';
@@ -29,7 +29,15 @@ export function readPoolAttrs(attrs: Attrs, ctx: ShapeContext = unchecked): Pool
  * PyTorch's pooling output length: in ceil mode a last window that would start inside the
  * end padding is dropped.
  */
-export function poolOutLength(size: number, k: number, s: number, padBegin: number, padEnd: number, d: number, ceil: boolean): number {
+export function poolOutLength(
+  size: number,
+  k: number,
+  s: number,
+  padBegin: number,
+  padEnd: number,
+  d: number,
+  ceil: boolean,
+): number {
   const span = size + padBegin + padEnd - d * (k - 1) - 1;
   let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
   if (ceil && (out - 1) * s >= size + padBegin) out -= 1;
@@ -38,20 +46,59 @@ export function poolOutLength(size: number, k: number, s: number, padBegin: numb
 
 function inferPool(shapes: readonly (readonly number[])[], attrs: Attrs, ctx: ShapeContext): number[][] {
   const x = shapes[0]!;
-  if (x.length !== 4) throw new ShapeError(`${ctx.path}: pooling expects a 4-D NCHW input, got ${formatShape(x)}`);
+  if (x.length !== 4)
+    throw new ShapeError(`${ctx.path}: pooling expects a 4-D NCHW input, got ${formatShape(x)}`);
   const a = readPoolAttrs(attrs, ctx);
-  const oh = poolOutLength(x[2]!, a.kernel[0], a.stride[0], a.padding[0], a.padding[2], a.dilation[0], a.ceilMode);
-  const ow = poolOutLength(x[3]!, a.kernel[1], a.stride[1], a.padding[1], a.padding[3], a.dilation[1], a.ceilMode);
+  const oh = poolOutLength(
+    x[2]!,
+    a.kernel[0],
+    a.stride[0],
+    a.padding[0],
+    a.padding[2],
+    a.dilation[0],
+    a.ceilMode,
+  );
+  const ow = poolOutLength(
+    x[3]!,
+    a.kernel[1],
+    a.stride[1],
+    a.padding[1],
+    a.padding[3],
+    a.dilation[1],
+    a.ceilMode,
+  );
   if (oh < 1 || ow < 1) {
-    throw new ShapeError(`${ctx.path}: input ${formatShape(x)} is too small for pooling window ${formatShape(a.kernel)}`);
+    throw new ShapeError(
+      `${ctx.path}: input ${formatShape(x)} is too small for pooling window ${formatShape(a.kernel)}`,
+    );
   }
   return [[x[0]!, x[1]!, oh, ow]];
 }
 
-function poolReference(x: { shape: readonly number[]; data: Float32Array }, a: PoolAttrs, mode: 'max' | 'avg') {
+function poolReference(
+  x: { shape: readonly number[]; data: Float32Array },
+  a: PoolAttrs,
+  mode: 'max' | 'avg',
+) {
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  const oh = poolOutLength(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[2], a.dilation[0], a.ceilMode);
-  const ow = poolOutLength(w, a.kernel[1], a.stride[1], a.padding[1], a.padding[3], a.dilation[1], a.ceilMode);
+  const oh = poolOutLength(
+    h,
+    a.kernel[0],
+    a.stride[0],
+    a.padding[0],
+    a.padding[2],
+    a.dilation[0],
+    a.ceilMode,
+  );
+  const ow = poolOutLength(
+    w,
+    a.kernel[1],
+    a.stride[1],
+    a.padding[1],
+    a.padding[3],
+    a.dilation[1],
+    a.ceilMode,
+  );
   const out = new Float32Array(n * c * oh * ow);
   const [kh, kw] = a.kernel;
   const [sh, sw] = a.stride;
@@ -87,7 +134,8 @@ function poolReference(x: { shape: readonly number[]; data: Float32Array }, a: P
           const yb = Math.min(y1, h);
           const xb = Math.min(x1, w);
           let sum = 0;
-          for (let iy = ya; iy < yb; iy++) for (let ix = xa; ix < xb; ix++) sum += x.data[base + iy * w + ix]!;
+          for (let iy = ya; iy < yb; iy++)
+            for (let ix = xa; ix < xb; ix++) sum += x.data[base + iy * w + ix]!;
           const count = a.countIncludePad ? poolSize : (yb - ya) * (xb - xa);
           v = count > 0 ? sum / count : 0;
         }
@@ -125,7 +173,8 @@ export const globalAvgPoolOp: OpDef = {
   checkAttrs: () => {},
   inferShapes(shapes, _attrs, ctx) {
     const x = shapes[0]!;
-    if (x.length !== 4) throw new ShapeError(`${ctx.path}: globalAvgPool expects a 4-D NCHW input, got ${formatShape(x)}`);
+    if (x.length !== 4)
+      throw new ShapeError(`${ctx.path}: globalAvgPool expects a 4-D NCHW input, got ${formatShape(x)}`);
     return [[x[0]!, x[1]!, 1, 1]];
   },
   params: () => [],

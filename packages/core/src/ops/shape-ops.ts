@@ -1,5 +1,5 @@
-import { GraphError, ShapeError, formatShape } from '../errors.js';
-import { type Tensor, shapeSize, stridesOf } from '../tensor.js';
+import { formatShape, GraphError, ShapeError } from '../errors.js';
+import { shapeSize, stridesOf, type Tensor } from '../tensor.js';
 import { normaliseAxis } from './activations.js';
 import { intAttr, intsAttr, unchecked } from './attrs.js';
 import type { OpDef } from './op-def.js';
@@ -24,7 +24,9 @@ export const concatOp: OpDef = {
     out[axis] = 0;
     for (const s of shapes) {
       if (s.length !== first.length || s.some((d, i) => i !== axis && d !== first[i])) {
-        throw new ShapeError(`${ctx.path}: concat along axis ${axis} got incompatible shapes ${shapes.map(formatShape).join(', ')}`);
+        throw new ShapeError(
+          `${ctx.path}: concat along axis ${axis} got incompatible shapes ${shapes.map(formatShape).join(', ')}`,
+        );
       }
       out[axis]! += s[axis]!;
     }
@@ -41,7 +43,8 @@ export const concatOp: OpDef = {
     let offset = 0;
     for (const t of inputs) {
       const tl = t.shape[axis]! * inner;
-      for (let o = 0; o < outer; o++) out.set(t.data.subarray(o * tl, (o + 1) * tl), o * len * inner + offset);
+      for (let o = 0; o < outer; o++)
+        out.set(t.data.subarray(o * tl, (o + 1) * tl), o * len * inner + offset);
       offset += tl;
     }
     return [{ shape, data: out }];
@@ -61,7 +64,9 @@ export const splitOp: OpDef = {
     const sizes = intsAttr(attrs, 'sizes', ctx);
     const total = sizes.reduce((a, b) => a + b, 0);
     if (total !== x[axis] || sizes.some((s) => s < 1)) {
-      throw new ShapeError(`${ctx.path}: split sizes ${formatShape(sizes)} do not add up to axis ${axis} of ${formatShape(x)}`);
+      throw new ShapeError(
+        `${ctx.path}: split sizes ${formatShape(sizes)} do not add up to axis ${axis} of ${formatShape(x)}`,
+      );
     }
     return sizes.map((s) => x.map((d, i) => (i === axis ? s : d)));
   },
@@ -95,7 +100,10 @@ export const splitOp: OpDef = {
 export function resolveReshape(input: readonly number[], target: readonly number[], path: string): number[] {
   const out = target.map((d, i) => {
     if (d === 0) {
-      if (i >= input.length) throw new ShapeError(`${path}: reshape 0 at axis ${i} has no input axis to copy (input ${formatShape(input)})`);
+      if (i >= input.length)
+        throw new ShapeError(
+          `${path}: reshape 0 at axis ${i} has no input axis to copy (input ${formatShape(input)})`,
+        );
       return input[i]!;
     }
     return d;
@@ -112,7 +120,10 @@ export function resolveReshape(input: readonly number[], target: readonly number
     }
     return out.map((d) => (d === -1 ? size / known : d));
   }
-  if (known !== size) throw new ShapeError(`${path}: cannot reshape ${formatShape(input)} (${size} elements) to ${formatShape(target)}`);
+  if (known !== size)
+    throw new ShapeError(
+      `${path}: cannot reshape ${formatShape(input)} (${size} elements) to ${formatShape(target)}`,
+    );
   return out;
 }
 
@@ -125,7 +136,12 @@ export const reshapeOp: OpDef = {
   macs: () => 0,
   reference({ inputs, attrs }) {
     const x = inputs[0]!;
-    return [{ shape: resolveReshape(x.shape, intsAttr(attrs, 'shape', unchecked), 'reshape'), data: x.data.slice() }];
+    return [
+      {
+        shape: resolveReshape(x.shape, intsAttr(attrs, 'shape', unchecked), 'reshape'),
+        data: x.data.slice(),
+      },
+    ];
   },
 };
 
@@ -136,7 +152,8 @@ export const flattenOp: OpDef = {
   inferShapes(shapes, attrs, ctx) {
     const x = shapes[0]!;
     const axis = intAttr(attrs, 'axis', ctx, 1);
-    if (axis < 0 || axis > x.length) throw new ShapeError(`${ctx.path}: flatten axis ${axis} out of range for ${formatShape(x)}`);
+    if (axis < 0 || axis > x.length)
+      throw new ShapeError(`${ctx.path}: flatten axis ${axis} out of range for ${formatShape(x)}`);
     return [[shapeSize(x.slice(0, axis)), shapeSize(x.slice(axis))]];
   },
   params: () => [],
@@ -144,7 +161,9 @@ export const flattenOp: OpDef = {
   reference({ inputs, attrs }) {
     const x = inputs[0]!;
     const axis = intAttr(attrs, 'axis', unchecked, 1);
-    return [{ shape: [shapeSize(x.shape.slice(0, axis)), shapeSize(x.shape.slice(axis))], data: x.data.slice() }];
+    return [
+      { shape: [shapeSize(x.shape.slice(0, axis)), shapeSize(x.shape.slice(axis))], data: x.data.slice() },
+    ];
   },
 };
 

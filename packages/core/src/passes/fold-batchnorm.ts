@@ -1,6 +1,6 @@
 import type { Graph, GraphNode, WeightMap } from '../ir/graph.js';
-import { readConv2dAttrs } from '../ops/conv2d.js';
 import { numAttr, unchecked } from '../ops/attrs.js';
+import { readConv2dAttrs } from '../ops/conv2d.js';
 
 export interface FoldedModel {
   graph: Graph;
@@ -27,7 +27,7 @@ export function foldBatchNorm(graph: Graph, weights: WeightMap): FoldedModel {
   for (const bn of graph.nodes) {
     if (bn.op !== 'batchNorm') continue;
     const conv = producer.get(bn.inputs[0]!);
-    if (!conv || conv.op !== 'conv2d' || consumers.get(conv.outputs[0]!) !== 1 || replaced.has(conv)) continue;
+    if (conv?.op !== 'conv2d' || consumers.get(conv.outputs[0]!) !== 1 || replaced.has(conv)) continue;
     const a = readConv2dAttrs(conv.attrs);
     const eps = numAttr(bn.attrs, 'eps', unchecked, 1e-5);
     const w = newWeights.get(conv.params.weight!)!;
@@ -47,7 +47,12 @@ export function foldBatchNorm(graph: Graph, weights: WeightMap): FoldedModel {
     const biasKey = conv.params.bias ?? `${conv.path}.bias`;
     newWeights.set(conv.params.weight!, { shape: [...w.shape], data: wData });
     newWeights.set(biasKey, { shape: [a.outChannels], data: bData });
-    params[biasKey] = { shape: [a.outChannels], dtype: 'float32', kind: 'parameter', init: { kind: 'constant', value: 0 } };
+    params[biasKey] = {
+      shape: [a.outChannels],
+      dtype: 'float32',
+      kind: 'parameter',
+      init: { kind: 'constant', value: 0 },
+    };
     for (const key of Object.values(bn.params)) {
       delete params[key];
       newWeights.delete(key);

@@ -1,4 +1,4 @@
-import { GraphError, ShapeError, formatShape } from '../errors.js';
+import { formatShape, GraphError, ShapeError } from '../errors.js';
 import type { Graph, TensorSpec } from '../ir/graph.js';
 import { getOp } from '../ops/registry.js';
 import { shapesEqual } from '../tensor.js';
@@ -7,7 +7,10 @@ import { shapesEqual } from '../tensor.js';
  * Recomputes every tensor shape for new input shapes (another batch size or image size).
  * Parameter shapes must not change; when they would, the error names the node.
  */
-export function inferShapes(graph: Graph, inputShapes: Readonly<Record<string, readonly number[]>> = {}): Graph {
+export function inferShapes(
+  graph: Graph,
+  inputShapes: Readonly<Record<string, readonly number[]>> = {},
+): Graph {
   const tensors: Record<string, TensorSpec> = {};
   const inputs = graph.inputs.map((i) => {
     const shape = [...(inputShapes[i.name] ?? i.shape)];
@@ -30,7 +33,9 @@ export function inferShapes(graph: Graph, inputShapes: Readonly<Record<string, r
       const key = node.params[req.role];
       const spec = key ? graph.params[key] : undefined;
       if (spec && !shapesEqual(spec.shape, req.shape)) {
-        throw new ShapeError(`${node.path}: parameter '${key}' would need shape ${formatShape(req.shape)}, has ${formatShape(spec.shape)}`);
+        throw new ShapeError(
+          `${node.path}: parameter '${key}' would need shape ${formatShape(req.shape)}, has ${formatShape(spec.shape)}`,
+        );
       }
     }
     node.outputs.forEach((t, i) => {

@@ -20,7 +20,9 @@ export function isIdentity(node: GraphNode, graph: Graph): boolean {
     case 'maxPool':
     case 'avgPool': {
       const a = readPoolAttrs(node.attrs);
-      return a.kernel.every((k) => k === 1) && a.stride.every((s) => s === 1) && a.padding.every((p) => p === 0);
+      return (
+        a.kernel.every((k) => k === 1) && a.stride.every((s) => s === 1) && a.padding.every((p) => p === 0)
+      );
     }
     default:
       return false;

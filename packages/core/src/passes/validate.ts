@@ -1,4 +1,4 @@
-import { GraphError, ShapeError, formatShape } from '../errors.js';
+import { formatShape, GraphError, ShapeError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 import { getOp } from '../ops/registry.js';
 import { shapesEqual } from '../tensor.js';
@@ -14,7 +14,8 @@ export function validateGraph(graph: Graph): Graph {
   const defined = new Set<string>();
   for (const input of graph.inputs) {
     const rec = graph.tensors[input.name];
-    if (!rec || !shapesEqual(rec.shape, input.shape)) throw new GraphError(`input '${input.name}' has no matching tensor entry`);
+    if (!rec || !shapesEqual(rec.shape, input.shape))
+      throw new GraphError(`input '${input.name}' has no matching tensor entry`);
     defined.add(input.name);
   }
   const usedParams = new Set<string>();
@@ -23,23 +24,32 @@ export function validateGraph(graph: Graph): Graph {
     const def = getOp(node.op);
     const ctx = { path: where };
     if (node.inputs.length < def.arity[0] || node.inputs.length > def.arity[1]) {
-      throw new GraphError(`${where}: ${node.op} takes ${def.arity[0]}..${def.arity[1]} inputs, got ${node.inputs.length}`);
+      throw new GraphError(
+        `${where}: ${node.op} takes ${def.arity[0]}..${def.arity[1]} inputs, got ${node.inputs.length}`,
+      );
     }
     def.checkAttrs(node.attrs, ctx);
     for (const t of node.inputs) {
-      if (!defined.has(t)) throw new GraphError(`${where}: input '${t}' is not defined before this node (graph not in topological order?)`);
+      if (!defined.has(t))
+        throw new GraphError(
+          `${where}: input '${t}' is not defined before this node (graph not in topological order?)`,
+        );
     }
     const inShapes = node.inputs.map((t) => graph.tensors[t]!.shape);
     const outShapes = def.inferShapes(inShapes, node.attrs, ctx);
     if (outShapes.length !== node.outputs.length) {
-      throw new GraphError(`${where}: ${node.op} produces ${outShapes.length} outputs, node lists ${node.outputs.length}`);
+      throw new GraphError(
+        `${where}: ${node.op} produces ${outShapes.length} outputs, node lists ${node.outputs.length}`,
+      );
     }
     node.outputs.forEach((t, i) => {
       if (defined.has(t)) throw new GraphError(`${where}: tensor '${t}' is defined twice`);
       const rec = graph.tensors[t];
       if (!rec) throw new GraphError(`${where}: output tensor '${t}' has no shape entry`);
       if (!shapesEqual(rec.shape, outShapes[i]!)) {
-        throw new ShapeError(`${where}: output '${t}' expected shape ${formatShape(outShapes[i]!)}, recorded ${formatShape(rec.shape)}`);
+        throw new ShapeError(
+          `${where}: output '${t}' expected shape ${formatShape(outShapes[i]!)}, recorded ${formatShape(rec.shape)}`,
+        );
       }
       defined.add(t);
     });
@@ -49,12 +59,15 @@ export function validateGraph(graph: Graph): Graph {
       const spec = graph.params[key];
       if (!spec) throw new GraphError(`${where}: parameter '${key}' is not declared`);
       if (!shapesEqual(spec.shape, req.shape)) {
-        throw new ShapeError(`${where}: parameter '${key}' expected shape ${formatShape(req.shape)}, declared ${formatShape(spec.shape)}`);
+        throw new ShapeError(
+          `${where}: parameter '${key}' expected shape ${formatShape(req.shape)}, declared ${formatShape(spec.shape)}`,
+        );
       }
       usedParams.add(key);
     }
   }
-  for (const out of graph.outputs) if (!defined.has(out)) throw new GraphError(`output '${out}' is never computed`);
+  for (const out of graph.outputs)
+    if (!defined.has(out)) throw new GraphError(`output '${out}' is never computed`);
   for (const key of Object.keys(graph.params)) {
     if (!usedParams.has(key)) throw new GraphError(`parameter '${key}' is declared but no node uses it`);
   }

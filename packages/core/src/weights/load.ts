@@ -1,8 +1,8 @@
-import { type MismatchedKey, WeightLoadError, type WeightReport, formatShape } from '../errors.js';
+import { formatShape, type MismatchedKey, WeightLoadError, type WeightReport } from '../errors.js';
 import type { Graph, WeightMap } from '../ir/graph.js';
-import { type Tensor, shapesEqual } from '../tensor.js';
+import { shapesEqual, type Tensor } from '../tensor.js';
 import { initParam } from './init.js';
-import { type TensorToWrite, readSafetensors, writeSafetensors } from './safetensors.js';
+import { readSafetensors, type TensorToWrite, writeSafetensors } from './safetensors.js';
 
 export interface LoadWeightsOptions {
   /** Throw on any missing, unexpected or mis-shaped key (default true), like PyTorch's strict load. */
@@ -23,11 +23,15 @@ function isOptionalKey(key: string): boolean {
 
 function describeReport(report: WeightReport, source: string): string {
   const parts: string[] = [];
-  const list = (keys: string[]) => keys.slice(0, 8).join(', ') + (keys.length > 8 ? `, ... (${keys.length - 8} more)` : '');
+  const list = (keys: string[]) =>
+    keys.slice(0, 8).join(', ') + (keys.length > 8 ? `, ... (${keys.length - 8} more)` : '');
   if (report.missing.length) parts.push(`${report.missing.length} missing: ${list(report.missing)}`);
-  if (report.unexpected.length) parts.push(`${report.unexpected.length} unexpected: ${list(report.unexpected)}`);
+  if (report.unexpected.length)
+    parts.push(`${report.unexpected.length} unexpected: ${list(report.unexpected)}`);
   if (report.mismatched.length) {
-    const m = report.mismatched.map((k) => `${k.key} (expected ${formatShape(k.expected)}, got ${formatShape(k.got)})`);
+    const m = report.mismatched.map(
+      (k) => `${k.key} (expected ${formatShape(k.expected)}, got ${formatShape(k.got)})`,
+    );
     parts.push(`${report.mismatched.length} mis-shaped: ${list(m)}`);
   }
   return `${source}: weights do not match the graph: ${parts.join('; ')}`;
@@ -64,7 +68,8 @@ export function loadWeights(
     if (!graph.params[key]) report.unexpected.push(key);
   }
   const bad = report.missing.length + report.unexpected.length + report.mismatched.length;
-  if (strict && bad > 0) throw new WeightLoadError(describeReport(report, options.source ?? 'weights'), report);
+  if (strict && bad > 0)
+    throw new WeightLoadError(describeReport(report, options.source ?? 'weights'), report);
   return { weights, report };
 }
 
@@ -83,7 +88,12 @@ export function saveWeights(graph: Graph, weights: WeightMap): Uint8Array {
   for (const [key, spec] of Object.entries(graph.params)) {
     const t: Tensor | undefined = weights.get(key);
     if (!t) continue;
-    tensors.push({ name: key, shape: spec.shape, dtype: spec.dtype === 'int64' ? 'I64' : 'F32', data: t.data });
+    tensors.push({
+      name: key,
+      shape: spec.shape,
+      dtype: spec.dtype === 'int64' ? 'I64' : 'F32',
+      data: t.data,
+    });
   }
   return writeSafetensors(tensors);
 }

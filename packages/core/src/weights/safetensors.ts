@@ -1,5 +1,5 @@
-import { SafetensorsError, formatShape } from '../errors.js';
-import { type SafetensorsDType, SAFETENSORS_DTYPES, decodeToF32, isSafetensorsDType } from './dtypes.js';
+import { formatShape, SafetensorsError } from '../errors.js';
+import { decodeToF32, isSafetensorsDType, SAFETENSORS_DTYPES, type SafetensorsDType } from './dtypes.js';
 
 /** Headers larger than this are refused before anything is allocated for them. */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -36,13 +36,15 @@ function fail(source: string, message: string): never {
  * its dtype and shape need, and overlaps no other.
  */
 export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'): SafetensorsHeader {
-  if (bytes.byteLength < 8) fail(source, `truncated file: ${bytes.byteLength} bytes, the 8-byte header length is missing`);
+  if (bytes.byteLength < 8)
+    fail(source, `truncated file: ${bytes.byteLength} bytes, the 8-byte header length is missing`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = view.getBigUint64(0, true);
   if (headerLen > BigInt(bytes.byteLength - 8)) {
     fail(source, `header length ${headerLen} is beyond the end of the file (${bytes.byteLength} bytes)`);
   }
-  if (headerLen > BigInt(MAX_HEADER_BYTES)) fail(source, `header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (headerLen > BigInt(MAX_HEADER_BYTES))
+    fail(source, `header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   const n = Number(headerLen);
   let json: unknown;
   try {
@@ -50,22 +52,29 @@ export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'
   } catch (e) {
     fail(source, `header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(source, 'header is not a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    fail(source, 'header is not a JSON object');
   const dataOffset = 8 + n;
   const dataLen = bytes.byteLength - dataOffset;
   const entries: SafetensorsEntry[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(source, '__metadata__ is not an object');
-      metadata = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        fail(source, '__metadata__ is not an object');
+      metadata = Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+      );
       continue;
     }
     if (typeof value !== 'object' || value === null) fail(source, `tensor '${name}': entry is not an object`);
     const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
     if (!isSafetensorsDType(dtype)) fail(source, `tensor '${name}': unknown dtype ${JSON.stringify(dtype)}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      fail(source, `tensor '${name}': shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+      fail(
+        source,
+        `tensor '${name}': shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`,
+      );
     }
     if (
       !Array.isArray(offsets) ||
@@ -73,21 +82,34 @@ export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'
       !offsets.every((d) => Number.isSafeInteger(d) && d >= 0) ||
       offsets[0] > offsets[1]
     ) {
-      fail(source, `tensor '${name}': data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
+      fail(
+        source,
+        `tensor '${name}': data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`,
+      );
     }
     const [begin, end] = offsets as [number, number];
-    if (end > dataLen) fail(source, `tensor '${name}': data_offsets [${begin}, ${end}] are out of range (data section has ${dataLen} bytes)`);
+    if (end > dataLen)
+      fail(
+        source,
+        `tensor '${name}': data_offsets [${begin}, ${end}] are out of range (data section has ${dataLen} bytes)`,
+      );
     // Element count checked against the bytes actually present, so a huge claimed shape allocates nothing.
     let count = 1;
     for (const d of shape as number[]) {
       count *= d;
       if (count * SAFETENSORS_DTYPES[dtype] > dataLen) {
-        fail(source, `tensor '${name}': shape ${formatShape(shape as number[])} needs more bytes than the data section holds (${dataLen})`);
+        fail(
+          source,
+          `tensor '${name}': shape ${formatShape(shape as number[])} needs more bytes than the data section holds (${dataLen})`,
+        );
       }
     }
     const need = count * SAFETENSORS_DTYPES[dtype];
     if (end - begin !== need) {
-      fail(source, `tensor '${name}': ${dtype} ${formatShape(shape as number[])} needs ${need} bytes but data_offsets span ${end - begin}`);
+      fail(
+        source,
+        `tensor '${name}': ${dtype} ${formatShape(shape as number[])} needs ${need} bytes but data_offsets span ${end - begin}`,
+      );
     }
     entries.push({ name, dtype, shape: [...(shape as number[])], begin, end });
   }
@@ -95,7 +117,8 @@ export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1]!;
     const cur = sorted[i]!;
-    if (cur.begin < prev.end) fail(source, `tensors '${prev.name}' and '${cur.name}' have overlapping data_offsets`);
+    if (cur.begin < prev.end)
+      fail(source, `tensors '${prev.name}' and '${cur.name}' have overlapping data_offsets`);
   }
   return { entries, metadata, dataOffset };
 }
@@ -121,7 +144,10 @@ export interface TensorToWrite {
 }
 
 /** Writes tensors in the given order; the header is padded with spaces to a multiple of 8. */
-export function writeSafetensors(tensors: readonly TensorToWrite[], metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
+export function writeSafetensors(
+  tensors: readonly TensorToWrite[],
+  metadata: Record<string, string> = { format: 'pt' },
+): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
@@ -142,7 +168,8 @@ export function writeSafetensors(tensors: readonly TensorToWrite[], metadata: Re
       out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
       pos += t.data.byteLength;
     } else {
-      for (let i = 0; i < t.data.length; i++, pos += 8) view.setBigInt64(pos, BigInt(Math.round(t.data[i]!)), true);
+      for (let i = 0; i < t.data.length; i++, pos += 8)
+        view.setBigInt64(pos, BigInt(Math.round(t.data[i]!)), true);
     }
   }
   return out;

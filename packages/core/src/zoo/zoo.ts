@@ -41,8 +41,20 @@ export const ZOO: readonly ZooEntry[] = [
     ...deepD,
     blockArgs: { attnLayer: 'se' },
   }),
-  timm('seresnext50_32x4d', 'seresnext', { block: 'Bottleneck', layers: R50, cardinality: 32, baseWidth: 4, blockArgs: { attnLayer: 'se' } }),
-  timm('seresnext101_32x4d', 'seresnext', { block: 'Bottleneck', layers: R101, cardinality: 32, baseWidth: 4, blockArgs: { attnLayer: 'se' } }),
+  timm('seresnext50_32x4d', 'seresnext', {
+    block: 'Bottleneck',
+    layers: R50,
+    cardinality: 32,
+    baseWidth: 4,
+    blockArgs: { attnLayer: 'se' },
+  }),
+  timm('seresnext101_32x4d', 'seresnext', {
+    block: 'Bottleneck',
+    layers: R101,
+    cardinality: 32,
+    baseWidth: 4,
+    blockArgs: { attnLayer: 'se' },
+  }),
   timm('senet154', 'senet', {
     block: 'Bottleneck',
     layers: [3, 8, 36, 3],
@@ -53,33 +65,91 @@ export const ZOO: readonly ZooEntry[] = [
     blockReduceFirst: 2,
     blockArgs: { attnLayer: 'se' },
   }),
-  timm('skresnet18', 'skresnet', { block: 'SelectiveKernelBasic', layers: [2, 2, 2, 2], blockArgs: { skKwargs: sk18 }, zeroInitLast: false }, 'sknet.py'),
-  timm('skresnet34', 'skresnet', { block: 'SelectiveKernelBasic', layers: R50, blockArgs: { skKwargs: sk18 }, zeroInitLast: false }, 'sknet.py'),
+  timm(
+    'skresnet18',
+    'skresnet',
+    {
+      block: 'SelectiveKernelBasic',
+      layers: [2, 2, 2, 2],
+      blockArgs: { skKwargs: sk18 },
+      zeroInitLast: false,
+    },
+    'sknet.py',
+  ),
+  timm(
+    'skresnet34',
+    'skresnet',
+    { block: 'SelectiveKernelBasic', layers: R50, blockArgs: { skKwargs: sk18 }, zeroInitLast: false },
+    'sknet.py',
+  ),
   timm(
     'skresnext50_32x4d',
     'skresnext',
-    { block: 'SelectiveKernelBottleneck', layers: R50, cardinality: 32, baseWidth: 4, blockArgs: { skKwargs: skx }, zeroInitLast: false },
+    {
+      block: 'SelectiveKernelBottleneck',
+      layers: R50,
+      cardinality: 32,
+      baseWidth: 4,
+      blockArgs: { skKwargs: skx },
+      zeroInitLast: false,
+    },
     'sknet.py',
   ),
-  timm('resnest14d', 'resnest', { block: 'ResNestBottleneck', layers: [1, 1, 1, 1], ...deepD, blockArgs: resnestArgs }, 'resnest.py'),
-  timm('resnest26d', 'resnest', { block: 'ResNestBottleneck', layers: [2, 2, 2, 2], ...deepD, blockArgs: resnestArgs }, 'resnest.py'),
-  timm('resnest50d', 'resnest', { block: 'ResNestBottleneck', layers: R50, ...deepD, blockArgs: resnestArgs }, 'resnest.py'),
+  timm(
+    'resnest14d',
+    'resnest',
+    { block: 'ResNestBottleneck', layers: [1, 1, 1, 1], ...deepD, blockArgs: resnestArgs },
+    'resnest.py',
+  ),
+  timm(
+    'resnest26d',
+    'resnest',
+    { block: 'ResNestBottleneck', layers: [2, 2, 2, 2], ...deepD, blockArgs: resnestArgs },
+    'resnest.py',
+  ),
+  timm(
+    'resnest50d',
+    'resnest',
+    { block: 'ResNestBottleneck', layers: R50, ...deepD, blockArgs: resnestArgs },
+    'resnest.py',
+  ),
   timm(
     'resnest101e',
     'resnest',
-    { block: 'ResNestBottleneck', layers: R101, stemWidth: 64, stemType: 'deep', avgDown: true, blockArgs: resnestArgs },
+    {
+      block: 'ResNestBottleneck',
+      layers: R101,
+      stemWidth: 64,
+      stemType: 'deep',
+      avgDown: true,
+      blockArgs: resnestArgs,
+    },
     'resnest.py',
   ),
   timm(
     'resnest50d_4s2x40d',
     'resnest',
-    { block: 'ResNestBottleneck', layers: R50, ...deepD, baseWidth: 40, cardinality: 2, blockArgs: { radix: 4, avd: true, avdFirst: true } },
+    {
+      block: 'ResNestBottleneck',
+      layers: R50,
+      ...deepD,
+      baseWidth: 40,
+      cardinality: 2,
+      blockArgs: { radix: 4, avd: true, avdFirst: true },
+    },
     'resnest.py',
   ),
   timm(
     'resnest50d_1s4x24d',
     'resnest',
-    { block: 'ResNestBottleneck', layers: R50, ...deepD, baseWidth: 24, cardinality: 4, blockArgs: { radix: 1, avd: true, avdFirst: true } },
+    {
+      block: 'ResNestBottleneck',
+      layers: R50,
+      ...deepD,
+      baseWidth: 24,
+      cardinality: 4,
+      blockArgs: { radix: 1, avd: true, avdFirst: true },
+    },
     'resnest.py',
   ),
   {
@@ -91,13 +161,15 @@ export const ZOO: readonly ZooEntry[] = [
   {
     name: 'resnext18',
     family: 'resnext',
-    source: 'BasicBlock ResNeXt of the tutorials (two 3x3 convs of width 2*planes, the second grouped 32), shortcut fixed to 2*planes',
+    source:
+      'BasicBlock ResNeXt of the tutorials (two 3x3 convs of width 2*planes, the second grouped 32), shortcut fixed to 2*planes',
     config: { block: 'ResNeXtBasicBlock', layers: [2, 2, 2, 2], cardinality: 32 },
   },
   {
     name: 'resnext34',
     family: 'resnext',
-    source: 'BasicBlock ResNeXt of the tutorials (two 3x3 convs of width 2*planes, the second grouped 32), shortcut fixed to 2*planes',
+    source:
+      'BasicBlock ResNeXt of the tutorials (two 3x3 convs of width 2*planes, the second grouped 32), shortcut fixed to 2*planes',
     config: { block: 'ResNeXtBasicBlock', layers: R50, cardinality: 32 },
   },
 ];
@@ -110,14 +182,19 @@ export function getZooEntry(name: string): ZooEntry {
   const e = ZOO.find((z) => z.name === name);
   if (!e) {
     const close = ZOO.filter((z) => z.name.startsWith(name.slice(0, 4))).map((z) => z.name);
-    const hint = close.length ? `; did you mean ${close.slice(0, 4).join(', ')}?` : `; run 'cardinal models' for the list`;
+    const hint = close.length
+      ? `; did you mean ${close.slice(0, 4).join(', ')}?`
+      : `; run 'cardinal models' for the list`;
     throw new UnknownModelError(`unknown model '${name}'${hint}`);
   }
   return e;
 }
 
 /** Builds a zoo model by name. `numClasses` and `inChans` may be overridden. */
-export function createModel(name: string, options: BuildOptions & Pick<ResNetConfig, 'numClasses' | 'inChans'> = {}): Graph {
+export function createModel(
+  name: string,
+  options: BuildOptions & Pick<ResNetConfig, 'numClasses' | 'inChans'> = {},
+): Graph {
   const e = getZooEntry(name);
   const config = { ...e.config };
   if (options.numClasses !== undefined) config.numClasses = options.numClasses;
