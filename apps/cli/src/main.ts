@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { exportCommand, exportHelp } from './commands/export.js';
 import { modelsCommand, modelsHelp } from './commands/models.js';
 import { runCommand, runHelp } from './commands/run.js';
 import { summaryCommand, summaryHelp } from './commands/summary.js';
@@ -10,6 +11,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   models: { run: modelsCommand, help: modelsHelp },
   summary: { run: summaryCommand, help: summaryHelp },
   run: { run: runCommand, help: runHelp },
+  export: { run: exportCommand, help: exportHelp },
 };
 
 function version(): string {

@@ -33,6 +33,9 @@ describe('cardinal run --backend reference reproduces every fixture', () => {
     expect(cmp.maxAbsDiff).toBeLessThanOrEqual(f.atol);
   });
 
+});
+
+describe('cardinal run: output and the pnpm entry point', () => {
   it('reads .npy input and prints top-5 per sample without --out', async () => {
     const f = loadFixture('tiny_resnet_basic');
     const r = await cli(
@@ -55,30 +58,13 @@ describe('cardinal run --backend reference reproduces every fixture', () => {
     }
   });
 
-  it('works as `pnpm cardinal run <meta.json>` from the repo root (built CLI)', () => {
+  it.each(['reference', 'onnx'])('works as `pnpm cardinal run <meta.json> --backend %s` from the repo root', (backend) => {
     const f = loadFixture('tiny_seresnext_d');
-    const out = join(tmp, 'pnpm-run.npy');
-    const r = spawnSync(
-      'pnpm',
-      [
-        'cardinal',
-        'run',
-        join(f.dir, 'meta.json'),
-        '--backend',
-        'reference',
-        '--weights',
-        f.weightsPath,
-        '--input',
-        join(f.dir, 'input.npy'),
-        '--out',
-        out,
-      ],
-      {
-        encoding: 'utf8',
-      },
-    );
-    expect(r.stderr).toContain('');
-    expect(r.status).toBe(0);
+    const out = join(tmp, `pnpm-run-${backend}.npy`);
+    const args = ['cardinal', 'run', join(f.dir, 'meta.json'), '--backend', backend, '--weights', f.weightsPath];
+    const r = spawnSync('pnpm', [...args, '--input', join(f.dir, 'input.npy'), '--out', out], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(backend === 'onnx' ? 'CPU execution provider' : 'reference');
     expect(compareToExpected(readNpy(readFileSync(out)), f.expected, f.atol).pass).toBe(true);
   });
 });

@@ -35,6 +35,6 @@ export async function runFixture<O extends object>(
 }
 
 /** Every fixture's name, for `describe.each`/`it.each` in a backend's tests. */
-export function conformanceCases(): string[] {
-  return listFixtures();
+export function conformanceCases(which: 'all' | 'shared' | 'extra' = 'all'): string[] {
+  return listFixtures(which);
 }

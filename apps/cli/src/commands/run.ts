@@ -9,7 +9,7 @@ import { progressBar } from '../ui.js';
 
 export const runHelp = `cardinal run <model | config.json> [--backend ${BACKEND_NAMES.join('|')}] [--weights W.safetensors]
              (--input X.npy | --input X.bin --shape N,C,H,W | --random-input [--input-size H[,W]] [--batch N])
-             [--out Y.npy|Y.bin] [--force] [--seed S] [--json]
+             [--out Y.npy|Y.bin] [--force] [--seed S] [--threads T] [--json]
   Runs a model on one input. Without --weights the weights are a deterministic initialisation.
   Without --out it prints the output shape and the top-5 classes per sample.`;
 
@@ -42,6 +42,7 @@ export async function runCommand(
     'input-size': { type: 'string' },
     batch: { type: 'string' },
     seed: { type: 'string' },
+    threads: { type: 'string' },
     out: { type: 'string' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -89,7 +90,11 @@ export async function runCommand(
     err('note: no --weights given; using a deterministic initialisation');
   }
   const bar = values.json ? { update() {}, stop() {} } : progressBar(`${label} on ${backend.name}`);
-  const exe = await backend.compile(graph, weights, { onProgress: (d, t) => bar.update(d, t) });
+  const threads = values.threads ? parseIntFlag(values.threads, '--threads') : undefined;
+  const exe = await backend.compile(graph, weights, {
+    onProgress: (d: number, t: number) => bar.update(d, t),
+    ...(threads ? { intraOpNumThreads: threads } : {}),
+  });
   let output: Tensor;
   const t0 = performance.now();
   try {

@@ -1,0 +1,83 @@
+import {
+  type Availability,
+  type Backend,
+  type CompileOptions,
+  type Executable,
+  type Graph,
+  InputError,
+  OP_NAMES,
+  type Tensor,
+  type WeightMap,
+  formatShape,
+} from '@cardinal/core';
+import { type OnnxExportOptions, exportOnnx } from './model.js';
+import { type ExecutionProvider, type SessionOptions, createSession, loadOrt } from './runtime.js';
+
+export interface OnnxCompileOptions extends CompileOptions, OnnxExportOptions, SessionOptions {}
+
+export interface OnnxExecutable extends Executable {
+  /** The provider the session runs on. */
+  readonly provider: ExecutionProvider;
+  /** The model the session was created from. */
+  readonly model: Uint8Array;
+}
+
+/** Checks channels and spatial size; the batch dimension is free (the model's is symbolic). */
+function checkInput(graph: Graph, name: string, t: Tensor | undefined, batchFree: boolean): Tensor {
+  const spec = graph.inputs.find((i) => i.name === name)!;
+  if (!t) throw new InputError(`missing input '${name}' (expected shape ${formatShape(spec.shape)})`);
+  const ok =
+    t.shape.length === spec.shape.length && t.shape.every((d, i) => d === spec.shape[i] || (i === 0 && batchFree && d > 0));
+  if (!ok) throw new InputError(`input '${name}': expected shape ${formatShape(spec.shape)}${batchFree ? ' (any batch size)' : ''}, got ${formatShape(t.shape)}`);
+  if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) {
+    throw new InputError(`input '${name}': shape ${formatShape(t.shape)} but ${t.data.length} values`);
+  }
+  return t;
+}
+
+export async function compileOnnx(graph: Graph, weights: WeightMap, options: OnnxCompileOptions = {}): Promise<OnnxExecutable> {
+  const { ort, error } = loadOrt();
+  if (!ort) throw new Error(error);
+  const model = exportOnnx(graph, weights, options);
+  const { session, provider, fallbackReason } = await createSession(ort, model, options);
+  const batchFree = options.batchDim !== null;
+  let disposed = false;
+  return {
+    provider,
+    model,
+    async run(inputs) {
+      if (disposed) throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
+      const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
+      for (const spec of graph.inputs) {
+        const t = checkInput(graph, spec.name, inputs[spec.name], batchFree);
+        feeds[spec.name] = new ort.Tensor('float32', t.data, [...t.shape]);
+      }
+      const results = await session.run(feeds);
+      const out: Record<string, Tensor> = {};
+      for (const name of graph.outputs) {
+        const r = results[name]!;
+        out[name] = { shape: [...r.dims], data: Float32Array.from(r.data as Float32Array) };
+        r.dispose();
+      }
+      return out;
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      void session.release();
+    },
+    describe: () =>
+      `onnx (onnxruntime-node ${ort.env.versions?.common ?? ''}, ${provider.toUpperCase()} execution provider${fallbackReason ? `; skipped ${fallbackReason}` : ''})`,
+  };
+}
+
+/** The ONNX Runtime backend. */
+export const onnxBackend: Backend<OnnxCompileOptions> = {
+  name: 'onnx',
+  supportedOps: OP_NAMES,
+  async isAvailable(): Promise<Availability> {
+    const { ort, error } = loadOrt();
+    return ort ? { available: true } : { available: false, reason: error };
+  },
+  compile: compileOnnx,
+};

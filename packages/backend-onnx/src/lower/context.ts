@@ -1,0 +1,37 @@
+import type { GraphNode, Tensor, WeightMap } from '@cardinal/core';
+import type { AttributeProto, NodeProto, TensorProto } from '../proto.js';
+import { onnx } from '../proto.js';
+
+/** What a lowering function may do: read weights, add initializers, emit nodes. */
+export class LoweringContext {
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
+  private readonly initializerNames = new Set<string>();
+
+  constructor(readonly weights: WeightMap) {}
+
+  weight(node: GraphNode, role: string): Tensor {
+    const key = node.params[role];
+    const t = key ? this.weights.get(key) : undefined;
+    if (!t) throw new Error(`${node.path}: no value for parameter '${role}'`);
+    return t;
+  }
+
+  addInitializer(t: TensorProto): string {
+    const name = t.name as string;
+    if (!this.initializerNames.has(name)) {
+      this.initializerNames.add(name);
+      this.initializers.push(t);
+    }
+    return name;
+  }
+
+  /** Emits one ONNX node named after the IR node (its module path), for readable graphs. */
+  emit(node: GraphNode, opType: string, inputs: string[], attribute: AttributeProto[] = [], outputs = node.outputs): void {
+    this.nodes.push(
+      onnx.NodeProto.create({ name: node.name, opType, input: inputs, output: [...outputs], attribute, docString: node.path }),
+    );
+  }
+}
+
+export type Lowering = (node: GraphNode, ctx: LoweringContext) => void;

@@ -1,0 +1,57 @@
+import { type Graph, type WeightMap, foldBatchNorm, removeIdentities, validateGraph } from '@cardinal/core';
+import { LOWERINGS } from './lower/index.js';
+import { LoweringContext } from './lower/context.js';
+import { onnx, valueInfo } from './proto.js';
+
+/** ONNX opset and IR version: old enough for Debian's python3-onnx 1.12 checker and older runtimes. */
+export const OPSET = 17;
+export const IR_VERSION = 8;
+
+export interface OnnxExportOptions {
+  /** Fold BatchNorm into the preceding conv (default true), as PyTorch's exporter does. */
+  foldBatchNorm?: boolean;
+  /** Name of the symbolic batch dimension (default 'N'); null keeps the graph's static batch. */
+  batchDim?: string | null;
+  producerVersion?: string;
+}
+
+/** The graph after the passes the ONNX backend runs: BatchNorm folding, identity removal. */
+export function prepareGraph(graph: Graph, weights: WeightMap, options: OnnxExportOptions = {}): { graph: Graph; weights: WeightMap } {
+  let g = graph;
+  let w = weights;
+  if (options.foldBatchNorm ?? true) ({ graph: g, weights: w } = foldBatchNorm(g, w));
+  g = removeIdentities(g);
+  validateGraph(g);
+  return { graph: g, weights: w };
+}
+
+/**
+ * Lowers a graph and its weights to an ONNX ModelProto: one ONNX node per IR node, named
+ * after its module path; parameters as initializers named by their state_dict keys.
+ */
+export function toModelProto(graph: Graph, weights: WeightMap, options: OnnxExportOptions = {}) {
+  const prepared = prepareGraph(graph, weights, options);
+  const g = prepared.graph;
+  const ctx = new LoweringContext(prepared.weights);
+  for (const node of g.nodes) LOWERINGS[node.op](node, ctx);
+  const batch = options.batchDim === undefined ? 'N' : (options.batchDim ?? undefined);
+  return onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: OPSET }],
+    producerName: 'cardinal',
+    producerVersion: options.producerVersion ?? '0.1.0',
+    docString: `Cardinal graph '${graph.name}'`,
+    graph: onnx.GraphProto.create({
+      name: graph.name,
+      node: ctx.nodes,
+      initializer: ctx.initializers,
+      input: g.inputs.map((i) => valueInfo(i.name, i.shape, batch)),
+      output: g.outputs.map((o) => valueInfo(o, g.tensors[o]!.shape, batch)),
+    }),
+  });
+}
+
+/** The serialised .onnx bytes. */
+export function exportOnnx(graph: Graph, weights: WeightMap, options: OnnxExportOptions = {}): Uint8Array {
+  return onnx.ModelProto.encode(toModelProto(graph, weights, options)).finish();
+}

@@ -1,0 +1,52 @@
+import { InputError, createModel, initWeights } from '@cardinal/core';
+import { loadFixture, buildFixtureGraph, readFixtureWeights } from '@cardinal/testkit';
+import { loadWeights } from '@cardinal/core';
+import { describe, expect, it } from 'vitest';
+import { compileOnnx, onnxBackend } from '../src/index.js';
+
+describe('onnx runtime', () => {
+  it('is available here and reports the execution provider that ran (CPU without CUDA)', async () => {
+    expect(await onnxBackend.isAvailable()).toEqual({ available: true });
+    const g = createModel('resnet18', { inputShape: [1, 3, 32, 32], numClasses: 10 });
+    const exe = await compileOnnx(g, initWeights(g));
+    // No CUDA here: the cuda provider is skipped with its reason, and CPU runs.
+    expect(exe.provider).toBe('cpu');
+    expect(exe.describe()).toMatch(/CPU execution provider; skipped cuda: /);
+    exe.dispose();
+  });
+
+  it('rejects a wrong input shape, naming expected and actual shapes', async () => {
+    const g = createModel('resnet18', { inputShape: [1, 3, 32, 32], numClasses: 10 });
+    const exe = await onnxBackend.compile(g, initWeights(g), { executionProviders: ['cpu'] });
+    const bad = { shape: [1, 3, 32, 30], data: new Float32Array(3 * 32 * 30) };
+    await expect(exe.run({ input: bad })).rejects.toThrowError(new InputError("input 'input': expected shape [1, 3, 32, 32] (any batch size), got [1, 3, 32, 30]"));
+    const batch3 = { shape: [3, 3, 32, 32], data: new Float32Array(3 * 3 * 32 * 32) };
+    expect((await exe.run({ input: batch3 }))[g.outputs[0]!]!.shape).toEqual([3, 10]);
+    exe.dispose();
+  });
+
+  it('refuses to run a disposed model', async () => {
+    const g = createModel('resnet18', { inputShape: [1, 3, 32, 32], numClasses: 10 });
+    const exe = await onnxBackend.compile(g, initWeights(g), { executionProviders: ['cpu'] });
+    exe.dispose();
+    const x = { shape: [1, 3, 32, 32], data: new Float32Array(3 * 32 * 32) };
+    await expect(exe.run({ input: x })).rejects.toThrowError(/was disposed and cannot run again/);
+  });
+
+  it('1,000 consecutive runs of one compiled model do not grow RSS', async () => {
+    const f = loadFixture('tiny_resnext');
+    const { graph } = buildFixtureGraph(f);
+    const { weights } = loadWeights(graph, readFixtureWeights(f));
+    const exe = await onnxBackend.compile(graph, weights, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+    const run = () => exe.run({ input: f.input });
+    for (let i = 0; i < 100; i++) await run();
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 1000; i++) await run();
+    global.gc?.();
+    const growth = (process.memoryUsage().rss - before) / 2 ** 20;
+    console.log(`onnx repetition: 1000 runs, RSS growth ${growth.toFixed(1)} MiB`);
+    exe.dispose();
+    expect(growth).toBeLessThan(16);
+  });
+});
