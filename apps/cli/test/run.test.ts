@@ -32,7 +32,6 @@ describe('cardinal run --backend reference reproduces every fixture', () => {
     const cmp = compareToExpected(readNpy(readFileSync(out)), f.expected, f.atol);
     expect(cmp.maxAbsDiff).toBeLessThanOrEqual(f.atol);
   });
-
 });
 
 describe('cardinal run: output and the pnpm entry point', () => {
@@ -58,15 +57,28 @@ describe('cardinal run: output and the pnpm entry point', () => {
     }
   });
 
-  it.each(['reference', 'onnx'])('works as `pnpm cardinal run <meta.json> --backend %s` from the repo root', (backend) => {
-    const f = loadFixture('tiny_seresnext_d');
-    const out = join(tmp, `pnpm-run-${backend}.npy`);
-    const args = ['cardinal', 'run', join(f.dir, 'meta.json'), '--backend', backend, '--weights', f.weightsPath];
-    const r = spawnSync('pnpm', [...args, '--input', join(f.dir, 'input.npy'), '--out', out], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain(backend === 'onnx' ? 'CPU execution provider' : 'reference');
-    expect(compareToExpected(readNpy(readFileSync(out)), f.expected, f.atol).pass).toBe(true);
-  });
+  it.each(['reference', 'onnx'])(
+    'works as `pnpm cardinal run <meta.json> --backend %s` from the repo root',
+    (backend) => {
+      const f = loadFixture('tiny_seresnext_d');
+      const out = join(tmp, `pnpm-run-${backend}.npy`);
+      const args = [
+        'cardinal',
+        'run',
+        join(f.dir, 'meta.json'),
+        '--backend',
+        backend,
+        '--weights',
+        f.weightsPath,
+      ];
+      const r = spawnSync('pnpm', [...args, '--input', join(f.dir, 'input.npy'), '--out', out], {
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(backend === 'onnx' ? 'CPU execution provider' : 'reference');
+      expect(compareToExpected(readNpy(readFileSync(out)), f.expected, f.atol).pass).toBe(true);
+    },
+  );
 });
 
 describe('cardinal run: bad invocations give one line and a non-zero exit', () => {

@@ -3,23 +3,21 @@ import {
   type Backend,
   type CompileOptions,
   type Executable,
+  formatShape,
   type Graph,
   InputError,
   OP_NAMES,
   type Tensor,
   type WeightMap,
-  formatShape,
 } from '@cardinal/core';
-import { type OnnxExportOptions, exportOnnx } from './model.js';
-import { type ExecutionProvider, type SessionOptions, createSession, loadOrt } from './runtime.js';
+import { exportOnnx, type OnnxExportOptions } from './model.js';
+import { createSession, type ExecutionProvider, loadOrt, type SessionOptions } from './runtime.js';
 
 export interface OnnxCompileOptions extends CompileOptions, OnnxExportOptions, SessionOptions {}
 
 export interface OnnxExecutable extends Executable {
   /** The provider the session runs on. */
   readonly provider: ExecutionProvider;
-  /** The model the session was created from. */
-  readonly model: Uint8Array;
 }
 
 /** Checks channels and spatial size; the batch dimension is free (the model's is symbolic). */
@@ -27,26 +25,38 @@ function checkInput(graph: Graph, name: string, t: Tensor | undefined, batchFree
   const spec = graph.inputs.find((i) => i.name === name)!;
   if (!t) throw new InputError(`missing input '${name}' (expected shape ${formatShape(spec.shape)})`);
   const ok =
-    t.shape.length === spec.shape.length && t.shape.every((d, i) => d === spec.shape[i] || (i === 0 && batchFree && d > 0));
-  if (!ok) throw new InputError(`input '${name}': expected shape ${formatShape(spec.shape)}${batchFree ? ' (any batch size)' : ''}, got ${formatShape(t.shape)}`);
+    t.shape.length === spec.shape.length &&
+    t.shape.every((d, i) => d === spec.shape[i] || (i === 0 && batchFree && d > 0));
+  if (!ok)
+    throw new InputError(
+      `input '${name}': expected shape ${formatShape(spec.shape)}${batchFree ? ' (any batch size)' : ''}, got ${formatShape(t.shape)}`,
+    );
   if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) {
     throw new InputError(`input '${name}': shape ${formatShape(t.shape)} but ${t.data.length} values`);
   }
   return t;
 }
 
-export async function compileOnnx(graph: Graph, weights: WeightMap, options: OnnxCompileOptions = {}): Promise<OnnxExecutable> {
+export async function compileOnnx(
+  graph: Graph,
+  weights: WeightMap,
+  options: OnnxCompileOptions = {},
+): Promise<OnnxExecutable> {
   const { ort, error } = loadOrt();
   if (!ort) throw new Error(error);
-  const model = exportOnnx(graph, weights, options);
-  const { session, provider, fallbackReason } = await createSession(ort, model, options);
+  // The model bytes are dropped once the session holds its own copy.
+  const { session, provider, fallbackReason } = await createSession(
+    ort,
+    exportOnnx(graph, weights, options),
+    options,
+  );
   const batchFree = options.batchDim !== null;
   let disposed = false;
   return {
     provider,
-    model,
     async run(inputs) {
-      if (disposed) throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
+      if (disposed)
+        throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
       const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
       for (const spec of graph.inputs) {
         const t = checkInput(graph, spec.name, inputs[spec.name], batchFree);

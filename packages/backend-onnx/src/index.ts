@@ -1,4 +1,24 @@
-export { onnxBackend, onnxBackend as backend, compileOnnx, type OnnxCompileOptions, type OnnxExecutable } from './backend.js';
-export { exportOnnx, toModelProto, prepareGraph, OPSET, IR_VERSION, type OnnxExportOptions } from './model.js';
-export { createSession, loadOrt, cudaUnavailableReason, type ExecutionProvider, type SessionOptions, type SessionChoice } from './runtime.js';
+export {
+  compileOnnx,
+  type OnnxCompileOptions,
+  type OnnxExecutable,
+  onnxBackend,
+  onnxBackend as backend,
+} from './backend.js';
 export { LOWERINGS } from './lower/index.js';
+export {
+  exportOnnx,
+  IR_VERSION,
+  type OnnxExportOptions,
+  OPSET,
+  prepareGraph,
+  toModelProto,
+} from './model.js';
+export {
+  createSession,
+  cudaUnavailableReason,
+  type ExecutionProvider,
+  loadOrt,
+  type SessionChoice,
+  type SessionOptions,
+} from './runtime.js';

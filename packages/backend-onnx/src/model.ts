@@ -1,6 +1,6 @@
-import { type Graph, type WeightMap, foldBatchNorm, removeIdentities, validateGraph } from '@cardinal/core';
-import { LOWERINGS } from './lower/index.js';
+import { foldBatchNorm, type Graph, removeIdentities, validateGraph, type WeightMap } from '@cardinal/core';
 import { LoweringContext } from './lower/context.js';
+import { LOWERINGS } from './lower/index.js';
 import { onnx, valueInfo } from './proto.js';
 
 /** ONNX opset and IR version: old enough for Debian's python3-onnx 1.12 checker and older runtimes. */
@@ -16,7 +16,11 @@ export interface OnnxExportOptions {
 }
 
 /** The graph after the passes the ONNX backend runs: BatchNorm folding, identity removal. */
-export function prepareGraph(graph: Graph, weights: WeightMap, options: OnnxExportOptions = {}): { graph: Graph; weights: WeightMap } {
+export function prepareGraph(
+  graph: Graph,
+  weights: WeightMap,
+  options: OnnxExportOptions = {},
+): { graph: Graph; weights: WeightMap } {
   let g = graph;
   let w = weights;
   if (options.foldBatchNorm ?? true) ({ graph: g, weights: w } = foldBatchNorm(g, w));

@@ -17,7 +17,9 @@ export function loadOrt(): { ort?: OrtModule; error?: string; binDir?: string } 
     const binDir = join(dirname(main), '..', 'bin', 'napi-v6', process.platform, process.arch);
     cached = { ort: require('onnxruntime-node') as OrtModule, binDir };
   } catch (e) {
-    cached = { error: `onnxruntime-node cannot be loaded (${(e as Error).message.split('\n')[0]}); install it with the package manager` };
+    cached = {
+      error: `onnxruntime-node cannot be loaded (${(e as Error).message.split('\n')[0]}); install it with the package manager`,
+    };
   }
   return cached;
 }
@@ -62,7 +64,11 @@ export interface SessionOptions {
  * onnxruntime-node lists it, and a session that fails to create on it falls back to the next
  * provider with the reason kept.
  */
-export async function createSession(ort: OrtModule, model: Uint8Array, options: SessionOptions = {}): Promise<SessionChoice> {
+export async function createSession(
+  ort: OrtModule,
+  model: Uint8Array,
+  options: SessionOptions = {},
+): Promise<SessionChoice> {
   const wanted = options.executionProviders ?? ['cuda', 'cpu'];
   const listed = new Set(ort.listSupportedBackends?.().map((b) => b.name) ?? ['cpu']);
   const reasons: string[] = [];
@@ -82,8 +88,10 @@ export async function createSession(ort: OrtModule, model: Uint8Array, options: 
         executionProviders: [provider],
         graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
       };
-      if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
-      if (options.interOpNumThreads !== undefined) sessionOptions.interOpNumThreads = options.interOpNumThreads;
+      if (options.intraOpNumThreads !== undefined)
+        sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
+      if (options.interOpNumThreads !== undefined)
+        sessionOptions.interOpNumThreads = options.interOpNumThreads;
       const session = await ort.InferenceSession.create(model, sessionOptions);
       return { session, provider, fallbackReason: reasons.length ? reasons.join('; ') : undefined };
     } catch (e) {

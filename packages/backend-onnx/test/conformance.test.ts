@@ -4,7 +4,10 @@ import { onnxBackend } from '../src/index.js';
 
 describe('onnx backend reproduces every PyTorch fixture (BatchNorm folded)', () => {
   it.each(conformanceCases())('%s', async (name) => {
-    const r = await runFixture(onnxBackend, loadFixture(name), { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+    const r = await runFixture(onnxBackend, loadFixture(name), {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 1,
+    });
     expect(r.shapeMatches).toBe(true);
     expect(r.maxAbsDiff, `${name}: max |diff| ${r.maxAbsDiff} vs atol ${r.atol}`).toBeLessThanOrEqual(r.atol);
   });
@@ -12,7 +15,10 @@ describe('onnx backend reproduces every PyTorch fixture (BatchNorm folded)', () 
 
 describe('onnx backend with BatchNorm kept as BatchNormalization', () => {
   it.each(conformanceCases('shared'))('%s', async (name) => {
-    const r = await runFixture(onnxBackend, loadFixture(name), { foldBatchNorm: false, executionProviders: ['cpu'] });
+    const r = await runFixture(onnxBackend, loadFixture(name), {
+      foldBatchNorm: false,
+      executionProviders: ['cpu'],
+    });
     expect(r.maxAbsDiff).toBeLessThanOrEqual(r.atol);
   });
 });

@@ -1,6 +1,5 @@
-import { InputError, createModel, initWeights } from '@cardinal/core';
-import { loadFixture, buildFixtureGraph, readFixtureWeights } from '@cardinal/testkit';
-import { loadWeights } from '@cardinal/core';
+import { createModel, InputError, initWeights, loadWeights } from '@cardinal/core';
+import { buildFixtureGraph, loadFixture, readFixtureWeights } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
 import { compileOnnx, onnxBackend } from '../src/index.js';
 
@@ -19,7 +18,9 @@ describe('onnx runtime', () => {
     const g = createModel('resnet18', { inputShape: [1, 3, 32, 32], numClasses: 10 });
     const exe = await onnxBackend.compile(g, initWeights(g), { executionProviders: ['cpu'] });
     const bad = { shape: [1, 3, 32, 30], data: new Float32Array(3 * 32 * 30) };
-    await expect(exe.run({ input: bad })).rejects.toThrowError(new InputError("input 'input': expected shape [1, 3, 32, 32] (any batch size), got [1, 3, 32, 30]"));
+    await expect(exe.run({ input: bad })).rejects.toThrowError(
+      new InputError("input 'input': expected shape [1, 3, 32, 32] (any batch size), got [1, 3, 32, 30]"),
+    );
     const batch3 = { shape: [3, 3, 32, 32], data: new Float32Array(3 * 3 * 32 * 32) };
     expect((await exe.run({ input: batch3 }))[g.outputs[0]!]!.shape).toEqual([3, 10]);
     exe.dispose();
@@ -37,7 +38,10 @@ describe('onnx runtime', () => {
     const f = loadFixture('tiny_resnext');
     const { graph } = buildFixtureGraph(f);
     const { weights } = loadWeights(graph, readFixtureWeights(f));
-    const exe = await onnxBackend.compile(graph, weights, { executionProviders: ['cpu'], intraOpNumThreads: 1 });
+    const exe = await onnxBackend.compile(graph, weights, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 1,
+    });
     const run = () => exe.run({ input: f.input });
     for (let i = 0; i < 100; i++) await run();
     global.gc?.();

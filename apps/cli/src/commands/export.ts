@@ -8,7 +8,11 @@ export const exportHelp = `cardinal export <model | config.json> --format onnx -
                 [--input-size H[,W]] [--keep-batchnorm] [--static-batch] [--force] [--json]
   Writes the model as an ONNX file (opset 17, IR 8, symbolic batch 'N', BatchNorm folded).`;
 
-export async function exportCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
+export async function exportCommand(
+  argv: string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
   const { values, positionals } = parse('export', argv, {
     format: { type: 'string', default: 'onnx' },
     out: { type: 'string' },
@@ -24,16 +28,21 @@ export async function exportCommand(argv: string[], out: (s: string) => void, er
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('export: expected one model name or config file');
-  if (values.format !== 'onnx') throw new UsageError(`export: unknown --format '${values.format}' (supported: onnx)`);
+  if (values.format !== 'onnx')
+    throw new UsageError(`export: unknown --format '${values.format}' (supported: onnx)`);
   if (!values.out) throw new UsageError('export: --out FILE is required');
   checkOutputPath(values.out, values.force ?? false);
   const spec = positionals[0]!;
   const declared = declaredInputShape(spec);
-  const [h, w] = values['input-size'] ? parseSize(values['input-size'], '--input-size') : [declared?.[2] ?? 224, declared?.[3] ?? 224];
+  const [h, w] = values['input-size']
+    ? parseSize(values['input-size'], '--input-size')
+    : [declared?.[2] ?? 224, declared?.[3] ?? 224];
   const { graph, label } = loadModel(spec, [1, declared?.[1] ?? 3, h, w]);
   let weights = initWeights(graph);
   if (values.weights) {
-    weights = loadSafetensorsWeights(graph, readInputFile(values.weights, 'weights file'), { source: values.weights }).weights;
+    weights = loadSafetensorsWeights(graph, readInputFile(values.weights, 'weights file'), {
+      source: values.weights,
+    }).weights;
   } else if (!values.json) {
     err('note: no --weights given; exporting a deterministic initialisation');
   }
@@ -49,9 +58,20 @@ export async function exportCommand(argv: string[], out: (s: string) => void, er
   });
   writeFileAtomic(values.out, bytes, values.force ?? false);
   if (values.json) {
-    out(JSON.stringify({ model: label, format: 'onnx', out: values.out, bytes: bytes.byteLength, opset: onnx.OPSET, ir_version: onnx.IR_VERSION }));
+    out(
+      JSON.stringify({
+        model: label,
+        format: 'onnx',
+        out: values.out,
+        bytes: bytes.byteLength,
+        opset: onnx.OPSET,
+        ir_version: onnx.IR_VERSION,
+      }),
+    );
   } else {
-    out(`wrote ${values.out}: ${label}, ONNX opset ${onnx.OPSET}, IR ${onnx.IR_VERSION}, ${(bytes.byteLength / 1e6).toFixed(1)} MB`);
+    out(
+      `wrote ${values.out}: ${label}, ONNX opset ${onnx.OPSET}, IR ${onnx.IR_VERSION}, ${(bytes.byteLength / 1e6).toFixed(1)} MB`,
+    );
   }
   return 0;
 }

@@ -7,7 +7,7 @@ import { declaredInputShape, loadModel } from '../model-source.js';
 import { outputFormat, readTensorFile, writeTensorFile } from '../tensor-io.js';
 import { progressBar } from '../ui.js';
 
-export const runHelp = `cardinal run <model | config.json> [--backend ${BACKEND_NAMES.join('|')}] [--weights W.safetensors]
+export const runHelp = `cardinal run <model | config.json> [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--weights W.safetensors]
              (--input X.npy | --input X.bin --shape N,C,H,W | --random-input [--input-size H[,W]] [--batch N])
              [--out Y.npy|Y.bin] [--force] [--seed S] [--threads T] [--json]
   Runs a model on one input. Without --weights the weights are a deterministic initialisation.
@@ -34,7 +34,7 @@ export async function runCommand(
   err: (s: string) => void,
 ): Promise<number> {
   const { values, positionals } = parse('run', argv, {
-    backend: { type: 'string', default: 'reference' },
+    backend: { type: 'string', default: 'onnx' },
     weights: { type: 'string' },
     input: { type: 'string' },
     shape: { type: 'string' },

@@ -27,9 +27,22 @@ export class LoweringContext {
   }
 
   /** Emits one ONNX node named after the IR node (its module path), for readable graphs. */
-  emit(node: GraphNode, opType: string, inputs: string[], attribute: AttributeProto[] = [], outputs = node.outputs): void {
+  emit(
+    node: GraphNode,
+    opType: string,
+    inputs: string[],
+    attribute: AttributeProto[] = [],
+    outputs = node.outputs,
+  ): void {
     this.nodes.push(
-      onnx.NodeProto.create({ name: node.name, opType, input: inputs, output: [...outputs], attribute, docString: node.path }),
+      onnx.NodeProto.create({
+        name: node.name,
+        opType,
+        input: inputs,
+        output: [...outputs],
+        attribute,
+        docString: node.path,
+      }),
     );
   }
 }

@@ -11,5 +11,8 @@ export const lowerBatchNorm: Lowering = (node, ctx) => {
   const eps = typeof node.attrs.eps === 'number' ? node.attrs.eps : 1e-5;
   const momentum = typeof node.attrs.momentum === 'number' ? node.attrs.momentum : 0.1;
   // ONNX's momentum weighs the old running value: 1 - PyTorch's momentum.
-  ctx.emit(node, 'BatchNormalization', inputs, [floatAttr('epsilon', eps), floatAttr('momentum', 1 - momentum)]);
+  ctx.emit(node, 'BatchNormalization', inputs, [
+    floatAttr('epsilon', eps),
+    floatAttr('momentum', 1 - momentum),
+  ]);
 };

@@ -4,24 +4,35 @@ import type { Lowering } from './context.js';
 
 export const lowerMaxPool: Lowering = (node, ctx) => {
   const a = readPoolAttrs(node.attrs);
-  ctx.emit(node, 'MaxPool', [node.inputs[0]!], [
-    intsAttr('kernel_shape', a.kernel),
-    intsAttr('strides', a.stride),
-    intsAttr('pads', a.padding),
-    intsAttr('dilations', a.dilation),
-    intAttr('ceil_mode', a.ceilMode ? 1 : 0),
-  ]);
+  ctx.emit(
+    node,
+    'MaxPool',
+    [node.inputs[0]!],
+    [
+      intsAttr('kernel_shape', a.kernel),
+      intsAttr('strides', a.stride),
+      intsAttr('pads', a.padding),
+      intsAttr('dilations', a.dilation),
+      intAttr('ceil_mode', a.ceilMode ? 1 : 0),
+    ],
+  );
 };
 
 export const lowerAvgPool: Lowering = (node, ctx) => {
   const a = readPoolAttrs(node.attrs);
-  ctx.emit(node, 'AveragePool', [node.inputs[0]!], [
-    intsAttr('kernel_shape', a.kernel),
-    intsAttr('strides', a.stride),
-    intsAttr('pads', a.padding),
-    intAttr('ceil_mode', a.ceilMode ? 1 : 0),
-    intAttr('count_include_pad', a.countIncludePad ? 1 : 0),
-  ]);
+  ctx.emit(
+    node,
+    'AveragePool',
+    [node.inputs[0]!],
+    [
+      intsAttr('kernel_shape', a.kernel),
+      intsAttr('strides', a.stride),
+      intsAttr('pads', a.padding),
+      intAttr('ceil_mode', a.ceilMode ? 1 : 0),
+      intAttr('count_include_pad', a.countIncludePad ? 1 : 0),
+    ],
+  );
 };
 
-export const lowerGlobalAvgPool: Lowering = (node, ctx) => ctx.emit(node, 'GlobalAveragePool', [...node.inputs]);
+export const lowerGlobalAvgPool: Lowering = (node, ctx) =>
+  ctx.emit(node, 'GlobalAveragePool', [...node.inputs]);

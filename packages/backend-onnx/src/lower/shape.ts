@@ -1,7 +1,8 @@
-import { intAttr, intsAttr, int64Tensor } from '../proto.js';
+import { int64Tensor, intAttr, intsAttr } from '../proto.js';
 import type { Lowering } from './context.js';
 
-export const lowerConcat: Lowering = (node, ctx) => ctx.emit(node, 'Concat', [...node.inputs], [intAttr('axis', Number(node.attrs.axis))]);
+export const lowerConcat: Lowering = (node, ctx) =>
+  ctx.emit(node, 'Concat', [...node.inputs], [intAttr('axis', Number(node.attrs.axis))]);
 
 /** split -> Split with the sizes as an int64 input (opset 13+). */
 export const lowerSplit: Lowering = (node, ctx) => {
@@ -16,7 +17,13 @@ export const lowerReshape: Lowering = (node, ctx) => {
   ctx.emit(node, 'Reshape', [node.inputs[0]!, name]);
 };
 
-export const lowerTranspose: Lowering = (node, ctx) => ctx.emit(node, 'Transpose', [...node.inputs], [intsAttr('perm', node.attrs.perm as number[])]);
+export const lowerTranspose: Lowering = (node, ctx) =>
+  ctx.emit(node, 'Transpose', [...node.inputs], [intsAttr('perm', node.attrs.perm as number[])]);
 
 export const lowerFlatten: Lowering = (node, ctx) =>
-  ctx.emit(node, 'Flatten', [...node.inputs], [intAttr('axis', typeof node.attrs.axis === 'number' ? node.attrs.axis : 1)]);
+  ctx.emit(
+    node,
+    'Flatten',
+    [...node.inputs],
+    [intAttr('axis', typeof node.attrs.axis === 'number' ? node.attrs.axis : 1)],
+  );

@@ -1,0 +1,88 @@
+"""PyTorch peers for tools/bench, run with Debian's /usr/bin/python3 (python3-torch, python3-torchvision).
+
+  torch_peer.py export <weights.safetensors> <out.onnx> <size>   torch.onnx.export of torchvision's model, opset 17
+  torch_peer.py eager <request.json>                               eager timing under torch.inference_mode()
+
+The weights are Cardinal's safetensors (PyTorch state_dict names), read with json and numpy so
+both sides run the same numbers.
+"""
+import json
+import resource
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torchvision
+
+
+def load_safetensors(path):
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for k, v in header.items():
+        if k == '__metadata__':
+            continue
+        b, e = v['data_offsets']
+        dtype = {'F32': np.float32, 'I64': np.int64}[v['dtype']]
+        out[k] = torch.from_numpy(np.frombuffer(data[b:e], dtype=dtype).reshape(v['shape']).copy())
+    return out
+
+
+def model(name, weights):
+    m = getattr(torchvision.models, name)()
+    m.load_state_dict(load_safetensors(weights))
+    return m.eval()
+
+
+def input_tensor(n, size):
+    # The same LCG as the Node worker, so every subject sees the same input.
+    count = n * 3 * size * size
+    s = 12345
+    out = np.empty(count, dtype=np.float32)
+    for i in range(count):
+        s = (s * 1103515245 + 12345) % 2147483648
+        out[i] = s / 1073741824 - 1
+    return torch.from_numpy(out.reshape(n, 3, size, size))
+
+
+def export(weights, out, size, name='resnext50_32x4d'):
+    m = model(name, weights)
+    x = torch.zeros(1, 3, size, size)
+    torch.onnx.export(m, x, out, opset_version=17, input_names=['input'], output_names=['logits'],
+                      dynamic_axes={'input': {0: 'N'}, 'logits': {0: 'N'}}, do_constant_folding=True)
+
+
+def eager(req):
+    torch.set_num_threads(req['threads'])
+    torch.set_num_interop_threads(1)
+    m = model(req.get('torchvision_model', req['model']), req['weightsFile'])
+    batches = []
+    for n in req['batches']:
+        x = input_tensor(n, req['size'])
+        samples = []
+        with torch.inference_mode():
+            for _ in range(req['warmup']):
+                m(x)
+            for _ in range(req['runs']):
+                t0 = time.perf_counter()
+                m(x)
+                samples.append((time.perf_counter() - t0) * 1000)
+        s = sorted(samples)
+        q = lambda p: float(np.quantile(s, p))
+        med = q(0.5)
+        batches.append({'batch': n, 'latency': {'runs': len(s), 'medianMs': med, 'p90Ms': q(0.9), 'minMs': s[0]},
+                        'imagesPerSecond': n * 1000 / med, 'samples': samples})
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({'subject': 'pytorch-eager', 'detail': f'torch {torch.__version__}, torchvision {req["model"]}, '
+                      f'{req["threads"]} threads, inference_mode', 'batches': batches, 'peakRssMiB': rss}))
+
+
+if __name__ == '__main__':
+    if sys.argv[1] == 'export':
+        export(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] if len(sys.argv) > 5 else 'resnext50_32x4d')
+    else:
+        eager(json.load(open(sys.argv[2])))

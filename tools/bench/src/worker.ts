@@ -1,0 +1,89 @@
+// One measured subject in its own process, so its peak RSS is its own.
+import { readFileSync } from 'node:fs';
+import { type Backend, createModel, loadSafetensorsWeights } from '@cardinal/core';
+import type { SubjectResult, WorkerRequest } from './protocol.js';
+import { stats } from './stats.js';
+
+function input(n: number, size: number): Float32Array {
+  const data = new Float32Array(n * 3 * size * size);
+  let s = 12345;
+  for (let i = 0; i < data.length; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    data[i] = s / 1073741824 - 1;
+  }
+  return data;
+}
+
+async function time(fn: () => Promise<unknown>, warmup: number, runs: number): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+async function measure(req: WorkerRequest): Promise<SubjectResult> {
+  const batches: SubjectResult['batches'] = [];
+  if (req.kind === 'onnx-file') {
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(req.onnxFile!, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: req.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+    for (const n of req.batches) {
+      const x = new ort.Tensor('float32', input(n, req.size), [n, 3, req.size, req.size]);
+      const samples = await time(() => session.run({ [session.inputNames[0]!]: x }), req.warmup, req.runs);
+      const latency = stats(samples);
+      batches.push({ batch: n, latency, imagesPerSecond: (n * 1000) / latency.medianMs, samples });
+    }
+    await session.release();
+    return {
+      subject: 'ort-on-torch-export',
+      detail: `onnxruntime-node CPU EP, ${req.threads} threads, PyTorch's own export (opset 17)`,
+      batches,
+      peakRssMiB: 0,
+    };
+  }
+  const backends: Record<string, () => Promise<Backend>> = {
+    reference: async () => (await import('@cardinal/core')).referenceBackend,
+    onnx: async () => (await import('@cardinal/backend-onnx')).onnxBackend,
+  };
+  const load = backends[req.backend!];
+  if (!load)
+    throw new Error(`bench: unknown backend '${req.backend}' (known: ${Object.keys(backends).join(', ')})`);
+  const backend = await load();
+  let detail = '';
+  for (const n of req.batches) {
+    const graph = createModel(req.model, { inputShape: [n, 3, req.size, req.size] });
+    const weights = loadSafetensorsWeights(graph, readFileSync(req.weightsFile!)).weights;
+    const exe = await backend.compile(graph, weights, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: req.threads,
+      interOpNumThreads: 1,
+    } as object);
+    detail = exe.describe();
+    const x = { shape: [n, 3, req.size, req.size], data: input(n, req.size) };
+    const samples = await time(() => exe.run({ input: x }), req.warmup, req.runs);
+    exe.dispose();
+    const latency = stats(samples);
+    batches.push({ batch: n, latency, imagesPerSecond: (n * 1000) / latency.medianMs, samples });
+  }
+  return { subject: `cardinal-${req.backend}`, detail, batches, peakRssMiB: 0 };
+}
+
+const req = JSON.parse(process.argv[2]!) as WorkerRequest;
+measure(req).then(
+  (r) => {
+    r.peakRssMiB = process.resourceUsage().maxRSS / 1024;
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+  },
+  (e: unknown) => {
+    console.error((e as Error).message);
+    process.exit(1);
+  },
+);
