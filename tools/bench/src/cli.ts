@@ -99,7 +99,9 @@ try {
   const weightsFile = join(tmp, 'weights.safetensors');
   writeFileSync(weightsFile, saveWeights(graph, initWeights(graph, 0)));
 
-  const subjects: (() => SubjectResult)[] = [() => runWorker({ kind: 'cardinal', backend: values.backend, weightsFile, ...common })];
+  const subjects: (() => SubjectResult)[] = [
+    () => runWorker({ kind: 'cardinal', backend: values.backend, weightsFile, ...common }),
+  ];
   if (peers.includes('ort-torch')) {
     const onnxFile = join(tmp, 'torch-export.onnx');
     runPython(['export', weightsFile, onnxFile, String(common.size), common.model]);
@@ -112,7 +114,9 @@ try {
   }
   const rounds = Number(values.rounds);
   const perSubject: SubjectResult[][] = subjects.map(() => []);
-  for (let r = 0; r < rounds; r++) subjects.forEach((run, i) => perSubject[i]!.push(run()));
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, run] of subjects.entries()) perSubject[i]!.push(run());
+  }
   const results: SubjectResult[] = perSubject.map((runs) => ({
     ...runs[0]!,
     peakRssMiB: Math.max(...runs.map((x) => x.peakRssMiB)),
