@@ -20,13 +20,30 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, source: strin
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 
+/**
+ * Upper bounds far beyond any published network of this family (resnet269 has 48 blocks in a
+ * stage, the widest stage 2048 channels), so a malformed or hostile config cannot make the
+ * builder spin or allocate without end.
+ */
+export const CONFIG_LIMITS = {
+  blocksPerStage: 256,
+  stages: 8,
+  channels: 65_536,
+  width: 4096,
+  classes: 1_000_000,
+  inChans: 1024,
+  radix: 64,
+  kernel: 15,
+} as const;
+const L = CONFIG_LIMITS;
+
 export const skKwargsSchema = z.strictObject({
-  rd_ratio: z.number().positive().optional(),
-  rd_divisor: posInt.optional(),
-  rd_channels: posInt.optional(),
+  rd_ratio: z.number().positive().max(16).optional(),
+  rd_divisor: posInt.max(L.width).optional(),
+  rd_channels: posInt.max(L.channels).optional(),
   split_input: z.boolean().optional(),
   keep_3x3: z.boolean().optional(),
-  kernel_size: z.union([posInt, z.array(posInt).min(1)]).optional(),
+  kernel_size: z.union([posInt.max(L.kernel), z.array(posInt.max(L.kernel)).min(1).max(8)]).optional(),
 });
 
 export type SkKwargsJson = z.infer<typeof skKwargsSchema>;
@@ -46,7 +63,7 @@ export function skKwargsFromJson(j: SkKwargsJson | undefined) {
 const blockArgsSchema = z.strictObject({
   attn_layer: z.enum(['se']).nullable().optional(),
   sk_kwargs: skKwargsSchema.optional(),
-  radix: nonNegInt.optional(),
+  radix: nonNegInt.max(L.radix).optional(),
   avd: z.boolean().optional(),
   avd_first: z.boolean().optional(),
 });
@@ -54,19 +71,19 @@ const blockArgsSchema = z.strictObject({
 /** timm `ResNet(...)` arguments as the fixtures' meta.json `config` holds them (snake_case). */
 export const resnetConfigSchema = z.strictObject({
   block: z.string(),
-  layers: z.array(posInt).min(1),
-  channels: z.array(posInt).min(1).optional(),
-  num_classes: nonNegInt.optional(),
-  in_chans: posInt.optional(),
+  layers: z.array(posInt.max(L.blocksPerStage)).min(1).max(L.stages),
+  channels: z.array(posInt.max(L.channels)).min(1).max(L.stages).optional(),
+  num_classes: nonNegInt.max(L.classes).optional(),
+  in_chans: posInt.max(L.inChans).optional(),
   output_stride: z.union([z.literal(8), z.literal(16), z.literal(32)]).optional(),
   global_pool: z.literal('avg').optional(),
-  cardinality: posInt.optional(),
-  base_width: posInt.optional(),
-  stem_width: posInt.optional(),
+  cardinality: posInt.max(L.width).optional(),
+  base_width: posInt.max(L.width).optional(),
+  stem_width: posInt.max(L.width).optional(),
   stem_type: z.enum(['', 'deep', 'deep_tiered']).optional(),
   replace_stem_pool: z.boolean().optional(),
-  block_reduce_first: posInt.optional(),
-  down_kernel_size: posInt.optional(),
+  block_reduce_first: posInt.max(64).optional(),
+  down_kernel_size: posInt.max(L.kernel).optional(),
   avg_down: z.boolean().optional(),
   act_layer: z.literal('relu').optional(),
   norm_layer: z.enum(['batchnorm', 'BatchNorm2d']).optional(),

@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { parseWith, skKwargsFromJson, skKwargsSchema } from '../config.js';
+import { CONFIG_LIMITS, parseWith, skKwargsFromJson, skKwargsSchema } from '../config.js';
 import { ConfigError, formatShape, ShapeError } from '../errors.js';
 import { GraphBuilder, type SymbolicTensor } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
 import { selectiveKernel, seModule, splitAttn } from './attention.js';
 import { BLOCK_TYPES, type BlockName, downsampleAvg, downsampleConv, type ShortcutFn } from './blocks.js';
 
-const posInt = z.number().int().positive();
+/** Positive integers bounded like the model config's channels, so no block config can ask for an absurd graph. */
+const posInt = z.number().int().positive().max(CONFIG_LIMITS.channels);
 
 const downsampleSchema = z.strictObject({
   fn: z.string(),
