@@ -4,6 +4,7 @@ import {
   existsSync,
   fsyncSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   statSync,
@@ -38,6 +39,31 @@ export function checkOutputPath(path: string, force: boolean): void {
   }
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes temporary files a killed writer left beside `target` (their writer is no longer running). */
+function removeStaleTemps(target: string): void {
+  const dir = dirname(target);
+  const prefix = `.${basename(target)}.`;
+  for (const name of readdirSync(dir)) {
+    const m = name.startsWith(prefix) && /\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+    if (m && !processAlive(Number(m[1]))) {
+      try {
+        unlinkSync(join(dir, name));
+      } catch {
+        // Another writer may have removed it; nothing to do.
+      }
+    }
+  }
+}
+
 /**
  * Writes a file atomically: a temporary file in the same folder, fsync, then rename over the
  * target, so the path holds the old file or the complete new one, never a partial file.
@@ -49,6 +75,7 @@ export function writeFileAtomic(
 ): void {
   checkOutputPath(path, force);
   const target = resolve(path);
+  removeStaleTemps(target);
   const tmp = join(
     dirname(target),
     `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,

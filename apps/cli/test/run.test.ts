@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readNpy } from '@cardinal/core';
 import { compareToExpected, fixturePath, listFixtures, loadFixture } from '@cardinal/testkit';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cardinal-cli-'));
@@ -120,6 +120,30 @@ describe('cardinal run: bad invocations give one line and a non-zero exit', () =
       2,
     ],
     [
+      'unreadable input (a directory)',
+      ['run', meta, '--input', tmp],
+      /input file is a directory, expected a file/,
+      1,
+    ],
+    [
+      'unreadable weights (not safetensors)',
+      ['run', meta, '--random-input', '--weights', meta],
+      /meta\.json: header length \d+ is beyond the end of the file/,
+      1,
+    ],
+    [
+      'a backend that is not installed here',
+      ['run', meta, '--random-input', '--backend', 'tfjs'],
+      /backend 'tfjs' is not installed \(add the package @cardinal\/backend-tfjs\)/,
+      1,
+    ],
+    [
+      'input that is not 4-D',
+      ['run', meta, '--input', join(f.dir, 'input.bin'), '--shape', '2,3,32,32,1'],
+      /input must be 4-D \[N, C, H, W\], got \[2, 3, 32, 32, 1\]/,
+      2,
+    ],
+    [
       'unknown backend',
       ['run', meta, '--random-input', '--backend', 'tpu'],
       /unknown backend 'tpu'; known backends: reference, onnx, tfjs, webgpu/,
@@ -163,7 +187,13 @@ describe('cardinal run: bad invocations give one line and a non-zero exit', () =
     JSON.stringify({ block: 'BasicBlock', layers: [1, 1], stem_widht: 3 }),
   );
 
+  let tried = 0;
+  let failures = 0;
+  afterAll(() => console.log(`CLI error cases: ${tried} tried, ${failures} failures`));
+
   it.each(cases)('%s', async (_label, argv, message, code) => {
+    tried++;
+    failures++;
     const r = await cli(...argv);
     expect(r.code).toBe(code);
     expect(r.stderr.split('\n')).toHaveLength(1);
@@ -171,6 +201,7 @@ describe('cardinal run: bad invocations give one line and a non-zero exit', () =
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(readFileSync(existing, 'utf8')).toBe('precious');
+    failures--;
   });
 
   it('--force replaces an existing output atomically and leaves no temp files', async () => {

@@ -53,4 +53,27 @@ describe('onnx runtime', () => {
     exe.dispose();
     expect(growth).toBeLessThan(16);
   });
+
+  it('100 compile/dispose cycles do not grow RSS', async () => {
+    const f = loadFixture('tiny_skresnet');
+    const { graph } = buildFixtureGraph(f);
+    const { weights } = loadWeights(graph, readFixtureWeights(f));
+    const cycle = async () => {
+      const exe = await onnxBackend.compile(graph, weights, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: 1,
+      });
+      await exe.run({ input: f.input });
+      exe.dispose();
+    };
+    for (let i = 0; i < 20; i++) await cycle();
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 100; i++) await cycle();
+    await new Promise((r) => setTimeout(r, 100));
+    global.gc?.();
+    const growth = (process.memoryUsage().rss - before) / 2 ** 20;
+    console.log(`onnx compile/dispose: 100 cycles, RSS growth ${growth.toFixed(1)} MiB`);
+    expect(growth).toBeLessThan(32);
+  });
 });

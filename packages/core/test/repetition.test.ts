@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { buildBlockGraph, initWeights, referenceBackend } from '../src/index.js';
+import { randomInput } from './helpers.js';
+
+const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
+
+describe('reference backend under repetition', () => {
+  const graph = buildBlockGraph(
+    {
+      module: 'timm.models.resnet.Bottleneck',
+      args: { inplanes: 32, planes: 8, cardinality: 4, base_width: 16, attn_layer: 'se' },
+    },
+    [1, 32, 6, 6],
+  );
+  const weights = initWeights(graph);
+  const input = { input: randomInput([1, 32, 6, 6], 1) };
+
+  it('1,000 runs of one compiled model do not grow RSS', async () => {
+    const exe = await referenceBackend.compile(graph, weights);
+    for (let i = 0; i < 100; i++) await exe.run(input);
+    const before = rssMiB();
+    for (let i = 0; i < 1000; i++) await exe.run(input);
+    const growth = rssMiB() - before;
+    console.log(`reference repetition: 1000 runs, RSS growth ${growth.toFixed(1)} MiB`);
+    exe.dispose();
+    expect(growth).toBeLessThan(16);
+  });
+
+  it('100 compile/dispose cycles do not grow RSS', async () => {
+    for (let i = 0; i < 10; i++) (await referenceBackend.compile(graph, weights)).dispose();
+    const before = rssMiB();
+    for (let i = 0; i < 100; i++) {
+      const exe = await referenceBackend.compile(graph, weights);
+      await exe.run(input);
+      exe.dispose();
+    }
+    const growth = rssMiB() - before;
+    console.log(`reference compile/dispose: 100 cycles, RSS growth ${growth.toFixed(1)} MiB`);
+    expect(growth).toBeLessThan(16);
+  });
+});
