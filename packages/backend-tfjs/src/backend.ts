@@ -1,0 +1,111 @@
+import {
+  type Availability,
+  type Backend,
+  type CompileOptions,
+  type Executable,
+  type Graph,
+  InputError,
+  OP_NAMES,
+  type Tensor,
+  type WeightMap,
+  foldBatchNorm,
+  formatShape,
+  removeIdentities,
+} from '@cardinal/core';
+import type * as TF from '@tensorflow/tfjs';
+import type { ConvStrategy } from './lower/conv.js';
+import { Program } from './program.js';
+import { type TfjsRuntime, type TfjsRuntimeName, describeRuntime, selectRuntime } from './runtime.js';
+
+export interface TfjsCompileOptions extends CompileOptions {
+  /** Force a runtime instead of the first that loads (node-gpu, node, wasm, cpu). */
+  runtime?: TfjsRuntimeName;
+  /** Force one grouped-convolution strategy; default: chosen per layer by shape. */
+  convStrategy?: ConvStrategy;
+}
+
+export interface TfjsExecutable extends Executable {
+  readonly runtime: TfjsRuntime;
+  readonly program: Program;
+}
+
+/** Makes the runtime's backend current; tfjs has one global backend. */
+export async function activate(r: TfjsRuntime): Promise<void> {
+  if (r.tf.getBackend() !== r.backend) await r.tf.setBackend(r.backend);
+}
+
+/**
+ * Inference on tfjs: BatchNorm folded into the convs, filters laid out for their strategy
+ * once at compile time, NHWC inside, every run under tf.tidy.
+ */
+export async function compileTfjs(graph: Graph, weights: WeightMap, options: TfjsCompileOptions = {}): Promise<TfjsExecutable> {
+  const runtime = await selectRuntime(options.runtime);
+  await activate(runtime);
+  const { tf } = runtime;
+  const folded = foldBatchNorm(graph, weights);
+  const g = removeIdentities(folded.graph);
+  const program = new Program(tf, g, { convStrategy: options.convStrategy });
+  const constants: TF.Tensor[] = [];
+  let prep = new Map<string, import('./program.js').NodePrep>();
+  // Everything made on the way (PyTorch-layout copies, transposes) is freed; the prepared tensors are kept.
+  tf.tidy(() => {
+    const params = new Map<string, TF.Tensor>();
+    const param = (key: string) => {
+      let t = params.get(key);
+      if (!t) {
+        const w = folded.weights.get(key);
+        if (!w) throw new Error(`no value for parameter '${key}'`);
+        t = tf.tensor(w.data, [...w.shape]);
+        params.set(key, t);
+      }
+      return t;
+    };
+    prep = program.prepare(param, false);
+    for (const np of prep.values()) {
+      for (const v of Object.values(np)) for (const t of Array.isArray(v) ? v : [v]) if (t) constants.push(tf.keep(t as TF.Tensor));
+    }
+  });
+  let disposed = false;
+  const spec = g.inputs[0]!;
+  return {
+    runtime,
+    program,
+    async run(inputs) {
+      if (disposed) throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
+      const x = inputs[spec.name];
+      if (!x) throw new InputError(`missing input '${spec.name}' (expected shape ${formatShape(spec.shape)})`);
+      const ok = x.shape.length === 4 && x.shape.every((d, i) => (i === 0 ? d > 0 : d === spec.shape[i]));
+      if (!ok) throw new InputError(`input '${spec.name}': expected shape ${formatShape(spec.shape)} (any batch size), got ${formatShape(x.shape)}`);
+      await activate(runtime);
+      const outs = tf.tidy(() => program.forward({ [spec.name]: tf.tensor(x.data, [...x.shape]) }, prep));
+      const result: Record<string, Tensor> = {};
+      for (const name of g.outputs) {
+        const t = outs[name]!;
+        result[name] = { shape: [...t.shape], data: Float32Array.from(await t.data()) };
+        t.dispose();
+      }
+      return result;
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const t of constants) t.dispose();
+      program.dispose();
+    },
+    describe: () => describeRuntime(runtime),
+  };
+}
+
+export const tfjsBackend: Backend<TfjsCompileOptions> = {
+  name: 'tfjs',
+  supportedOps: OP_NAMES,
+  async isAvailable(): Promise<Availability> {
+    try {
+      await import('@tensorflow/tfjs');
+      return { available: true };
+    } catch {
+      return { available: false, reason: '@tensorflow/tfjs is not installed' };
+    }
+  },
+  compile: compileTfjs,
+};

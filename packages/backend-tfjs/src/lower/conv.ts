@@ -1,0 +1,138 @@
+import type { Conv2dAttrs } from '@cardinal/core';
+import type * as TF from '@tensorflow/tfjs';
+import type { Tf } from '../runtime.js';
+
+/**
+ * How a convolution runs on tfjs, which has no grouped convolution:
+ * - `dense`: groups = 1, one tf.conv2d.
+ * - `depthwise`: one input channel per group, tf.depthwiseConv2d with a channel multiplier.
+ * - `expand`: any grouping, as a depthwise conv whose multiplier is the group's output width
+ *   (each input channel makes its contribution to every output of its group) followed by a sum
+ *   over the group's inputs. Same MACs as the grouped conv, two ops whatever the group count.
+ * - `blockdiag`: groups packed `pack` at a time into dense convs with block-diagonal filters
+ *   (pack times the MACs, groups / pack convs).
+ * - `slices`: the naive lowering, one conv per group, then a concat.
+ */
+export type ConvStrategy = 'dense' | 'depthwise' | 'expand' | 'blockdiag' | 'slices';
+
+export interface ConvPlan {
+  strategy: ConvStrategy;
+  /** Groups per dense conv, for `blockdiag`. */
+  pack: number;
+}
+
+/**
+ * The rule: dense when ungrouped; depthwise with one input channel per group; otherwise
+ * `expand`, unless its intermediate (input channels x group width per pixel) would be more
+ * than 64 times the output, where `slices` keeps memory in bounds.
+ */
+export function planConv(a: Conv2dAttrs, inChannels: number, force?: ConvStrategy): ConvPlan {
+  const g = a.groups;
+  const coutG = a.outChannels / g;
+  const cinG = inChannels / g;
+  if (force && force !== 'dense' && g > 1) return { strategy: force, pack: force === 'blockdiag' ? packSize(g, cinG) : 1 };
+  if (g === 1) return { strategy: 'dense', pack: 1 };
+  if (cinG === 1) return { strategy: 'depthwise', pack: 1 };
+  if (coutG * inChannels <= 64 * a.outChannels) return { strategy: 'expand', pack: 1 };
+  return { strategy: 'slices', pack: 1 };
+}
+
+function packSize(groups: number, cinG: number): number {
+  let p = 1;
+  while (p * 2 <= groups && groups % (p * 2) === 0 && p * 2 * cinG <= 64) p *= 2;
+  return p;
+}
+
+/** The filter in the form the strategy consumes, made from PyTorch's OIHW weight (differentiable). */
+export type PreparedFilter = TF.Tensor | TF.Tensor[];
+
+export function prepareFilter(tf: Tf, w: TF.Tensor, a: Conv2dAttrs, plan: ConvPlan): PreparedFilter {
+  const [o, cinG, kh, kw] = w.shape as [number, number, number, number];
+  const g = a.groups;
+  const coutG = o / g;
+  switch (plan.strategy) {
+    case 'dense':
+      return w.transpose([2, 3, 1, 0]);
+    case 'depthwise':
+      // [O, 1, kh, kw] with O = C * mult -> [kh, kw, C, mult]
+      return w.reshape([g, coutG, kh, kw]).transpose([2, 3, 0, 1]);
+    case 'expand':
+      // [g, coutG, cinG, kh, kw] -> [kh, kw, g, cinG, coutG] -> [kh, kw, C, coutG]
+      return w.reshape([g, coutG, cinG, kh, kw]).transpose([3, 4, 0, 2, 1]).reshape([kh, kw, g * cinG, coutG]);
+    case 'slices':
+      return tf.split(w, g, 0).map((wi) => wi.transpose([2, 3, 1, 0]));
+    case 'blockdiag': {
+      const p = plan.pack;
+      const perGroup = tf.split(w, g, 0).map((wi) => wi.transpose([2, 3, 1, 0])); // [kh, kw, cinG, coutG]
+      const packs: TF.Tensor[] = [];
+      for (let k = 0; k < g / p; k++) {
+        const cols = Array.from({ length: p }, (_, j) =>
+          tf.pad(perGroup[k * p + j]!, [
+            [0, 0],
+            [0, 0],
+            [j * cinG, (p - 1 - j) * cinG],
+            [0, 0],
+          ]),
+        );
+        packs.push(tf.concat(cols, 3));
+      }
+      return packs;
+    }
+  }
+}
+
+type Pad = [[number, number], [number, number], [number, number], [number, number]];
+
+function explicitPad(a: Conv2dAttrs): Pad {
+  return [
+    [0, 0],
+    [a.padding[0], a.padding[2]],
+    [a.padding[1], a.padding[3]],
+    [0, 0],
+  ];
+}
+
+/**
+ * Runs a conv whose stride and dilation may both exceed 1 (tfjs refuses that): at stride 1,
+ * then every stride-th row and column, which is exactly the strided result.
+ */
+function strided(tf: Tf, x: TF.Tensor4D, a: Conv2dAttrs, op: (x: TF.Tensor4D, strides: [number, number]) => TF.Tensor4D): TF.Tensor4D {
+  const dilated = a.dilation[0] > 1 || a.dilation[1] > 1;
+  const strides = a.stride[0] > 1 || a.stride[1] > 1;
+  if (!(dilated && strides)) return op(x, a.stride);
+  const y = op(x, [1, 1]);
+  const [n, h, w, c] = y.shape;
+  return tf.stridedSlice(y, [0, 0, 0, 0], [n, h, w, c], [1, a.stride[0], a.stride[1], 1]) as TF.Tensor4D;
+}
+
+export function applyConv(tf: Tf, x: TF.Tensor4D, f: PreparedFilter, bias: TF.Tensor | undefined, a: Conv2dAttrs, plan: ConvPlan): TF.Tensor4D {
+  const pad = explicitPad(a);
+  const dil = a.dilation;
+  let y: TF.Tensor4D;
+  switch (plan.strategy) {
+    case 'dense':
+      y = strided(tf, x, a, (xi, s) => tf.conv2d(xi, f as TF.Tensor4D, s, pad, 'NHWC', dil));
+      break;
+    case 'depthwise':
+      y = strided(tf, x, a, (xi, s) => tf.depthwiseConv2d(xi, f as TF.Tensor4D, s, pad, 'NHWC', dil));
+      break;
+    case 'expand': {
+      const d = strided(tf, x, a, (xi, s) => tf.depthwiseConv2d(xi, f as TF.Tensor4D, s, pad, 'NHWC', dil));
+      const [n, h, w] = d.shape;
+      const g = a.groups;
+      const coutG = a.outChannels / g;
+      const cinG = x.shape[3] / g;
+      y = d.reshape([n, h, w, g, cinG, coutG]).sum(4).reshape([n, h, w, a.outChannels]);
+      break;
+    }
+    case 'slices':
+    case 'blockdiag': {
+      const filters = f as TF.Tensor4D[];
+      const parts = tf.split(x, filters.length, 3) as TF.Tensor4D[];
+      const outs = parts.map((xi, i) => strided(tf, xi, a, (xs, s) => tf.conv2d(xs, filters[i]!, s, pad, 'NHWC', dil)));
+      y = outs.length === 1 ? outs[0]! : tf.concat(outs, 3);
+      break;
+    }
+  }
+  return bias ? tf.add(y, bias) : y;
+}

@@ -1,0 +1,66 @@
+import type * as TF from '@tensorflow/tfjs';
+
+export type Tf = typeof TF;
+/** Which TensorFlow.js runtime runs: native (CUDA or CPU) through tfjs-node(-gpu), else wasm, else pure JS. */
+export type TfjsRuntimeName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
+export const RUNTIME_ORDER: readonly TfjsRuntimeName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
+
+export interface TfjsRuntime {
+  tf: Tf;
+  runtime: TfjsRuntimeName;
+  /** The tfjs backend name (`tensorflow`, `wasm`, `cpu`). */
+  backend: string;
+  /** Runtimes tried before this one, each with why it was skipped. */
+  skipped: string[];
+}
+
+const PACKAGES: Record<TfjsRuntimeName, string> = {
+  'node-gpu': '@tensorflow/tfjs-node-gpu',
+  node: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs',
+};
+
+function firstLine(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') return 'not installed';
+  return (err?.message ?? String(e)).split('\n')[0]!.slice(0, 160);
+}
+
+async function tryRuntime(name: TfjsRuntimeName): Promise<{ tf: Tf; backend: string }> {
+  if (name === 'node-gpu' || name === 'node') {
+    // The native bindings register the 'tensorflow' backend when imported.
+    const tf = (await import(PACKAGES[name])) as Tf;
+    await tf.setBackend('tensorflow');
+    await tf.ready();
+    return { tf, backend: 'tensorflow' };
+  }
+  const tf = (await import('@tensorflow/tfjs')) as Tf;
+  if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
+  if (!(await tf.setBackend(name))) throw new Error(`tfjs could not initialise the ${name} backend`);
+  await tf.ready();
+  return { tf, backend: name };
+}
+
+/**
+ * Picks the first runtime that loads, in the order node-gpu, node, wasm, cpu, or the one
+ * forced. A runtime that is not installed or fails to load is skipped, with the reason kept.
+ */
+export async function selectRuntime(force?: TfjsRuntimeName): Promise<TfjsRuntime> {
+  const order = force ? [force] : RUNTIME_ORDER;
+  const skipped: string[] = [];
+  for (const name of order) {
+    try {
+      const { tf, backend } = await tryRuntime(name);
+      return { tf, runtime: name, backend, skipped };
+    } catch (e) {
+      skipped.push(`${name} (${PACKAGES[name]}): ${firstLine(e)}`);
+    }
+  }
+  throw new Error(`no TensorFlow.js runtime could be loaded: ${skipped.join('; ')}`);
+}
+
+export function describeRuntime(r: TfjsRuntime): string {
+  const fell = r.skipped.length ? `; skipped ${r.skipped.join(', ')}` : '';
+  return `tfjs ${r.tf.version?.tfjs ?? r.tf.version_core} (${r.runtime} runtime, '${r.backend}' backend${fell})`;
+}
