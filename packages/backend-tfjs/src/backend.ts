@@ -3,19 +3,19 @@ import {
   type Backend,
   type CompileOptions,
   type Executable,
+  foldBatchNorm,
+  formatShape,
   type Graph,
   InputError,
   OP_NAMES,
+  removeIdentities,
   type Tensor,
   type WeightMap,
-  foldBatchNorm,
-  formatShape,
-  removeIdentities,
 } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 import type { ConvStrategy } from './lower/conv.js';
 import { Program } from './program.js';
-import { type TfjsRuntime, type TfjsRuntimeName, describeRuntime, selectRuntime } from './runtime.js';
+import { describeRuntime, selectRuntime, type TfjsRuntime, type TfjsRuntimeName } from './runtime.js';
 
 export interface TfjsCompileOptions extends CompileOptions {
   /** Force a runtime instead of the first that loads (node-gpu, node, wasm, cpu). */
@@ -38,7 +38,11 @@ export async function activate(r: TfjsRuntime): Promise<void> {
  * Inference on tfjs: BatchNorm folded into the convs, filters laid out for their strategy
  * once at compile time, NHWC inside, every run under tf.tidy.
  */
-export async function compileTfjs(graph: Graph, weights: WeightMap, options: TfjsCompileOptions = {}): Promise<TfjsExecutable> {
+export async function compileTfjs(
+  graph: Graph,
+  weights: WeightMap,
+  options: TfjsCompileOptions = {},
+): Promise<TfjsExecutable> {
   const runtime = await selectRuntime(options.runtime);
   await activate(runtime);
   const { tf } = runtime;
@@ -62,7 +66,8 @@ export async function compileTfjs(graph: Graph, weights: WeightMap, options: Tfj
     };
     prep = program.prepare(param, false);
     for (const np of prep.values()) {
-      for (const v of Object.values(np)) for (const t of Array.isArray(v) ? v : [v]) if (t) constants.push(tf.keep(t as TF.Tensor));
+      for (const v of Object.values(np))
+        for (const t of Array.isArray(v) ? v : [v]) if (t) constants.push(tf.keep(t as TF.Tensor));
     }
   });
   let disposed = false;
@@ -71,11 +76,16 @@ export async function compileTfjs(graph: Graph, weights: WeightMap, options: Tfj
     runtime,
     program,
     async run(inputs) {
-      if (disposed) throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
+      if (disposed)
+        throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
       const x = inputs[spec.name];
-      if (!x) throw new InputError(`missing input '${spec.name}' (expected shape ${formatShape(spec.shape)})`);
+      if (!x)
+        throw new InputError(`missing input '${spec.name}' (expected shape ${formatShape(spec.shape)})`);
       const ok = x.shape.length === 4 && x.shape.every((d, i) => (i === 0 ? d > 0 : d === spec.shape[i]));
-      if (!ok) throw new InputError(`input '${spec.name}': expected shape ${formatShape(spec.shape)} (any batch size), got ${formatShape(x.shape)}`);
+      if (!ok)
+        throw new InputError(
+          `input '${spec.name}': expected shape ${formatShape(spec.shape)} (any batch size), got ${formatShape(x.shape)}`,
+        );
       await activate(runtime);
       const outs = tf.tidy(() => program.forward({ [spec.name]: tf.tensor(x.data, [...x.shape]) }, prep));
       const result: Record<string, Tensor> = {};

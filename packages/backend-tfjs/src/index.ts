@@ -1,4 +1,19 @@
-export { tfjsBackend, tfjsBackend as backend, compileTfjs, activate, type TfjsCompileOptions, type TfjsExecutable } from './backend.js';
-export { selectRuntime, describeRuntime, RUNTIME_ORDER, type TfjsRuntime, type TfjsRuntimeName, type Tf } from './runtime.js';
-export { Program, type ParamSource, type BatchStats, type ProgramOptions } from './program.js';
-export { planConv, prepareFilter, applyConv, type ConvStrategy, type ConvPlan } from './lower/conv.js';
+export {
+  activate,
+  compileTfjs,
+  type TfjsCompileOptions,
+  type TfjsExecutable,
+  tfjsBackend,
+  tfjsBackend as backend,
+} from './backend.js';
+export { applyConv, type ConvPlan, type ConvStrategy, planConv, prepareFilter } from './lower/conv.js';
+export { type BatchStats, type ParamSource, Program, type ProgramOptions } from './program.js';
+export {
+  describeRuntime,
+  RUNTIME_ORDER,
+  selectRuntime,
+  type Tf,
+  type TfjsRuntime,
+  type TfjsRuntimeName,
+} from './runtime.js';
+export { type OptimizerName, type StepResult, Trainer, type TrainerOptions } from './train.js';

@@ -1,14 +1,22 @@
 import {
   type Graph,
   type GraphNode,
-  readConv2dAttrs,
   poolOutLength,
+  readConv2dAttrs,
   readPoolAttrs,
   resolveReshape,
 } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
-import { type Value, fromPlain, irShape, mapAxis, toPlain } from './layout.js';
-import { type ConvPlan, type ConvStrategy, type PreparedFilter, applyConv, planConv, prepareFilter } from './lower/conv.js';
+import { fromPlain, irShape, mapAxis, toPlain, type Value } from './layout.js';
+import {
+  applyConv,
+  type ConvPlan,
+  type ConvStrategy,
+  type PreparedFilter,
+  planConv,
+  prepareFilter,
+  undilated,
+} from './lower/conv.js';
 import { avgDivisors, avgPool, maxPool } from './lower/pool.js';
 import type { Tf } from './runtime.js';
 
@@ -18,6 +26,8 @@ export type ParamSource = (key: string) => TF.Tensor;
 /** Per-node tensors made from the parameters: filters in the strategy's layout, BN scale and shift. */
 export interface NodePrep {
   filter?: PreparedFilter;
+  /** Conv attrs to run with, when training replaced dilation by a dilated filter. */
+  convAttrs?: import('@cardinal/core').Conv2dAttrs;
   bias?: TF.Tensor;
   scale?: TF.Tensor;
   shift?: TF.Tensor;
@@ -68,8 +78,13 @@ export class Program {
       const p = node.params;
       if (node.op === 'conv2d') {
         const a = readConv2dAttrs(node.attrs);
+        const filter = prepareFilter(tf, param(p.weight!), a, this.plans.get(node.name)!);
+        // tfjs has no gradients for dilated convolutions (nor for the strided slice that a
+        // stride-and-dilation conv needs): training runs them with the dilation in the filter.
+        const t = training ? undilated(tf, filter, a) : { filter, attrs: a };
         prep.set(node.name, {
-          filter: prepareFilter(tf, param(p.weight!), a, this.plans.get(node.name)!),
+          filter: t.filter,
+          convAttrs: t.attrs,
           bias: p.bias ? param(p.bias) : undefined,
         });
       } else if (node.op === 'batchNorm') {
@@ -82,7 +97,10 @@ export class Program {
           prep.set(node.name, { scale, shift });
         }
       } else if (node.op === 'linear') {
-        prep.set(node.name, { weightT: param(p.weight!).transpose(), bias: p.bias ? param(p.bias) : undefined });
+        prep.set(node.name, {
+          weightT: param(p.weight!).transpose(),
+          bias: p.bias ? param(p.bias) : undefined,
+        });
       }
     }
     return prep;
@@ -121,23 +139,35 @@ export class Program {
     return d;
   }
 
-  private apply(node: GraphNode, args: Value[], p: NodePrep, training: boolean, stats?: Map<string, BatchStats>): Value[] {
+  private apply(
+    node: GraphNode,
+    args: Value[],
+    p: NodePrep,
+    training: boolean,
+    stats?: Map<string, BatchStats>,
+  ): Value[] {
     const tf = this.tf;
     const x = args[0]!;
     const nhwc = (t: TF.Tensor): Value => ({ t, nhwc: true });
     switch (node.op) {
       case 'conv2d': {
-        const a = readConv2dAttrs(node.attrs);
+        const a = p.convAttrs ?? readConv2dAttrs(node.attrs);
         return [nhwc(applyConv(tf, x.t as TF.Tensor4D, p.filter!, p.bias, a, this.plans.get(node.name)!))];
       }
       case 'batchNorm': {
         const axes = x.nhwc ? [0, 1, 2] : [0, ...Array.from({ length: x.t.rank - 2 }, (_, i) => i + 2)];
-        if (!x.nhwc && x.t.rank !== 2) throw new Error(`${node.path}: batchNorm on a ${x.t.rank}-D tensor is not supported by the tfjs backend`);
+        if (!x.nhwc && x.t.rank !== 2)
+          throw new Error(
+            `${node.path}: batchNorm on a ${x.t.rank}-D tensor is not supported by the tfjs backend`,
+          );
         if (training) {
           const eps = Number(node.attrs.eps ?? 1e-5);
           const { mean, variance } = tf.moments(x.t, axes);
           stats?.set(node.name, { mean, variance, count: x.t.size / x.t.shape[x.t.rank - 1]! });
-          const y = tf.add(tf.mul(tf.div(tf.sub(x.t, mean), tf.sqrt(tf.add(variance, eps))), p.gamma!), p.beta!);
+          const y = tf.add(
+            tf.mul(tf.div(tf.sub(x.t, mean), tf.sqrt(tf.add(variance, eps))), p.gamma!),
+            p.beta!,
+          );
           return [{ t: y, nhwc: x.nhwc }];
         }
         return [{ t: tf.add(tf.mul(x.t, p.scale!), p.shift!), nhwc: x.nhwc }];
@@ -158,7 +188,15 @@ export class Program {
         return [{ t: node.op === 'add' ? tf.add(a.t, b.t) : tf.mul(a.t, b.t), nhwc: a.nhwc }];
       }
       case 'concat':
-        return [{ t: tf.concat(args.map((v) => v.t), mapAxis(x, Number(node.attrs.axis))), nhwc: x.nhwc }];
+        return [
+          {
+            t: tf.concat(
+              args.map((v) => v.t),
+              mapAxis(x, Number(node.attrs.axis)),
+            ),
+            nhwc: x.nhwc,
+          },
+        ];
       case 'split': {
         const parts = tf.split(x.t, node.attrs.sizes as number[], mapAxis(x, Number(node.attrs.axis)));
         return parts.map((t) => ({ t, nhwc: x.nhwc }));
@@ -179,7 +217,9 @@ export class Program {
         return [nhwc(maxPool(tf, x.t as TF.Tensor4D, readPoolAttrs(node.attrs)))];
       case 'avgPool': {
         const [, h, w] = x.t.shape as number[];
-        return [nhwc(avgPool(tf, x.t as TF.Tensor4D, readPoolAttrs(node.attrs), this.divisors(node, h!, w!)))];
+        return [
+          nhwc(avgPool(tf, x.t as TF.Tensor4D, readPoolAttrs(node.attrs), this.divisors(node, h!, w!))),
+        ];
       }
       case 'globalAvgPool':
         return [nhwc(tf.mean(x.t, [1, 2], true))];

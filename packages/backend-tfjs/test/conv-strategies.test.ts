@@ -42,10 +42,23 @@ describe('grouped convolution lowerings equal the reference conv', () => {
   it.each(cases)('%o', async (c) => {
     const b = new GraphBuilder('conv');
     const x = b.input('input', [2, c.cin, c.h, c.w]);
-    b.output(b.conv2d(x, 'conv', { outChannels: c.cout, kernel: c.k, stride: c.stride, dilation: c.dilation, padding: c.pad, groups: c.groups, bias: c.bias }));
+    b.output(
+      b.conv2d(x, 'conv', {
+        outChannels: c.cout,
+        kernel: c.k,
+        stride: c.stride,
+        dilation: c.dilation,
+        padding: c.pad,
+        groups: c.groups,
+        bias: c.bias,
+      }),
+    );
     const g = b.build();
     const w = initWeights(g, 3);
-    const input: Tensor = { shape: [2, c.cin, c.h, c.w], data: Float32Array.from({ length: 2 * c.cin * c.h * c.w }, () => r() * 2 - 1) };
+    const input: Tensor = {
+      shape: [2, c.cin, c.h, c.w],
+      data: Float32Array.from({ length: 2 * c.cin * c.h * c.w }, () => r() * 2 - 1),
+    };
     const expected = runReference(g, w, { input })[g.outputs[0]!]!;
     for (const convStrategy of STRATEGIES) {
       if (convStrategy === 'depthwise' && c.cin !== c.groups) continue;
@@ -57,9 +70,12 @@ describe('grouped convolution lowerings equal the reference conv', () => {
   });
 });
 
-describe.each(['slices', 'blockdiag'] as const)('every fixture with the %s lowering forced', (convStrategy) => {
-  it.each(conformanceCases('shared'))('%s', async (name) => {
-    const res = await runFixture(tfjsBackend, loadFixture(name), { runtime: 'wasm', convStrategy });
-    expect(res.maxAbsDiff).toBeLessThanOrEqual(res.atol);
-  });
-});
+describe.each(['slices', 'blockdiag'] as const)(
+  'every fixture with the %s lowering forced',
+  (convStrategy) => {
+    it.each(conformanceCases('shared'))('%s', async (name) => {
+      const res = await runFixture(tfjsBackend, loadFixture(name), { runtime: 'wasm', convStrategy });
+      expect(res.maxAbsDiff).toBeLessThanOrEqual(res.atol);
+    });
+  },
+);

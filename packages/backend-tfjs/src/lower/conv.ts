@@ -30,7 +30,8 @@ export function planConv(a: Conv2dAttrs, inChannels: number, force?: ConvStrateg
   const g = a.groups;
   const coutG = a.outChannels / g;
   const cinG = inChannels / g;
-  if (force && force !== 'dense' && g > 1) return { strategy: force, pack: force === 'blockdiag' ? packSize(g, cinG) : 1 };
+  if (force && force !== 'dense' && g > 1)
+    return { strategy: force, pack: force === 'blockdiag' ? packSize(g, cinG) : 1 };
   if (g === 1) return { strategy: 'dense', pack: 1 };
   if (cinG === 1) return { strategy: 'depthwise', pack: 1 };
   if (coutG * inChannels <= 64 * a.outChannels) return { strategy: 'expand', pack: 1 };
@@ -58,7 +59,10 @@ export function prepareFilter(tf: Tf, w: TF.Tensor, a: Conv2dAttrs, plan: ConvPl
       return w.reshape([g, coutG, kh, kw]).transpose([2, 3, 0, 1]);
     case 'expand':
       // [g, coutG, cinG, kh, kw] -> [kh, kw, g, cinG, coutG] -> [kh, kw, C, coutG]
-      return w.reshape([g, coutG, cinG, kh, kw]).transpose([3, 4, 0, 2, 1]).reshape([kh, kw, g * cinG, coutG]);
+      return w
+        .reshape([g, coutG, cinG, kh, kw])
+        .transpose([3, 4, 0, 2, 1])
+        .reshape([kh, kw, g * cinG, coutG]);
     case 'slices':
       return tf.split(w, g, 0).map((wi) => wi.transpose([2, 3, 1, 0]));
     case 'blockdiag': {
@@ -96,7 +100,12 @@ function explicitPad(a: Conv2dAttrs): Pad {
  * Runs a conv whose stride and dilation may both exceed 1 (tfjs refuses that): at stride 1,
  * then every stride-th row and column, which is exactly the strided result.
  */
-function strided(tf: Tf, x: TF.Tensor4D, a: Conv2dAttrs, op: (x: TF.Tensor4D, strides: [number, number]) => TF.Tensor4D): TF.Tensor4D {
+function strided(
+  tf: Tf,
+  x: TF.Tensor4D,
+  a: Conv2dAttrs,
+  op: (x: TF.Tensor4D, strides: [number, number]) => TF.Tensor4D,
+): TF.Tensor4D {
   const dilated = a.dilation[0] > 1 || a.dilation[1] > 1;
   const strides = a.stride[0] > 1 || a.stride[1] > 1;
   if (!(dilated && strides)) return op(x, a.stride);
@@ -105,7 +114,14 @@ function strided(tf: Tf, x: TF.Tensor4D, a: Conv2dAttrs, op: (x: TF.Tensor4D, st
   return tf.stridedSlice(y, [0, 0, 0, 0], [n, h, w, c], [1, a.stride[0], a.stride[1], 1]) as TF.Tensor4D;
 }
 
-export function applyConv(tf: Tf, x: TF.Tensor4D, f: PreparedFilter, bias: TF.Tensor | undefined, a: Conv2dAttrs, plan: ConvPlan): TF.Tensor4D {
+export function applyConv(
+  tf: Tf,
+  x: TF.Tensor4D,
+  f: PreparedFilter,
+  bias: TF.Tensor | undefined,
+  a: Conv2dAttrs,
+  plan: ConvPlan,
+): TF.Tensor4D {
   const pad = explicitPad(a);
   const dil = a.dilation;
   let y: TF.Tensor4D;
@@ -129,10 +145,54 @@ export function applyConv(tf: Tf, x: TF.Tensor4D, f: PreparedFilter, bias: TF.Te
     case 'blockdiag': {
       const filters = f as TF.Tensor4D[];
       const parts = tf.split(x, filters.length, 3) as TF.Tensor4D[];
-      const outs = parts.map((xi, i) => strided(tf, xi, a, (xs, s) => tf.conv2d(xs, filters[i]!, s, pad, 'NHWC', dil)));
+      const outs = parts.map((xi, i) =>
+        strided(tf, xi, a, (xs, s) => tf.conv2d(xs, filters[i]!, s, pad, 'NHWC', dil)),
+      );
       y = outs.length === 1 ? outs[0]! : tf.concat(outs, 3);
       break;
     }
   }
   return bias ? tf.add(y, bias) : y;
+}
+
+/**
+ * A dilated filter as an ordinary one: zeros between the taps, along the two spatial axes
+ * (HW first, as every prepared layout here is). tfjs has no gradient for dilated convolutions,
+ * so training runs them this way; the result is the same convolution.
+ */
+export function dilateFilter(tf: Tf, f: TF.Tensor, dilation: [number, number]): TF.Tensor {
+  let out = f;
+  for (const axis of [0, 1] as const) {
+    const d = dilation[axis];
+    if (d === 1) continue;
+    const k = out.shape[axis]!;
+    const zerosShape = [...out.shape];
+    zerosShape.splice(axis + 1, 0, d - 1);
+    const withGaps = tf.concat([out.expandDims(axis + 1), tf.zeros(zerosShape)], axis + 1);
+    const merged = [...out.shape];
+    merged[axis] = k * d;
+    out = tf.slice(
+      withGaps.reshape(merged),
+      0,
+      out.shape.map((s, i) => (i === axis ? (k - 1) * d + 1 : s)),
+    );
+  }
+  return out;
+}
+
+/** The attrs and filter a training step uses: dilation folded into the filter. */
+export function undilated(
+  tf: Tf,
+  f: PreparedFilter,
+  a: Conv2dAttrs,
+): { filter: PreparedFilter; attrs: Conv2dAttrs } {
+  if (a.dilation[0] === 1 && a.dilation[1] === 1) return { filter: f, attrs: a };
+  const filter = Array.isArray(f)
+    ? f.map((x) => dilateFilter(tf, x, a.dilation))
+    : dilateFilter(tf, f, a.dilation);
+  const kernel: [number, number] = [
+    (a.kernel[0] - 1) * a.dilation[0] + 1,
+    (a.kernel[1] - 1) * a.dilation[1] + 1,
+  ];
+  return { filter, attrs: { ...a, kernel, dilation: [1, 1] } };
 }

@@ -3,7 +3,15 @@ import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../runtime.js';
 
 /** Extra end padding so that ceil-mode windows fit, as PyTorch lets them run over the edge. */
-function extraPad(size: number, k: number, s: number, pb: number, pe: number, d: number, ceil: boolean): { out: number; extra: number } {
+function extraPad(
+  size: number,
+  k: number,
+  s: number,
+  pb: number,
+  pe: number,
+  d: number,
+  ceil: boolean,
+): { out: number; extra: number } {
   const out = poolOutLength(size, k, s, pb, pe, d, ceil);
   const needed = (out - 1) * s + d * (k - 1) + 1;
   return { out, extra: Math.max(0, needed - (size + pb + pe)) };
@@ -71,6 +79,10 @@ export function avgPool(tf: Tf, x: TF.Tensor4D, a: PoolAttrs, divisors: TF.Tenso
     [a.padding[1], a.padding[3] + ew.extra],
     [0, 0],
   ]);
-  const mean = tf.slice(tf.avgPool(padded, a.kernel, a.stride, 'valid'), [0, 0, 0, 0], [-1, eh.out, ew.out, -1]);
+  const mean = tf.slice(
+    tf.avgPool(padded, a.kernel, a.stride, 'valid'),
+    [0, 0, 0, 0],
+    [-1, eh.out, ew.out, -1],
+  );
   return tf.div(tf.mul(mean, a.kernel[0] * a.kernel[1]), divisors) as TF.Tensor4D;
 }
