@@ -152,7 +152,9 @@ export class Program {
     switch (node.op) {
       case 'conv2d': {
         const a = p.convAttrs ?? readConv2dAttrs(node.attrs);
-        return [nhwc(applyConv(tf, x.t as TF.Tensor4D, p.filter!, p.bias, a, this.plans.get(node.name)!))];
+        return [
+          nhwc(applyConv(tf, x.t as TF.Tensor4D, p.filter!, p.bias, a, this.plans.get(node.name)!, training)),
+        ];
       }
       case 'batchNorm': {
         const axes = x.nhwc ? [0, 1, 2] : [0, ...Array.from({ length: x.t.rank - 2 }, (_, i) => i + 2)];

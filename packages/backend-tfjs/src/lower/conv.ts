@@ -114,6 +114,58 @@ function strided(
   return tf.stridedSlice(y, [0, 0, 0, 0], [n, h, w, c], [1, a.stride[0], a.stride[1], 1]) as TF.Tensor4D;
 }
 
+/**
+ * tf.conv2d with a gradient made of fast ops, for training (dilation 1): the filter gradient
+ * as one matMul per kernel tap over strided views of the padded input, the input gradient by
+ * conv2dTranspose. tfjs's own filter gradient is very slow on its cpu backend and missing on wasm.
+ */
+function trainableConv2d(
+  tf: Tf,
+  x: TF.Tensor4D,
+  f: TF.Tensor4D,
+  strides: [number, number],
+  pad: Pad,
+): TF.Tensor4D {
+  const conv = tf.customGrad((xi, fi, save) => {
+    const xt = xi as TF.Tensor4D;
+    const ft = fi as TF.Tensor4D;
+    (save as TF.GradSaveFunc)([xt, ft]);
+    return {
+      value: tf.conv2d(xt, ft, strides, pad),
+      gradFunc: (dy, saved) => {
+        const [xs, fs] = saved as [TF.Tensor4D, TF.Tensor4D];
+        const g = dy as TF.Tensor4D;
+        const [n, oh, ow, co] = g.shape;
+        const [kh, kw, ci] = fs.shape;
+        const dx = tf.conv2dTranspose(g, fs, xs.shape, strides, pad);
+        const padded = pad.some(([b, e]) => b > 0 || e > 0);
+        const xp = padded ? tf.pad(xs, pad) : xs;
+        const dyFlat = g.reshape([n * oh * ow, co]);
+        const taps: TF.Tensor[] = [];
+        for (let i = 0; i < kh; i++) {
+          for (let j = 0; j < kw; j++) {
+            // Contiguous slices where the stride is 1 (stridedSlice is slow on the cpu backend).
+            const view =
+              strides[0] === 1 && strides[1] === 1
+                ? kh === 1 && kw === 1 && xp === xs
+                  ? xs
+                  : tf.slice(xp, [0, i, j, 0], [n, oh, ow, ci])
+                : tf.stridedSlice(
+                    xp,
+                    [0, i, j, 0],
+                    [n, i + (oh - 1) * strides[0] + 1, j + (ow - 1) * strides[1] + 1, ci],
+                    [1, strides[0], strides[1], 1],
+                  );
+            taps.push(tf.matMul(view.reshape([n * oh * ow, ci]), dyFlat, true, false));
+          }
+        }
+        return [dx, tf.stack(taps).reshape([kh, kw, ci, co])];
+      },
+    };
+  });
+  return conv(x, f) as TF.Tensor4D;
+}
+
 export function applyConv(
   tf: Tf,
   x: TF.Tensor4D,
@@ -121,13 +173,17 @@ export function applyConv(
   bias: TF.Tensor | undefined,
   a: Conv2dAttrs,
   plan: ConvPlan,
+  training = false,
 ): TF.Tensor4D {
   const pad = explicitPad(a);
   const dil = a.dilation;
+  const fastGrad = training && dil[0] === 1 && dil[1] === 1;
+  const conv2d = (xi: TF.Tensor4D, fi: TF.Tensor4D, s: [number, number]) =>
+    fastGrad ? trainableConv2d(tf, xi, fi, s, pad) : tf.conv2d(xi, fi, s, pad, 'NHWC', dil);
   let y: TF.Tensor4D;
   switch (plan.strategy) {
     case 'dense':
-      y = strided(tf, x, a, (xi, s) => tf.conv2d(xi, f as TF.Tensor4D, s, pad, 'NHWC', dil));
+      y = strided(tf, x, a, (xi, s) => conv2d(xi, f as TF.Tensor4D, s));
       break;
     case 'depthwise':
       y = strided(tf, x, a, (xi, s) => tf.depthwiseConv2d(xi, f as TF.Tensor4D, s, pad, 'NHWC', dil));
@@ -145,9 +201,7 @@ export function applyConv(
     case 'blockdiag': {
       const filters = f as TF.Tensor4D[];
       const parts = tf.split(x, filters.length, 3) as TF.Tensor4D[];
-      const outs = parts.map((xi, i) =>
-        strided(tf, xi, a, (xs, s) => tf.conv2d(xs, filters[i]!, s, pad, 'NHWC', dil)),
-      );
+      const outs = parts.map((xi, i) => strided(tf, xi, a, (xs, s) => conv2d(xs, filters[i]!, s)));
       y = outs.length === 1 ? outs[0]! : tf.concat(outs, 3);
       break;
     }
