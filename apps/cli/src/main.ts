@@ -3,6 +3,7 @@ import { exportCommand, exportHelp } from './commands/export.js';
 import { modelsCommand, modelsHelp } from './commands/models.js';
 import { runCommand, runHelp } from './commands/run.js';
 import { summaryCommand, summaryHelp } from './commands/summary.js';
+import { trainCommand, trainHelp } from './commands/train.js';
 import { describeError, UsageError } from './errors.js';
 
 type Command = (argv: string[], out: (s: string) => void, err: (s: string) => void) => Promise<number>;
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   summary: { run: summaryCommand, help: summaryHelp },
   run: { run: runCommand, help: runHelp },
   export: { run: exportCommand, help: exportHelp },
+  train: { run: trainCommand, help: trainHelp },
 };
 
 function version(): string {

@@ -7,10 +7,11 @@ import { readInputFile } from './files.js';
 export function loadModel(
   spec: string,
   inputShape: readonly number[] | undefined,
+  zooOverrides: { numClasses?: number } = {},
 ): BuiltModel & { label: string } {
   const looksLikeFile = spec.endsWith('.json') || spec.includes('/') || existsSync(spec);
   if (!looksLikeFile) {
-    return { graph: createModel(spec, { inputShape }), kind: 'model', label: spec };
+    return { graph: createModel(spec, { inputShape, ...zooOverrides }), kind: 'model', label: spec };
   }
   const text = readInputFile(spec, 'config file').toString('utf8');
   let value: unknown;

@@ -75,7 +75,9 @@ describe('cardinal run: output and the pnpm entry point', () => {
         encoding: 'utf8',
       });
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toContain(backend === 'onnx' ? 'CPU execution provider' : 'reference');
+      expect(r.stdout).toContain(
+        { onnx: 'CPU execution provider', tfjs: 'wasm runtime', reference: 'reference' }[backend]!,
+      );
       expect(compareToExpected(readNpy(readFileSync(out)), f.expected, f.atol).pass).toBe(true);
     },
   );
@@ -133,8 +135,8 @@ describe('cardinal run: bad invocations give one line and a non-zero exit', () =
     ],
     [
       'a backend that is not installed here',
-      ['run', meta, '--random-input', '--backend', 'tfjs'],
-      /backend 'tfjs' is not installed \(add the package @cardinal\/backend-tfjs\)/,
+      ['run', meta, '--random-input', '--backend', 'webgpu'],
+      /backend 'webgpu' is not installed \(add the package @cardinal\/backend-webgpu\)/,
       1,
     ],
     [
@@ -202,6 +204,27 @@ describe('cardinal run: bad invocations give one line and a non-zero exit', () =
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(readFileSync(existing, 'utf8')).toBe('precious');
     failures--;
+  });
+
+  it('--tfjs-backend cpu forces the pure-JS tfjs backend and still matches', async () => {
+    const out = join(tmp, 'tfjs-cpu.npy');
+    const r = await cli(
+      'run',
+      meta,
+      '--backend',
+      'tfjs',
+      '--tfjs-backend',
+      'cpu',
+      '--weights',
+      f.weightsPath,
+      '--input',
+      join(f.dir, 'input.npy'),
+      '--out',
+      out,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("cpu runtime, 'cpu' backend");
+    expect(compareToExpected(readNpy(readFileSync(out)), f.expected, f.atol).pass).toBe(true);
   });
 
   it('--force replaces an existing output atomically and leaves no temp files', async () => {

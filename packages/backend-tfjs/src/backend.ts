@@ -66,8 +66,9 @@ export async function compileTfjs(
     };
     prep = program.prepare(param, false);
     for (const np of prep.values()) {
-      for (const v of Object.values(np))
-        for (const t of Array.isArray(v) ? v : [v]) if (t) constants.push(tf.keep(t as TF.Tensor));
+      for (const v of Object.values(np)) {
+        for (const t of Array.isArray(v) ? v : [v]) if (t instanceof tf.Tensor) constants.push(tf.keep(t));
+      }
     }
   });
   let disposed = false;

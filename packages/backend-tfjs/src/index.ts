@@ -15,5 +15,6 @@ export {
   type Tf,
   type TfjsRuntime,
   type TfjsRuntimeName,
+  TRAINING_ORDER,
 } from './runtime.js';
 export { type OptimizerName, type StepResult, Trainer, type TrainerOptions } from './train.js';

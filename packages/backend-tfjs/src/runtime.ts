@@ -5,6 +5,11 @@ export type Tf = typeof TF;
 export type TfjsRuntimeName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
 export const RUNTIME_ORDER: readonly TfjsRuntimeName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
 
+/** Training skips wasm: tfjs-backend-wasm has no kernels for several gradients (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput). */
+export const TRAINING_ORDER: readonly TfjsRuntimeName[] = ['node-gpu', 'node', 'cpu'];
+const EXCLUDED_REASON =
+  'no gradient kernels for training (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput)';
+
 export interface TfjsRuntime {
   tf: Tf;
   runtime: TfjsRuntimeName;
@@ -24,6 +29,9 @@ const PACKAGES: Record<TfjsRuntimeName, string> = {
 function firstLine(e: unknown): string {
   const err = e as { code?: string; message?: string };
   if (err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND') return 'not installed';
+  // Bundlers (Vite, vitest) word a missing package their own way.
+  if (/Cannot find (module|package)|Could not resolve|Failed to resolve/.test(err?.message ?? ''))
+    return 'not installed';
   return (err?.message ?? String(e)).split('\n')[0]!.slice(0, 160);
 }
 
@@ -36,6 +44,9 @@ async function tryRuntime(name: TfjsRuntimeName): Promise<{ tf: Tf; backend: str
     return { tf, backend: 'tensorflow' };
   }
   const tf = (await import('@tensorflow/tfjs')) as Tf;
+  // Production mode: no debug checks, and no console banner urging tfjs-node; describeRuntime
+  // already says which runtimes were skipped and why.
+  tf.env().set('PROD', true);
   if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
   if (!(await tf.setBackend(name))) throw new Error(`tfjs could not initialise the ${name} backend`);
   await tf.ready();
@@ -46,10 +57,15 @@ async function tryRuntime(name: TfjsRuntimeName): Promise<{ tf: Tf; backend: str
  * Picks the first runtime that loads, in the order node-gpu, node, wasm, cpu, or the one
  * forced. A runtime that is not installed or fails to load is skipped, with the reason kept.
  */
-export async function selectRuntime(force?: TfjsRuntimeName): Promise<TfjsRuntime> {
-  const order = force ? [force] : RUNTIME_ORDER;
+export async function selectRuntime(
+  force?: TfjsRuntimeName,
+  order: readonly TfjsRuntimeName[] = RUNTIME_ORDER,
+): Promise<TfjsRuntime> {
   const skipped: string[] = [];
-  for (const name of order) {
+  if (!force) {
+    for (const name of RUNTIME_ORDER) if (!order.includes(name)) skipped.push(`${name}: ${EXCLUDED_REASON}`);
+  }
+  for (const name of force ? [force] : order) {
     try {
       const { tf, backend } = await tryRuntime(name);
       return { tf, runtime: name, backend, skipped };

@@ -10,7 +10,13 @@ import type * as TF from '@tensorflow/tfjs';
 import { activate } from './backend.js';
 import type { ConvStrategy } from './lower/conv.js';
 import { type BatchStats, Program } from './program.js';
-import { describeRuntime, selectRuntime, type TfjsRuntime, type TfjsRuntimeName } from './runtime.js';
+import {
+  describeRuntime,
+  selectRuntime,
+  type TfjsRuntime,
+  type TfjsRuntimeName,
+  TRAINING_ORDER,
+} from './runtime.js';
 
 export type OptimizerName = 'sgd' | 'adam';
 
@@ -69,7 +75,7 @@ export class Trainer {
   }
 
   static async create(graph: Graph, weights: WeightMap, options: TrainerOptions = {}): Promise<Trainer> {
-    const runtime = await selectRuntime(options.runtime);
+    const runtime = await selectRuntime(options.runtime, TRAINING_ORDER);
     await activate(runtime);
     return new Trainer(runtime, removeIdentities(graph), weights, options);
   }

@@ -9,7 +9,7 @@ import { progressBar } from '../ui.js';
 
 export const runHelp = `cardinal run <model | config.json> [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--weights W.safetensors]
              (--input X.npy | --input X.bin --shape N,C,H,W | --random-input [--input-size H[,W]] [--batch N])
-             [--out Y.npy|Y.bin] [--force] [--seed S] [--threads T] [--json]
+             [--out Y.npy|Y.bin] [--force] [--seed S] [--threads T] [--tfjs-backend node-gpu|node|wasm|cpu] [--json]
   Runs a model on one input. Without --weights the weights are a deterministic initialisation.
   Without --out it prints the output shape and the top-5 classes per sample.`;
 
@@ -43,6 +43,7 @@ export async function runCommand(
     batch: { type: 'string' },
     seed: { type: 'string' },
     threads: { type: 'string' },
+    'tfjs-backend': { type: 'string' },
     out: { type: 'string' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -91,9 +92,17 @@ export async function runCommand(
   }
   const bar = values.json ? { update() {}, stop() {} } : progressBar(`${label} on ${backend.name}`);
   const threads = values.threads ? parseIntFlag(values.threads, '--threads') : undefined;
+  const tfjsRuntime = values['tfjs-backend'];
+  if (tfjsRuntime !== undefined) {
+    if (values.backend !== 'tfjs') throw new UsageError('run: --tfjs-backend needs --backend tfjs');
+    if (!['node-gpu', 'node', 'wasm', 'cpu'].includes(tfjsRuntime)) {
+      throw new UsageError(`run: unknown --tfjs-backend '${tfjsRuntime}' (node-gpu, node, wasm, cpu)`);
+    }
+  }
   const exe = await backend.compile(graph, weights, {
     onProgress: (d: number, t: number) => bar.update(d, t),
     ...(threads ? { intraOpNumThreads: threads } : {}),
+    ...(tfjsRuntime ? { runtime: tfjsRuntime } : {}),
   });
   let output: Tensor;
   const t0 = performance.now();

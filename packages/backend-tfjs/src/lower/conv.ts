@@ -116,8 +116,7 @@ function strided(
 
 /**
  * tf.conv2d with a gradient made of fast ops, for training (dilation 1): the filter gradient
- * as one matMul per kernel tap over strided views of the padded input, the input gradient by
- * conv2dTranspose. tfjs's own filter gradient is very slow on its cpu backend and missing on wasm.
+ * as one convolution, the input gradient by conv2dTranspose. tfjs's own filter gradient is very slow on its cpu backend and missing on wasm.
  */
 function trainableConv2d(
   tf: Tf,
@@ -135,31 +134,16 @@ function trainableConv2d(
       gradFunc: (dy, saved) => {
         const [xs, fs] = saved as [TF.Tensor4D, TF.Tensor4D];
         const g = dy as TF.Tensor4D;
-        const [n, oh, ow, co] = g.shape;
+        const co = g.shape[3];
         const [kh, kw, ci] = fs.shape;
         const dx = tf.conv2dTranspose(g, fs, xs.shape, strides, pad);
-        const padded = pad.some(([b, e]) => b > 0 || e > 0);
-        const xp = padded ? tf.pad(xs, pad) : xs;
-        const dyFlat = g.reshape([n * oh * ow, co]);
-        const taps: TF.Tensor[] = [];
-        for (let i = 0; i < kh; i++) {
-          for (let j = 0; j < kw; j++) {
-            // Contiguous slices where the stride is 1 (stridedSlice is slow on the cpu backend).
-            const view =
-              strides[0] === 1 && strides[1] === 1
-                ? kh === 1 && kw === 1 && xp === xs
-                  ? xs
-                  : tf.slice(xp, [0, i, j, 0], [n, oh, ow, ci])
-                : tf.stridedSlice(
-                    xp,
-                    [0, i, j, 0],
-                    [n, i + (oh - 1) * strides[0] + 1, j + (ow - 1) * strides[1] + 1, ci],
-                    [1, strides[0], strides[1], 1],
-                  );
-            taps.push(tf.matMul(view.reshape([n * oh * ow, ci]), dyFlat, true, false));
-          }
-        }
-        return [dx, tf.stack(taps).reshape([kh, kw, ci, co])];
+        // dW[i, j, c, o] = sum over n, y, x of xpad[n, y*s + i, x*s + j, c] * dy[n, y, x, o]: a
+        // convolution of the input (channels as batch) with dy as the filter, the stride as its dilation.
+        const xT = xs.transpose([3, 1, 2, 0]) as TF.Tensor4D;
+        const dyT = g.transpose([1, 2, 0, 3]) as TF.Tensor4D;
+        const full = tf.conv2d(xT, dyT, 1, pad, 'NHWC', strides);
+        const df = tf.slice(full, [0, 0, 0, 0], [ci, kh, kw, co]).transpose([1, 2, 0, 3]);
+        return [dx, df];
       },
     };
   });

@@ -1,0 +1,217 @@
+import { type Graph, initWeights, loadSafetensorsWeights, saveWeights } from '@cardinal/core';
+import { SingleBar } from 'cli-progress';
+import { parse, parseIntFlag, parseSize } from '../args.js';
+import { batchOf, type Dataset, shuffled } from '../data/dataset.js';
+import { imageFolder } from '../data/image-folder.js';
+import { syntheticShapes } from '../data/synthetic.js';
+import { CliError, UsageError } from '../errors.js';
+import { checkOutputPath, readInputFile, writeFileAtomic } from '../files.js';
+import { loadModel } from '../model-source.js';
+
+export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic> --out trained.safetensors
+              [--epochs 3] [--batch-size 32] [--lr 0.003] [--optimizer adam|sgd] [--momentum 0.9]
+              [--weight-decay 0] [--input-size 32] [--train-size 1200] [--val-size 300] [--seed 0]
+              [--weights init.safetensors] [--tfjs-backend node-gpu|node|cpu] [--force] [--json]
+  Trains on TensorFlow.js and writes the weights as safetensors with PyTorch names.
+  --data synthetic: coloured shapes, 10 classes, made on the fly; a folder: one subfolder per class.`;
+
+function parseNumber(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a non-negative number, got '${v}'`);
+  return n;
+}
+
+async function accuracy(
+  predict: (x: { shape: number[]; data: Float32Array }) => Promise<{ data: Float32Array }>,
+  ds: Dataset,
+  idx: Int32Array,
+  batch: number,
+  classes: number,
+): Promise<number> {
+  let correct = 0;
+  for (let i = 0; i < idx.length; i += batch) {
+    const b = batchOf(ds, idx.subarray(i, i + batch));
+    const y = await predict(b);
+    for (let k = 0; k < b.labels.length; k++) {
+      const row = y.data.subarray(k * classes, (k + 1) * classes);
+      if (row.indexOf(Math.max(...row)) === b.labels[k]) correct++;
+    }
+  }
+  return idx.length ? correct / idx.length : 0;
+}
+
+export async function trainCommand(
+  argv: string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
+  const { values, positionals } = parse('train', argv, {
+    data: { type: 'string' },
+    out: { type: 'string' },
+    epochs: { type: 'string', default: '3' },
+    'batch-size': { type: 'string', default: '32' },
+    lr: { type: 'string' },
+    optimizer: { type: 'string', default: 'adam' },
+    momentum: { type: 'string', default: '0.9' },
+    'weight-decay': { type: 'string', default: '0' },
+    'input-size': { type: 'string' },
+    'train-size': { type: 'string', default: '1200' },
+    'val-size': { type: 'string', default: '300' },
+    seed: { type: 'string', default: '0' },
+    weights: { type: 'string' },
+    'tfjs-backend': { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) {
+    out(trainHelp);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('train: expected one model name or config file');
+  if (!values.data) throw new UsageError('train: --data <dir | synthetic> is required');
+  if (!values.out) throw new UsageError('train: --out FILE.safetensors is required');
+  if (values.optimizer !== 'adam' && values.optimizer !== 'sgd')
+    throw new UsageError(`train: --optimizer must be adam or sgd, got '${values.optimizer}'`);
+  const runtimeFlag = values['tfjs-backend'];
+  if (runtimeFlag && !['node-gpu', 'node', 'cpu', 'wasm'].includes(runtimeFlag))
+    throw new UsageError(`train: unknown --tfjs-backend '${runtimeFlag}'`);
+  checkOutputPath(values.out, values.force ?? false);
+  const epochs = parseIntFlag(values.epochs!, '--epochs');
+  const batch = Math.max(1, parseIntFlag(values['batch-size']!, '--batch-size'));
+  const seed = parseIntFlag(values.seed!, '--seed');
+  const synthetic = values.data === 'synthetic';
+  const [size] = values['input-size']
+    ? parseSize(values['input-size'], '--input-size')
+    : [synthetic ? 32 : 64];
+
+  // Data: a held-out split that the weights never see.
+  let train: Dataset;
+  let val: Dataset;
+  let trainIdx: Int32Array;
+  let valIdx: Int32Array;
+  if (synthetic) {
+    train = syntheticShapes(parseIntFlag(values['train-size']!, '--train-size'), size, seed);
+    val = syntheticShapes(parseIntFlag(values['val-size']!, '--val-size'), size, seed + 1_000_003);
+    trainIdx = Int32Array.from({ length: train.count }, (_, i) => i);
+    valIdx = Int32Array.from({ length: val.count }, (_, i) => i);
+  } else {
+    const all = await imageFolder(values.data, size!);
+    const order = shuffled(all.count, seed);
+    const nVal = Math.max(1, Math.round(all.count * 0.1));
+    train = all;
+    val = all;
+    valIdx = order.subarray(0, nVal);
+    trainIdx = order.subarray(nVal);
+  }
+  const classes = train.classes.length;
+
+  const spec = positionals[0]!;
+  const inputShape = [batch, 3, size!, size!];
+  const { graph: built, label } = loadModel(spec, inputShape, { numClasses: classes });
+  const graph: Graph = built;
+  const outClasses = graph.tensors[graph.outputs[0]!]!.shape[1];
+  if (outClasses !== classes)
+    throw new CliError(`${spec}: the model has ${outClasses} outputs but the data has ${classes} classes`);
+  let weights = initWeights(graph, seed);
+  if (values.weights)
+    weights = loadSafetensorsWeights(graph, readInputFile(values.weights, 'weights file'), {
+      source: values.weights,
+    }).weights;
+
+  let tfjs: typeof import('@cardinal/backend-tfjs');
+  try {
+    tfjs = await import('@cardinal/backend-tfjs');
+  } catch {
+    throw new CliError('training needs the package @cardinal/backend-tfjs');
+  }
+  const trainer = await tfjs.Trainer.create(graph, weights, {
+    runtime: runtimeFlag as never,
+    optimizer: values.optimizer,
+    learningRate: values.lr ? parseNumber(values.lr, '--lr') : values.optimizer === 'adam' ? 0.003 : 0.05,
+    momentum: parseNumber(values.momentum!, '--momentum'),
+    weightDecay: parseNumber(values['weight-decay']!, '--weight-decay'),
+  });
+  if (!values.json)
+    err(
+      `training ${label} on ${trainer.describe()}: ${trainIdx.length} train / ${valIdx.length} held-out images, ${classes} classes`,
+    );
+  const tty = process.stderr.isTTY && !values.json;
+  const bar = tty
+    ? new SingleBar({
+        format: 'epoch {epoch}/{epochs} [{bar}] step {value}/{total} | loss {loss} | acc {acc} | {ips} img/s',
+        stream: process.stderr,
+        hideCursor: true,
+      })
+    : undefined;
+  const history: {
+    epoch: number;
+    loss: number;
+    trainAccuracy: number;
+    valAccuracy: number;
+    imagesPerSecond: number;
+  }[] = [];
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const order = shuffled(trainIdx.length, seed + epoch);
+      const steps = Math.ceil(order.length / batch);
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      const t0 = performance.now();
+      bar?.start(steps, 0, { epoch, epochs, loss: '-', acc: '-', ips: '-' });
+      for (let s = 0; s < steps; s++) {
+        const idx = Int32Array.from(order.subarray(s * batch, (s + 1) * batch), (i) => trainIdx[i]!);
+        const b = batchOf(train, idx);
+        const r = await trainer.trainBatch(b, b.labels);
+        lossSum += r.loss * idx.length;
+        correct += r.correct;
+        seen += idx.length;
+        const ips = (seen / (performance.now() - t0)) * 1000;
+        bar?.update(s + 1, {
+          epoch,
+          epochs,
+          loss: (lossSum / seen).toFixed(4),
+          acc: `${((100 * correct) / seen).toFixed(1)}%`,
+          ips: ips.toFixed(1),
+        });
+      }
+      bar?.stop();
+      const valAccuracy = await accuracy((x) => trainer.predict(x), val, valIdx, batch, classes);
+      const row = {
+        epoch,
+        loss: lossSum / seen,
+        trainAccuracy: correct / seen,
+        valAccuracy,
+        imagesPerSecond: (seen / (performance.now() - t0)) * 1000,
+      };
+      history.push(row);
+      if (!values.json) {
+        err(
+          `epoch ${epoch}/${epochs}: loss ${row.loss.toFixed(4)}, train accuracy ${(100 * row.trainAccuracy).toFixed(1)}%, held-out accuracy ${(100 * valAccuracy).toFixed(1)}%, ${row.imagesPerSecond.toFixed(1)} img/s`,
+        );
+      }
+    }
+    writeFileAtomic(values.out, saveWeights(graph, await trainer.weights()), values.force ?? false);
+  } finally {
+    bar?.stop();
+    trainer.dispose();
+  }
+  const last = history[history.length - 1];
+  if (values.json) {
+    out(
+      JSON.stringify({
+        model: label,
+        data: values.data,
+        classes,
+        runtime: trainer.describe(),
+        epochs: history,
+        out: values.out,
+      }),
+    );
+  } else {
+    out(
+      `trained ${label} for ${epochs} epochs: held-out accuracy ${last ? (100 * last.valAccuracy).toFixed(1) : '-'}% (chance ${(100 / classes).toFixed(1)}%), final loss ${last ? last.loss.toFixed(4) : '-'}; wrote ${values.out}`,
+    );
+  }
+  return 0;
+}
