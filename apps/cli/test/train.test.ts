@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnxBackend } from '@cardinal/backend-onnx';
@@ -74,6 +74,58 @@ describe('cardinal train --data synthetic', () => {
     const diff = a.data.reduce((m, v, i) => Math.max(m, Math.abs(v - b.data[i]!)), 0);
     expect(diff).toBeLessThanOrEqual(1e-4 * scale);
   }, 300_000);
+
+  it('trains from an image folder (one subfolder per class, decoded with sharp)', async () => {
+    const sharp = (await import('sharp')).default;
+    const dir = join(tmp, 'images');
+    const colours: Record<string, [number, number, number]> = { red: [220, 30, 30], blue: [30, 40, 220] };
+    for (const [name, rgb] of Object.entries(colours)) {
+      mkdirSync(join(dir, name), { recursive: true });
+      for (let i = 0; i < 8; i++) {
+        const px = Buffer.alloc(20 * 24 * 3);
+        for (let k = 0; k < 20 * 24; k++)
+          px.set(
+            rgb.map((v) => Math.max(0, Math.min(255, v + ((k * 7 + i * 13) % 40) - 20))),
+            k * 3,
+          );
+        await sharp(px, { raw: { width: 24, height: 20, channels: 3 } })
+          .png()
+          .toFile(join(dir, name, `${i}.png`));
+      }
+    }
+    const folderConfig = join(tmp, 'two.json');
+    writeFileSync(
+      folderConfig,
+      JSON.stringify({
+        block: 'BasicBlock',
+        layers: [1],
+        channels: [8],
+        stem_type: 'deep',
+        stem_width: 4,
+        num_classes: 2,
+      }),
+    );
+    const r = await cli(
+      'train',
+      folderConfig,
+      '--data',
+      dir,
+      '--input-size',
+      '16',
+      '--epochs',
+      '3',
+      '--batch-size',
+      '4',
+      '--out',
+      join(tmp, 'two.safetensors'),
+      '--json',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.classes).toBe(2);
+    expect(j.epochs).toHaveLength(3);
+    expect(j.epochs[2].loss).toBeLessThan(j.epochs[0].loss);
+  }, 120_000);
 
   it('refuses a model whose outputs do not match the classes, and unknown options', async () => {
     const bad = join(tmp, 'bad.json');

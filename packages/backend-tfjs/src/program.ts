@@ -65,8 +65,8 @@ export class Program {
     for (const node of graph.nodes) {
       if (node.op === 'conv2d') {
         const a = readConv2dAttrs(node.attrs);
-        const cin = graph.tensors[node.inputs[0]!]!.shape[1]!;
-        this.plans.set(node.name, planConv(a, cin, options.convStrategy));
+        const [, cin, h, w] = graph.tensors[node.inputs[0]!]!.shape as [number, number, number, number];
+        this.plans.set(node.name, planConv(a, cin, options.convStrategy, h * w));
       }
     }
   }
@@ -118,7 +118,7 @@ export class Program {
     for (const node of this.graph.nodes) {
       const args = node.inputs.map((t) => env.get(t)!);
       const outs = this.apply(node, args, prep.get(node.name) ?? {}, training, stats);
-      node.outputs.forEach((name, i) => env.set(name, outs[i]!));
+      for (const [i, name] of node.outputs.entries()) env.set(name, outs[i]!);
     }
     const result: Record<string, TF.Tensor> = {};
     for (const name of this.graph.outputs) result[name] = toPlain(env.get(name)!);

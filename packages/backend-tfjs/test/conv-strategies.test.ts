@@ -14,7 +14,7 @@ function rng(seed: number) {
   };
 }
 
-const STRATEGIES: ConvStrategy[] = ['slices', 'expand', 'blockdiag', 'depthwise'];
+const STRATEGIES: ConvStrategy[] = ['slices', 'expand', 'gemm', 'blockdiag', 'depthwise'];
 
 describe('grouped convolution lowerings equal the reference conv', () => {
   const r = rng(7);

@@ -14,6 +14,15 @@ import type { SubjectResult, WorkerRequest } from './protocol.js';
 import { stats } from './stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+if (process.argv.includes('--suite')) {
+  const i = process.argv.indexOf('--suite');
+  if (process.argv[i + 1] !== 'tfjs') {
+    console.error(`bench: unknown --suite '${process.argv[i + 1]}' (known: tfjs)`);
+    process.exit(1);
+  }
+  await import('./tfjs-suite.js');
+  process.exit(0);
+}
 const PYTHON = '/usr/bin/python3';
 const TORCH_PEER = join(here, '..', 'python', 'torch_peer.py');
 /** Zoo names that torchvision also defines with the same state_dict. */
