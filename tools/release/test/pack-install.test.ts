@@ -5,7 +5,13 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
-const PACKAGES = ['packages/core', 'packages/testkit', 'packages/backend-onnx', 'apps/cli'];
+const PACKAGES = [
+  'packages/core',
+  'packages/testkit',
+  'packages/backend-onnx',
+  'packages/backend-tfjs',
+  'apps/cli',
+];
 
 describe('publishable packages', () => {
   it.each(PACKAGES)('%s has exports, types, files, a README with an example, a license', (dir) => {
@@ -46,6 +52,7 @@ describe('publishable packages', () => {
       '@cardinal/core': tgz('core'),
       '@cardinal/testkit': tgz('testkit'),
       '@cardinal/backend-onnx': tgz('backend-onnx'),
+      '@cardinal/backend-tfjs': tgz('backend-tfjs'),
       '@cardinal/cli': tgz('cli'),
     };
     writeFileSync(
@@ -54,20 +61,29 @@ describe('publishable packages', () => {
         name: 'consumer',
         private: true,
         type: 'module',
-        dependencies: { ...local, 'onnxruntime-node': '^1.30.0' },
+        dependencies: {
+          ...local,
+          'onnxruntime-node': '^1.30.0',
+          '@tensorflow/tfjs': '^4.22.0',
+          '@tensorflow/tfjs-backend-wasm': '^4.22.0',
+        },
         // Nested @cardinal dependencies resolve to the same tarballs, never to a registry.
         pnpm: { overrides: local },
       }),
     );
+    // pnpm would otherwise auto-install the optional tfjs-node peers, whose install downloads
+    // libtensorflow; a user opts into those (see packages/backend-tfjs/README.md).
+    writeFileSync(join(project, '.npmrc'), 'auto-install-peers=false\nonnxruntime-node-install=skip\n');
     writeFileSync(
       join(project, 'main.js'),
       [
         "import { createModel, initWeights, referenceBackend } from '@cardinal/core';",
         "import { onnxBackend } from '@cardinal/backend-onnx';",
+        "import { tfjsBackend } from '@cardinal/backend-tfjs';",
         "const graph = createModel('resnext50_32x4d', { inputShape: [1, 3, 224, 224] });",
         'const weights = initWeights(graph);',
         'const input = { input: { shape: [1, 3, 224, 224], data: new Float32Array(3 * 224 * 224).fill(0.5) } };',
-        'for (const backend of [onnxBackend, referenceBackend]) {',
+        'for (const backend of [onnxBackend, tfjsBackend, referenceBackend]) {',
         '  const model = await backend.compile(graph, weights);',
         '  const y = (await model.run(input))[graph.outputs[0]];',
         '  model.dispose();',
@@ -95,6 +111,7 @@ describe('publishable packages', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('onnx: output shape [1, 1000]');
     expect(run.stdout).toContain('reference: output shape [1, 1000]');
+    expect(run.stdout).toContain('tfjs: output shape [1, 1000]');
 
     const cli = spawnSync(
       join(project, 'node_modules', '.bin', 'cardinal'),
