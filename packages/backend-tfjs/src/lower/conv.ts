@@ -202,7 +202,8 @@ export function applyConv(
     case 'slices':
     case 'blockdiag': {
       const filters = f as TF.Tensor4D[];
-      const parts = tf.split(x, filters.length, 3) as TF.Tensor4D[];
+      // One pack needs no split (and tfjs's gradient of a one-way split is broken).
+      const parts = filters.length === 1 ? [x] : (tf.split(x, filters.length, 3) as TF.Tensor4D[]);
       const outs = parts.map((xi, i) => strided(tf, xi, a, (xs, s) => conv2d(xs, filters[i]!, s)));
       y = outs.length === 1 ? outs[0]! : tf.concat(outs, 3);
       break;
