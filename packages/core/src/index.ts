@@ -57,6 +57,7 @@ export { inferShapes } from './passes/infer-shapes.js';
 export { isIdentity, removeIdentities } from './passes/remove-identities.js';
 // Passes, summary, serialisation
 export { validateGraph } from './passes/validate.js';
+export { mulberry32, normalSampler, permutation, randomNormal } from './random.js';
 export {
   GRAPH_FORMAT,
   GRAPH_FORMAT_VERSION,

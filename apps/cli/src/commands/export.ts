@@ -1,8 +1,8 @@
-import { initWeights, loadSafetensorsWeights } from '@cardinal/core';
 import { parse, parseSize } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
-import { checkOutputPath, readInputFile, writeFileAtomic } from '../files.js';
+import { checkOutputPath, writeFileAtomic } from '../files.js';
 import { declaredInputShape, loadModel } from '../model-source.js';
+import { weightsFor } from '../weights.js';
 
 export const exportHelp = `cardinal export <model | config.json> --format onnx --out model.onnx [--weights W.safetensors]
                 [--input-size H[,W]] [--keep-batchnorm] [--static-batch] [--force] [--json]
@@ -38,14 +38,7 @@ export async function exportCommand(
     ? parseSize(values['input-size'], '--input-size')
     : [declared?.[2] ?? 224, declared?.[3] ?? 224];
   const { graph, label } = loadModel(spec, [1, declared?.[1] ?? 3, h, w]);
-  let weights = initWeights(graph);
-  if (values.weights) {
-    weights = loadSafetensorsWeights(graph, readInputFile(values.weights, 'weights file'), {
-      source: values.weights,
-    }).weights;
-  } else if (!values.json) {
-    err('note: no --weights given; exporting a deterministic initialisation');
-  }
+  const weights = weightsFor(graph, values.weights, values.json ? undefined : err);
   let onnx: typeof import('@cardinal/backend-onnx');
   try {
     onnx = await import('@cardinal/backend-onnx');

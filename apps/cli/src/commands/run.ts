@@ -1,32 +1,18 @@
-import { initWeights, loadSafetensorsWeights, type Tensor, topK } from '@cardinal/core';
+import { randomNormal, type Tensor, topK } from '@cardinal/core';
 import { parse, parseIntFlag, parseShape, parseSize } from '../args.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { UsageError } from '../errors.js';
-import { checkOutputPath, readInputFile } from '../files.js';
+import { checkOutputPath } from '../files.js';
 import { declaredInputShape, loadModel } from '../model-source.js';
 import { outputFormat, readTensorFile, writeTensorFile } from '../tensor-io.js';
 import { progressBar } from '../ui.js';
+import { weightsFor } from '../weights.js';
 
 export const runHelp = `cardinal run <model | config.json> [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--weights W.safetensors]
              (--input X.npy | --input X.bin --shape N,C,H,W | --random-input [--input-size H[,W]] [--batch N])
              [--out Y.npy|Y.bin] [--force] [--seed S] [--threads T] [--tfjs-backend node-gpu|node|wasm|cpu] [--json]
   Runs a model on one input. Without --weights the weights are a deterministic initialisation.
   Without --out it prints the output shape and the top-5 classes per sample.`;
-
-/** Deterministic N(0, 1) input, so runs without a file are repeatable. */
-function randomTensor(shape: number[], seed: number): Tensor {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const data = new Float32Array(shape.reduce((x, y) => x * y, 1));
-  for (let i = 0; i < data.length; i++) data[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-  return { shape, data };
-}
 
 export async function runCommand(
   argv: string[],
@@ -74,7 +60,7 @@ export async function runCommand(
       ? parseSize(values['input-size'], '--input-size')
       : [declared?.[2] ?? 224, declared?.[3] ?? 224];
     const n = values.batch ? parseIntFlag(values.batch, '--batch') : 1;
-    input = randomTensor(
+    input = randomNormal(
       shape ?? [n, declared?.[1] ?? 3, h, w],
       values.seed ? parseIntFlag(values.seed, '--seed') : 0,
     );
@@ -82,14 +68,7 @@ export async function runCommand(
   if (input.shape.length !== 4)
     throw new UsageError(`run: input must be 4-D [N, C, H, W], got [${input.shape.join(', ')}]`);
   const { graph, label } = loadModel(spec, input.shape);
-  let weights = initWeights(graph);
-  if (values.weights) {
-    weights = loadSafetensorsWeights(graph, readInputFile(values.weights, 'weights file'), {
-      source: values.weights,
-    }).weights;
-  } else if (!values.json) {
-    err('note: no --weights given; using a deterministic initialisation');
-  }
+  const weights = weightsFor(graph, values.weights, values.json ? undefined : err);
   const bar = values.json ? { update() {}, stop() {} } : progressBar(`${label} on ${backend.name}`);
   const threads = values.threads ? parseIntFlag(values.threads, '--threads') : undefined;
   const tfjsRuntime = values['tfjs-backend'];

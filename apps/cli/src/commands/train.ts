@@ -1,12 +1,13 @@
-import { type Graph, initWeights, loadSafetensorsWeights, saveWeights } from '@cardinal/core';
+import { type Graph, saveWeights } from '@cardinal/core';
 import { SingleBar } from 'cli-progress';
 import { parse, parseIntFlag, parseSize } from '../args.js';
 import { batchOf, type Dataset, shuffled } from '../data/dataset.js';
 import { imageFolder } from '../data/image-folder.js';
 import { syntheticShapes } from '../data/synthetic.js';
 import { CliError, UsageError } from '../errors.js';
-import { checkOutputPath, readInputFile, writeFileAtomic } from '../files.js';
+import { checkOutputPath, writeFileAtomic } from '../files.js';
 import { loadModel } from '../model-source.js';
+import { weightsFor } from '../weights.js';
 
 export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic> --out trained.safetensors
               [--epochs 3] [--batch-size 32] [--lr 0.003] [--optimizer adam|sgd] [--momentum 0.9]
@@ -112,11 +113,7 @@ export async function trainCommand(
   const outClasses = graph.tensors[graph.outputs[0]!]!.shape[1];
   if (outClasses !== classes)
     throw new CliError(`${spec}: the model has ${outClasses} outputs but the data has ${classes} classes`);
-  let weights = initWeights(graph, seed);
-  if (values.weights)
-    weights = loadSafetensorsWeights(graph, readInputFile(values.weights, 'weights file'), {
-      source: values.weights,
-    }).weights;
+  const weights = weightsFor(graph, values.weights, undefined, seed);
 
   let tfjs: typeof import('@cardinal/backend-tfjs');
   try {

@@ -1,3 +1,5 @@
+import { permutation } from '@cardinal/core';
+
 /** An in-memory image classification dataset, NCHW float32. */
 export interface Dataset {
   images: Float32Array;
@@ -9,22 +11,7 @@ export interface Dataset {
 }
 
 /** A deterministic shuffle (seeded), for epochs and splits. */
-export function shuffled(count: number, seed: number): Int32Array {
-  const idx = Int32Array.from({ length: count }, (_, i) => i);
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
-  return idx;
-}
+export const shuffled = permutation;
 
 /** Copies the given samples into one batch tensor. */
 export function batchOf(

@@ -1,3 +1,4 @@
+import { mulberry32 } from '@cardinal/core';
 import type { Dataset } from './dataset.js';
 
 const SHAPES = ['circle', 'square', 'triangle', 'cross', 'ring'] as const;
@@ -24,14 +25,7 @@ function inside(shape: (typeof SHAPES)[number], dx: number, dy: number, r: numbe
  * and size over a noisy background, colour jittered. Deterministic for a seed; needs no download.
  */
 export function syntheticShapes(count: number, size = 32, seed = 0): Dataset {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   const classes = SHAPES.flatMap((s) => Object.keys(COLOURS).map((c) => `${c} ${s}`));
   const plane = size * size;
   const images = new Float32Array(count * 3 * plane);

@@ -25,6 +25,27 @@ function resolve(o: ResNeXtFormOptions): Resolved {
   return { inChannels: 256, cardinality: 32, width: 4, outChannels: 256, bias3x3: true, ...o };
 }
 
+/** `paths.N`: 1x1 (bn, relu) -> 3x3 (bias, bn, relu), then `tail` within the same path scope. */
+function pathHeads(
+  b: GraphBuilder,
+  input: SymbolicTensor,
+  o: Resolved,
+  tail: (y: SymbolicTensor) => SymbolicTensor,
+): SymbolicTensor[] {
+  return b.scope('paths', () =>
+    Array.from({ length: o.cardinality }, (_, i) =>
+      b.scope(i, () => {
+        let y = b.relu(
+          b.batchNorm(b.conv2d(input, 'conv1', { outChannels: o.width, kernel: 1 }), 'bn1'),
+          'act1',
+        );
+        y = b.conv2d(y, 'conv2', { outChannels: o.width, kernel: 3, padding: 1, bias: o.bias3x3 });
+        return tail(b.relu(b.batchNorm(y, 'bn2'), 'act2'));
+      }),
+    ),
+  );
+}
+
 function finish(b: GraphBuilder, x: SymbolicTensor, input: SymbolicTensor): SymbolicTensor {
   return b.relu(b.add(x, input, 'add'), 'act');
 }
@@ -35,18 +56,9 @@ export function resnextBlockA(
   options: ResNeXtFormOptions = {},
 ): SymbolicTensor {
   const o = resolve(options);
-  const paths = b.scope('paths', () =>
-    Array.from({ length: o.cardinality }, (_, i) =>
-      b.scope(i, () => {
-        let y = b.relu(
-          b.batchNorm(b.conv2d(input, 'conv1', { outChannels: o.width, kernel: 1 }), 'bn1'),
-          'act1',
-        );
-        y = b.conv2d(y, 'conv2', { outChannels: o.width, kernel: 3, padding: 1, bias: o.bias3x3 });
-        y = b.relu(b.batchNorm(y, 'bn2'), 'act2');
-        return b.batchNorm(b.conv2d(y, 'conv3', { outChannels: o.outChannels, kernel: 1 }), 'bn3');
-      }),
-    ),
+  // Each path: the shared 1x1 -> 3x3 head, then its own 1x1 and BatchNorm back to the output width.
+  const paths = pathHeads(b, input, o, (y) =>
+    b.batchNorm(b.conv2d(y, 'conv3', { outChannels: o.outChannels, kernel: 1 }), 'bn3'),
   );
   return finish(b, b.sum(paths, 'sum'), input);
 }
@@ -57,18 +69,7 @@ export function resnextBlockB(
   options: ResNeXtFormOptions = {},
 ): SymbolicTensor {
   const o = resolve(options);
-  const paths = b.scope('paths', () =>
-    Array.from({ length: o.cardinality }, (_, i) =>
-      b.scope(i, () => {
-        const y = b.relu(
-          b.batchNorm(b.conv2d(input, 'conv1', { outChannels: o.width, kernel: 1 }), 'bn1'),
-          'act1',
-        );
-        const z = b.conv2d(y, 'conv2', { outChannels: o.width, kernel: 3, padding: 1, bias: o.bias3x3 });
-        return b.relu(b.batchNorm(z, 'bn2'), 'act2');
-      }),
-    ),
-  );
+  const paths = pathHeads(b, input, o, (y) => y);
   const cat = b.concat(paths, 1, 'concat');
   return finish(
     b,

@@ -1,4 +1,5 @@
 import type { Graph, ParamSpec, WeightMap } from '../ir/graph.js';
+import { normalSampler, mulberry32 as rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
 
 /** FNV-1a, so each parameter's random stream depends on its name, not on graph order. */
@@ -9,25 +10,6 @@ function hashString(s: string, seed: number): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
-}
-
-/** mulberry32: small, fast, and good enough for weight initialisation. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function normalSampler(uniform: () => number): () => number {
-  return () => {
-    const u = Math.max(uniform(), Number.MIN_VALUE);
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
-  };
 }
 
 /** One parameter's initial value; deterministic for a (name, seed) pair. */
