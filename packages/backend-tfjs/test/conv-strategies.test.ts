@@ -1,18 +1,9 @@
-import { GraphBuilder, initWeights, runReference, type Tensor } from '@cardinal/core';
+import { GraphBuilder, initWeights, mulberry32, runReference, type Tensor } from '@cardinal/core';
 import { compareToExpected, conformanceCases, loadFixture, runFixture } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
 import { type ConvStrategy, tfjsBackend } from '../src/index.js';
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const STRATEGIES: ConvStrategy[] = ['slices', 'expand', 'gemm', 'blockdiag', 'depthwise'];
 

@@ -4,6 +4,7 @@ import {
   CardinalError,
   createModel,
   initWeights,
+  mulberry32,
   parseGraph,
   readNpy,
   readSafetensors,
@@ -22,14 +23,7 @@ import {
 const CASES = 10_000;
 
 function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   return {
     next,
     int: (n: number) => Math.floor(next() * n),

@@ -1,18 +1,8 @@
-import type { Graph, Tensor, WeightMap } from '../src/index.js';
+import { type Graph, randomNormal, type Tensor, type WeightMap } from '../src/index.js';
 
 /** Seeded standard-normal values (Box-Muller over mulberry32). */
 export function randn(count: number, seed: number): Float32Array {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-  return out;
+  return randomNormal([count], seed).data;
 }
 
 export function randomInput(shape: readonly number[], seed: number): Tensor {
