@@ -1,21 +1,20 @@
-import { readPoolAttrs } from '@cardinal/core';
+import { type PoolAttrs, readPoolAttrs } from '@cardinal/core';
 import { intAttr, intsAttr } from '../proto.js';
 import type { Lowering } from './context.js';
 
+/** The window attributes MaxPool and AveragePool share. */
+function windowAttrs(a: PoolAttrs) {
+  return [
+    intsAttr('kernel_shape', a.kernel),
+    intsAttr('strides', a.stride),
+    intsAttr('pads', a.padding),
+    intAttr('ceil_mode', a.ceilMode ? 1 : 0),
+  ];
+}
+
 export const lowerMaxPool: Lowering = (node, ctx) => {
   const a = readPoolAttrs(node.attrs);
-  ctx.emit(
-    node,
-    'MaxPool',
-    [node.inputs[0]!],
-    [
-      intsAttr('kernel_shape', a.kernel),
-      intsAttr('strides', a.stride),
-      intsAttr('pads', a.padding),
-      intsAttr('dilations', a.dilation),
-      intAttr('ceil_mode', a.ceilMode ? 1 : 0),
-    ],
-  );
+  ctx.emit(node, 'MaxPool', [node.inputs[0]!], [...windowAttrs(a), intsAttr('dilations', a.dilation)]);
 };
 
 export const lowerAvgPool: Lowering = (node, ctx) => {
@@ -24,13 +23,7 @@ export const lowerAvgPool: Lowering = (node, ctx) => {
     node,
     'AveragePool',
     [node.inputs[0]!],
-    [
-      intsAttr('kernel_shape', a.kernel),
-      intsAttr('strides', a.stride),
-      intsAttr('pads', a.padding),
-      intAttr('ceil_mode', a.ceilMode ? 1 : 0),
-      intAttr('count_include_pad', a.countIncludePad ? 1 : 0),
-    ],
+    [...windowAttrs(a), intAttr('count_include_pad', a.countIncludePad ? 1 : 0)],
   );
 };
 

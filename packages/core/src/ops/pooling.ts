@@ -146,25 +146,21 @@ function poolReference(
   return { shape: [n, c, oh, ow], data: out };
 }
 
-export const maxPoolOp: OpDef = {
-  name: 'maxPool',
-  arity: [1, 1],
-  checkAttrs: (attrs, ctx) => void readPoolAttrs(attrs, ctx),
-  inferShapes: inferPool,
-  params: () => [],
-  macs: () => 0,
-  reference: ({ inputs, attrs }) => [poolReference(inputs[0]!, readPoolAttrs(attrs), 'max')],
-};
+/** maxPool and avgPool share attrs and shape rule; only the window reduction differs. */
+function poolOp(name: 'maxPool' | 'avgPool', mode: 'max' | 'avg'): OpDef {
+  return {
+    name,
+    arity: [1, 1],
+    checkAttrs: (attrs, ctx) => void readPoolAttrs(attrs, ctx),
+    inferShapes: inferPool,
+    params: () => [],
+    macs: () => 0,
+    reference: ({ inputs, attrs }) => [poolReference(inputs[0]!, readPoolAttrs(attrs), mode)],
+  };
+}
 
-export const avgPoolOp: OpDef = {
-  name: 'avgPool',
-  arity: [1, 1],
-  checkAttrs: (attrs, ctx) => void readPoolAttrs(attrs, ctx),
-  inferShapes: inferPool,
-  params: () => [],
-  macs: () => 0,
-  reference: ({ inputs, attrs }) => [poolReference(inputs[0]!, readPoolAttrs(attrs), 'avg')],
-};
+export const maxPoolOp = poolOp('maxPool', 'max');
+export const avgPoolOp = poolOp('avgPool', 'avg');
 
 /** Mean over H and W, keeping them as 1: [N, C, H, W] -> [N, C, 1, 1]. */
 export const globalAvgPoolOp: OpDef = {
