@@ -1,7 +1,7 @@
 import {
   type Graph,
   type GraphNode,
-  poolOutLength,
+  poolOutSize,
   readConv2dAttrs,
   readPoolAttrs,
   resolveReshape,
@@ -131,8 +131,7 @@ export class Program {
     let d = this.divisorCache.get(key);
     if (!d) {
       const a = readPoolAttrs(node.attrs);
-      const oh = poolOutLength(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[2], 1, a.ceilMode);
-      const ow = poolOutLength(w, a.kernel[1], a.stride[1], a.padding[1], a.padding[3], 1, a.ceilMode);
+      const [oh, ow] = poolOutSize(h, w, a);
       d = this.tf.keep(this.tf.tensor4d(avgDivisors(h, w, a), [1, oh, ow, 1]));
       this.divisorCache.set(key, d);
     }

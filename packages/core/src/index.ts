@@ -45,10 +45,10 @@ export {
 } from './ir/builder.js';
 export type * from './ir/graph.js';
 export { type BuiltModel, buildFromJson, buildModel, type ModelSpecOptions } from './model-spec.js';
-export { type Conv2dAttrs, convOutLength, readConv2dAttrs } from './ops/conv2d.js';
+export { type Conv2dAttrs, convOutLength, convOutSize, readConv2dAttrs } from './ops/conv2d.js';
 export { broadcastShape } from './ops/elementwise.js';
 export type { OpDef, ParamRequirement, ReferenceArgs, ShapeContext } from './ops/op-def.js';
-export { type PoolAttrs, poolOutLength, readPoolAttrs } from './ops/pooling.js';
+export { type PoolAttrs, poolOutLength, poolOutSize, readPoolAttrs } from './ops/pooling.js';
 // Ops
 export { getOp, OP_NAMES, OPS } from './ops/registry.js';
 export { resolveReshape } from './ops/shape-ops.js';

@@ -1,4 +1,4 @@
-import { type PoolAttrs, poolOutLength } from '@cardinal/core';
+import { type PoolAttrs, poolOutLength, poolOutSize } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../runtime.js';
 
@@ -52,8 +52,7 @@ export function maxPool(tf: Tf, x: TF.Tensor4D, a: PoolAttrs): TF.Tensor4D {
  * (count_include_pad) or to the input (otherwise). Exact, computed once per input size.
  */
 export function avgDivisors(h: number, w: number, a: PoolAttrs): Float32Array {
-  const oh = poolOutLength(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[2], 1, a.ceilMode);
-  const ow = poolOutLength(w, a.kernel[1], a.stride[1], a.padding[1], a.padding[3], 1, a.ceilMode);
+  const [oh, ow] = poolOutSize(h, w, a);
   const out = new Float32Array(oh * ow);
   for (let y = 0; y < oh; y++) {
     for (let x = 0; x < ow; x++) {

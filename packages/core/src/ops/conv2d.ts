@@ -39,6 +39,14 @@ export function convOutLength(
   return Math.floor((size + padBegin + padEnd - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
+/** Output [height, width] of a convolution over an H x W input. */
+export function convOutSize(h: number, w: number, a: Conv2dAttrs): [number, number] {
+  return [
+    convOutLength(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[2], a.dilation[0]),
+    convOutLength(w, a.kernel[1], a.stride[1], a.padding[1], a.padding[3], a.dilation[1]),
+  ];
+}
+
 function inferConv(shapes: readonly (readonly number[])[], attrs: Attrs, ctx: ShapeContext): number[][] {
   const x = shapes[0]!;
   const a = readConv2dAttrs(attrs, ctx);
@@ -59,8 +67,7 @@ function inferConv(shapes: readonly (readonly number[])[], attrs: Attrs, ctx: Sh
   if ([...a.kernel, ...a.stride, ...a.dilation].some((v) => v < 1) || a.padding.some((v) => v < 0)) {
     throw new ShapeError(`${ctx.path}: conv2d kernel, stride and dilation must be >= 1 and padding >= 0`);
   }
-  const oh = convOutLength(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[2], a.dilation[0]);
-  const ow = convOutLength(w, a.kernel[1], a.stride[1], a.padding[1], a.padding[3], a.dilation[1]);
+  const [oh, ow] = convOutSize(h, w, a);
   if (oh < 1 || ow < 1) {
     throw new ShapeError(
       `${ctx.path}: input ${formatShape(x)} is too small for kernel ${formatShape(a.kernel)} with padding ${formatShape(a.padding)}`,
@@ -76,8 +83,7 @@ function inferConv(shapes: readonly (readonly number[])[], attrs: Attrs, ctx: Sh
  */
 export function conv2dReference(x: Tensor, weight: Tensor, bias: Tensor | undefined, a: Conv2dAttrs): Tensor {
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  const oh = convOutLength(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[2], a.dilation[0]);
-  const ow = convOutLength(w, a.kernel[1], a.stride[1], a.padding[1], a.padding[3], a.dilation[1]);
+  const [oh, ow] = convOutSize(h, w, a);
   const [kh, kw] = a.kernel;
   const [sh, sw] = a.stride;
   const [dh, dw] = a.dilation;

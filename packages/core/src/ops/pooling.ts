@@ -44,29 +44,20 @@ export function poolOutLength(
   return out;
 }
 
+/** Output [height, width] of a pooling window over an H x W input. */
+export function poolOutSize(h: number, w: number, a: PoolAttrs): [number, number] {
+  return [
+    poolOutLength(h, a.kernel[0], a.stride[0], a.padding[0], a.padding[2], a.dilation[0], a.ceilMode),
+    poolOutLength(w, a.kernel[1], a.stride[1], a.padding[1], a.padding[3], a.dilation[1], a.ceilMode),
+  ];
+}
+
 function inferPool(shapes: readonly (readonly number[])[], attrs: Attrs, ctx: ShapeContext): number[][] {
   const x = shapes[0]!;
   if (x.length !== 4)
     throw new ShapeError(`${ctx.path}: pooling expects a 4-D NCHW input, got ${formatShape(x)}`);
   const a = readPoolAttrs(attrs, ctx);
-  const oh = poolOutLength(
-    x[2]!,
-    a.kernel[0],
-    a.stride[0],
-    a.padding[0],
-    a.padding[2],
-    a.dilation[0],
-    a.ceilMode,
-  );
-  const ow = poolOutLength(
-    x[3]!,
-    a.kernel[1],
-    a.stride[1],
-    a.padding[1],
-    a.padding[3],
-    a.dilation[1],
-    a.ceilMode,
-  );
+  const [oh, ow] = poolOutSize(x[2]!, x[3]!, a);
   if (oh < 1 || ow < 1) {
     throw new ShapeError(
       `${ctx.path}: input ${formatShape(x)} is too small for pooling window ${formatShape(a.kernel)}`,
@@ -81,24 +72,7 @@ function poolReference(
   mode: 'max' | 'avg',
 ) {
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  const oh = poolOutLength(
-    h,
-    a.kernel[0],
-    a.stride[0],
-    a.padding[0],
-    a.padding[2],
-    a.dilation[0],
-    a.ceilMode,
-  );
-  const ow = poolOutLength(
-    w,
-    a.kernel[1],
-    a.stride[1],
-    a.padding[1],
-    a.padding[3],
-    a.dilation[1],
-    a.ceilMode,
-  );
+  const [oh, ow] = poolOutSize(h, w, a);
   const out = new Float32Array(n * c * oh * ow);
   const [kh, kw] = a.kernel;
   const [sh, sw] = a.stride;
