@@ -1,0 +1,131 @@
+import {
+  type Availability,
+  type Backend,
+  type CompileOptions,
+  type Executable,
+  foldBatchNorm,
+  formatShape,
+  type Graph,
+  InputError,
+  inferShapes,
+  OP_NAMES,
+  removeIdentities,
+  type Tensor,
+  type WeightMap,
+} from '@cardinal/core';
+import {
+  acquireDevice,
+  contextForDevice,
+  type DeviceRequest,
+  type GpuContext,
+  webgpuUnavailableReason,
+} from './gpu/device.js';
+import { lowerGraph } from './plan/lower.js';
+import { PipelineCache } from './runtime/pipelines.js';
+import { type ConstantStore, GpuProgram, type KernelProfile } from './runtime/program.js';
+
+export interface WebGpuCompileOptions extends CompileOptions, DeviceRequest {
+  /** Run on this device instead of the shared one this package finds (a browser app's own). */
+  device?: GPUDevice;
+}
+
+export interface WebGpuExecutable extends Executable {
+  /** The adapter that runs the model, in words. */
+  readonly adapter: string;
+  /** Whether that adapter is a CPU rasteriser (llvmpipe, SwiftShader). */
+  readonly software: boolean;
+  /** Kernel dispatches per run at the compiled batch size. */
+  readonly dispatches: number;
+  /** Distinct compiled pipelines (kernels with the same source share one). */
+  readonly pipelines: number;
+  /** Per-kernel-kind timing of one run, slowest first. */
+  profile(inputs: Readonly<Record<string, Tensor>>): Promise<KernelProfile[]>;
+}
+
+/**
+ * Compiles a graph to WGSL kernels on a GPUDevice: BatchNorm folded into the convs,
+ * activations, residual adds and attention scales fused into epilogues, one pipeline per
+ * distinct kernel, intermediates in a liveness-planned arena, weights uploaded once. Another
+ * batch size gets its own plan on first use, sharing the weights and pipelines.
+ */
+export async function compileWebGpu(
+  graph: Graph,
+  weights: WeightMap,
+  options: WebGpuCompileOptions = {},
+): Promise<WebGpuExecutable> {
+  const ctx: GpuContext = options.device ? contextForDevice(options.device) : await acquireDevice(options);
+  const folded = foldBatchNorm(graph, weights);
+  const g = removeIdentities(folded.graph);
+  const pipelines = new PipelineCache(ctx.device);
+  const constants: ConstantStore = new Map();
+  const programs = new Map<number, Promise<GpuProgram>>();
+  const spec = g.inputs[0]!;
+  const programFor = (batch: number) => {
+    let p = programs.get(batch);
+    if (!p) {
+      const shaped =
+        batch === spec.shape[0] ? g : inferShapes(g, { [spec.name]: [batch, ...spec.shape.slice(1)] });
+      p = GpuProgram.create(ctx, lowerGraph(shaped, folded.weights, ctx.limits), pipelines, constants);
+      programs.set(batch, p);
+      p.catch(() => programs.delete(batch));
+    }
+    return p;
+  };
+  const first = await programFor(spec.shape[0]!);
+  options.onProgress?.(g.nodes.length, g.nodes.length);
+  let disposed = false;
+
+  const check = (inputs: Readonly<Record<string, Tensor>>): number => {
+    if (disposed)
+      throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
+    const x = inputs[spec.name];
+    if (!x) throw new InputError(`missing input '${spec.name}' (expected shape ${formatShape(spec.shape)})`);
+    const ok =
+      x.shape.length === spec.shape.length &&
+      x.shape.every((d, i) => (i === 0 ? d > 0 : d === spec.shape[i]));
+    if (!ok || x.data.length !== x.shape.reduce((a, b) => a * b, 1))
+      throw new InputError(
+        `input '${spec.name}': expected shape ${formatShape(spec.shape)} (any batch size), got ${formatShape(x.shape)}`,
+      );
+    return x.shape[0]!;
+  };
+
+  return {
+    adapter: ctx.adapterDescription,
+    software: ctx.software,
+    dispatches: first.dispatchCount,
+    get pipelines() {
+      return pipelines.size;
+    },
+    async run(inputs) {
+      const program = await programFor(check(inputs));
+      return program.run({ [spec.name]: inputs[spec.name]! });
+    },
+    async profile(inputs) {
+      const program = await programFor(check(inputs));
+      return program.profile({ [spec.name]: inputs[spec.name]! });
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      for (const p of programs.values())
+        p.then(
+          (prog) => prog.dispose(),
+          () => undefined,
+        );
+      for (const b of constants.values()) b.destroy();
+      constants.clear();
+    },
+    describe: () => `webgpu (${ctx.adapterDescription})`,
+  };
+}
+
+export const webgpuBackend: Backend<WebGpuCompileOptions> = {
+  name: 'webgpu',
+  supportedOps: OP_NAMES,
+  async isAvailable(): Promise<Availability> {
+    const reason = await webgpuUnavailableReason();
+    return reason ? { available: false, reason } : { available: true };
+  },
+  compile: compileWebGpu,
+};

@@ -1,0 +1,72 @@
+import {
+  entryPoint,
+  type KernelSource,
+  pickWorkgroupSize,
+  type RenderLimits,
+  storage,
+  u32Literal,
+} from './kernel.js';
+
+/**
+ * Copies `len` slices of a tensor viewed as [outer, srcLen, inner] starting at `srcOffset`
+ * into one viewed as [outer, dstLen, inner] at `dstOffset`: one part of a split, or one
+ * input of a concat.
+ */
+export interface AxisCopyProblem {
+  outer: number;
+  inner: number;
+  len: number;
+  srcLen: number;
+  srcOffset: number;
+  dstLen: number;
+  dstOffset: number;
+}
+
+export function renderAxisCopy(p: AxisCopyProblem, limits: RenderLimits, kind: string): KernelSource {
+  const U = u32Literal;
+  const invocations = p.outer * p.len * p.inner;
+  const wg = pickWorkgroupSize(limits);
+  const body = `  let i = gid % ${U(p.inner)};
+  let j = (gid / ${U(p.inner)}) % ${U(p.len)};
+  let o = gid / ${U(p.len * p.inner)};
+  y[(o * ${U(p.dstLen)} + j + ${U(p.dstOffset)}) * ${U(p.inner)} + i] = x[(o * ${U(p.srcLen)} + j + ${U(p.srcOffset)}) * ${U(p.inner)} + i];`;
+  return {
+    kind,
+    wgsl: `${storage(0, 'x', 'read')}\n${storage(1, 'y', 'read_write')}\n${entryPoint(wg, invocations, limits, body)}`,
+    bindings: [
+      { kind: 'tensor', role: 'input', index: 0 },
+      { kind: 'tensor', role: 'output', index: 0 },
+    ],
+    invocations,
+    workgroupSize: wg,
+  };
+}
+
+/** out[i] = in[perm-mapped i], strides baked in. */
+export function renderTranspose(
+  p: { shape: readonly number[]; perm: readonly number[] },
+  limits: RenderLimits,
+): KernelSource {
+  const U = u32Literal;
+  const inStrides = new Array<number>(p.shape.length).fill(1);
+  for (let i = p.shape.length - 2; i >= 0; i--) inStrides[i] = inStrides[i + 1]! * p.shape[i + 1]!;
+  const outShape = p.perm.map((a) => p.shape[a]!);
+  const outStrides = new Array<number>(outShape.length).fill(1);
+  for (let i = outShape.length - 2; i >= 0; i--) outStrides[i] = outStrides[i + 1]! * outShape[i + 1]!;
+  const invocations = outShape.reduce((a, b) => a * b, 1);
+  const wg = pickWorkgroupSize(limits);
+  const terms = outShape.map(
+    (d, k) => `((gid / ${U(outStrides[k]!)}) % ${U(d)}) * ${U(inStrides[p.perm[k]!]!)}`,
+  );
+  const body = `  y[gid] = x[${terms.join(' + ') || '0u'}];`;
+  return {
+    kind: 'transpose',
+    wgsl: `${storage(0, 'x', 'read')}\n${storage(1, 'y', 'read_write')}\n${entryPoint(wg, invocations, limits, body)}`,
+    bindings: [
+      { kind: 'tensor', role: 'input', index: 0 },
+      { kind: 'tensor', role: 'output', index: 0 },
+    ],
+    invocations,
+    workgroupSize: wg,
+  };
+}

@@ -1,0 +1,118 @@
+import { CardinalError } from '@cardinal/core';
+import type { RenderLimits } from '../codegen/kernel.js';
+
+/** A device to run on and words that say what it is. */
+export interface GpuContext {
+  device: GPUDevice;
+  /** e.g. `Dawn OpenGL (compatibility): llvmpipe (LLVM 15.0.6, 256 bits), Mesa 22.3.6`. */
+  adapterDescription: string;
+  /** Whether the adapter is a CPU rasteriser (llvmpipe, SwiftShader), for benchmarks' notes. */
+  software: boolean;
+  limits: RenderLimits;
+}
+
+export interface DeviceRequest {
+  powerPreference?: GPUPowerPreference;
+}
+
+export class WebGpuUnavailableError extends CardinalError {
+  constructor(message: string) {
+    super('E_UNSUPPORTED', message);
+    this.name = 'WebGpuUnavailableError';
+  }
+}
+
+function describeAdapter(adapter: GPUAdapter, label: string): { text: string; software: boolean } {
+  const info = adapter.info;
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter(
+    (s) => s && s.length > 0,
+  );
+  const text = `${label}: ${parts.join(', ') || 'unnamed adapter'}`;
+  const software = info.isFallbackAdapter === true || /llvmpipe|swiftshader|software|lavapipe/i.test(text);
+  return { text, software };
+}
+
+function renderLimits(device: GPUDevice): RenderLimits {
+  return {
+    maxInvocationsPerWorkgroup: device.limits.maxComputeInvocationsPerWorkgroup,
+    maxWorkgroupsPerDimension: device.limits.maxComputeWorkgroupsPerDimension,
+    maxStorageBuffersPerStage: device.limits.maxStorageBuffersPerShaderStage,
+  };
+}
+
+/** Wraps a device the caller already has (a browser app's own, a test's instrumented one). */
+export function contextForDevice(device: GPUDevice, description = 'caller-provided GPUDevice'): GpuContext {
+  return {
+    device,
+    adapterDescription: description,
+    software: /llvmpipe|swiftshader/i.test(description),
+    limits: renderLimits(device),
+  };
+}
+
+async function findAdapter(
+  req: DeviceRequest,
+): Promise<{ adapter: GPUAdapter; label: string } | { reasons: string[] }> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) {
+    const adapter = await nav.gpu.requestAdapter(
+      req.powerPreference ? { powerPreference: req.powerPreference } : undefined,
+    );
+    if (adapter) return { adapter, label: 'browser WebGPU' };
+    const compat = await nav.gpu.requestAdapter({ featureLevel: 'compatibility' });
+    if (compat) return { adapter: compat, label: 'browser WebGPU (compatibility)' };
+    return {
+      reasons: ['navigator.gpu exists but requestAdapter() returned null (WebGPU disabled or blocklisted)'],
+    };
+  }
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (!isNode) return { reasons: ['this browser has no WebGPU (navigator.gpu is undefined)'] };
+  const { requestNodeAdapter } = await import('./node-dawn.js');
+  return requestNodeAdapter(req.powerPreference);
+}
+
+/**
+ * Why WebGPU cannot run here, or undefined when it can. It acquires the shared device, so
+ * asking costs one adapter search per process, as running would.
+ */
+export async function webgpuUnavailableReason(req: DeviceRequest = {}): Promise<string | undefined> {
+  try {
+    await acquireDevice(req);
+    return undefined;
+  } catch (e) {
+    return e instanceof WebGpuUnavailableError
+      ? e.message
+      : `WebGPU device request failed: ${(e as Error).message}`;
+  }
+}
+
+let shared: Promise<GpuContext> | undefined;
+
+/**
+ * The process-wide device, made on first use: the adapter's limits are read, not assumed,
+ * and larger buffers are requested where the adapter allows them.
+ */
+export function acquireDevice(req: DeviceRequest = {}): Promise<GpuContext> {
+  shared ??= (async () => {
+    const found = await findAdapter(req);
+    if ('reasons' in found)
+      throw new WebGpuUnavailableError(`no WebGPU adapter: ${found.reasons.join('; ')}`);
+    const { adapter, label } = found;
+    const al = adapter.limits;
+    const device = await adapter.requestDevice({
+      requiredLimits: {
+        maxStorageBufferBindingSize: al.maxStorageBufferBindingSize,
+        maxBufferSize: al.maxBufferSize,
+      },
+    });
+    const { text, software } = describeAdapter(adapter, label);
+    device.lost.then(() => {
+      shared = undefined;
+    });
+    return { device, adapterDescription: text, software, limits: renderLimits(device) };
+  })();
+  shared.catch(() => {
+    shared = undefined;
+  });
+  return shared;
+}

@@ -1,0 +1,14 @@
+export { compileWebGpu, type WebGpuCompileOptions, type WebGpuExecutable, webgpuBackend } from './backend.js';
+export type { EpilogueStep } from './codegen/epilogue.js';
+export type { BindingSlot, KernelSource, RenderLimits } from './codegen/kernel.js';
+export {
+  acquireDevice,
+  contextForDevice,
+  type DeviceRequest,
+  type GpuContext,
+  WebGpuUnavailableError,
+  webgpuUnavailableReason,
+} from './gpu/device.js';
+export { type ArenaLayout, planArena } from './plan/arena.js';
+export { lowerGraph, type Plan, type PlanStep } from './plan/lower.js';
+export type { KernelProfile } from './runtime/program.js';
