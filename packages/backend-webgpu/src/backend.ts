@@ -20,11 +20,11 @@ import {
   type GpuContext,
   webgpuUnavailableReason,
 } from './gpu/device.js';
-import { lowerGraph } from './plan/lower.js';
+import { type LowerOptions, lowerGraph } from './plan/lower.js';
 import { PipelineCache } from './runtime/pipelines.js';
 import { type ConstantStore, GpuProgram, type KernelProfile } from './runtime/program.js';
 
-export interface WebGpuCompileOptions extends CompileOptions, DeviceRequest {
+export interface WebGpuCompileOptions extends CompileOptions, DeviceRequest, LowerOptions {
   /** Run on this device instead of the shared one this package finds (a browser app's own). */
   device?: GPUDevice;
 }
@@ -65,7 +65,12 @@ export async function compileWebGpu(
     if (!p) {
       const shaped =
         batch === spec.shape[0] ? g : inferShapes(g, { [spec.name]: [batch, ...spec.shape.slice(1)] });
-      p = GpuProgram.create(ctx, lowerGraph(shaped, folded.weights, ctx.limits), pipelines, constants);
+      p = GpuProgram.create(
+        ctx,
+        lowerGraph(shaped, folded.weights, ctx.limits, options),
+        pipelines,
+        constants,
+      );
       programs.set(batch, p);
       p.catch(() => programs.delete(batch));
     }

@@ -1,4 +1,5 @@
 export { compileWebGpu, type WebGpuCompileOptions, type WebGpuExecutable, webgpuBackend } from './backend.js';
+export type { ConvTiling } from './codegen/conv.js';
 export type { EpilogueStep } from './codegen/epilogue.js';
 export type { BindingSlot, KernelSource, RenderLimits } from './codegen/kernel.js';
 export {
@@ -10,5 +11,5 @@ export {
   webgpuUnavailableReason,
 } from './gpu/device.js';
 export { type ArenaLayout, planArena } from './plan/arena.js';
-export { lowerGraph, type Plan, type PlanStep } from './plan/lower.js';
+export { type LowerOptions, lowerGraph, type Plan, type PlanStep } from './plan/lower.js';
 export type { KernelProfile } from './runtime/program.js';

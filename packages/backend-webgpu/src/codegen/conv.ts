@@ -29,23 +29,38 @@ export interface ConvProblem {
  * multiple of 4 runs as a matrix multiply over vec4 pixel rows.
  */
 export interface ConvTiling {
-  tco: 1 | 4 | 8;
+  tco: 1 | 4 | 8 | 16;
   tp: number;
   pointwise: boolean;
 }
 
-export function planConvTiling(p: ConvProblem): ConvTiling {
+/**
+ * Default tiling: 8 channels by 8 pixels for 1x1 convs, 8 by 4 for larger windows, the
+ * pixels of one invocation a tile-count apart so that neighbouring invocations read
+ * neighbouring pixels. Chosen by measurement on llvmpipe and SwiftShader (BENCHMARKS.md);
+ * `override` lets a benchmark try others (a channel tile the group cannot hold is ignored).
+ */
+export function planConvTiling(p: ConvProblem, override: Partial<ConvTiling> = {}): ConvTiling {
   const a = p.attrs;
   const coutG = a.outChannels / a.groups;
-  const tco = coutG % 8 === 0 && coutG >= 16 ? 8 : coutG % 4 === 0 ? 4 : 1;
-  const pointwise =
-    a.kernel[0] === 1 &&
-    a.kernel[1] === 1 &&
-    a.stride[0] === 1 &&
-    a.stride[1] === 1 &&
-    a.padding.every((v) => v === 0) &&
-    (p.oh * p.ow) % 4 === 0;
-  return { tco, tp: 4, pointwise };
+  const ohw = p.oh * p.ow;
+  const oneByOne = a.kernel[0] === 1 && a.kernel[1] === 1;
+  const eligible =
+    oneByOne && a.stride[0] === 1 && a.stride[1] === 1 && a.padding.every((v) => v === 0) && ohw % 4 === 0;
+  const pointwise = eligible && (override.pointwise ?? true);
+  // Wider channel tiles pay off in the GEMM form, where each loaded pixel row feeds them all.
+  const widest = pointwise && coutG % 16 === 0 && coutG >= 32 ? 16 : 8;
+  const defaultTco =
+    coutG % widest === 0 && coutG >= 16
+      ? widest
+      : coutG % 8 === 0 && coutG >= 16
+        ? 8
+        : coutG % 4 === 0
+          ? 4
+          : 1;
+  const tco = override.tco && coutG % override.tco === 0 ? override.tco : defaultTco;
+  const tp = Math.max(1, Math.min(ohw, override.tp ?? 4));
+  return { tco, tp, pointwise };
 }
 
 /**
@@ -190,7 +205,6 @@ function renderDirect(p: ConvProblem, t: ConvTiling, limits: RenderLimits): Kern
     return `      {\n${loads}\n${weights}\n${fmas}\n      }`;
   };
   // Unroll the kernel window when small; loop over it when large (7x7 stems).
-  const unroll = khw <= 9;
   const rows = (ky: string) =>
     px
       .map(
@@ -198,23 +212,13 @@ function renderDirect(p: ConvProblem, t: ConvTiling, limits: RenderLimits): Kern
           `      let iy${j} = iy0_${j} + ${ky};\n      let ok${j} = iy${j} >= 0 && iy${j} < ${p.h};\n      let row${j} = xc + u32(max(iy${j}, 0)) * ${U(p.w)};`,
       )
       .join('\n');
-  let window: string;
-  if (unroll) {
-    const parts: string[] = [];
-    for (let y = 0; y < kh; y++) {
-      parts.push(`      {\n${rows(`${y * a.dilation[0]}`)}`);
-      for (let xk = 0; xk < kw; xk++) parts.push(tap(`${xk * a.dilation[1]}`, U(y * kw + xk)));
-      parts.push('      }');
-    }
-    window = parts.join('\n');
-  } else {
-    window = `      for (var ky = 0; ky < ${kh}; ky++) {
+  // Loops, not unrolled taps: SwiftShader's compile time grows steeply with code size.
+  const window = `      for (var ky = 0; ky < ${kh}; ky++) {
 ${rows(`ky * ${a.dilation[0]}`)}
       for (var kx = 0; kx < ${kw}; kx++) {
 ${tap(`kx * ${a.dilation[1]}`, `u32(ky * ${kw} + kx)`)}
       }
       }`;
-  }
   const writes: string[] = [];
   for (const v of tiles)
     for (const j of px) {
@@ -241,7 +245,7 @@ ${tap(`kx * ${a.dilation[1]}`, `u32(ky * ${kw} + kx)`)}
   let wb = ${t.tco === 1 ? `co0 * ${U(k)}` : `(co0 / 4u) * ${U(k)}`};
 ${px
   .map(
-    (j) => `  let p${j} = ptile * ${U(t.tp)} + ${U(j)};
+    (j) => `  let p${j} = ptile + ${U(j * pt)};
   let iy0_${j} = i32(p${j} / ${U(p.ow)}) * ${a.stride[0]} - ${a.padding[0]};
   let ix0_${j} = i32(p${j} % ${U(p.ow)}) * ${a.stride[1]} - ${a.padding[1]};`,
   )

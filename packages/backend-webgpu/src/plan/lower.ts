@@ -1,5 +1,5 @@
 import { type Graph, type GraphNode, readConv2dAttrs, readPoolAttrs, type WeightMap } from '@cardinal/core';
-import { packConvWeights, planConvTiling, renderConv } from '../codegen/conv.js';
+import { type ConvTiling, packConvWeights, planConvTiling, renderConv } from '../codegen/conv.js';
 import { renderChannelAffine, renderElementwise } from '../codegen/elementwise.js';
 import type { KernelSource, RenderLimits } from '../codegen/kernel.js';
 import { renderAxisCopy, renderTranspose } from '../codegen/layout.js';
@@ -55,7 +55,17 @@ function weightOf(weights: WeightMap, node: GraphNode, role: string): Float32Arr
  * Lowers a graph (BatchNorm already folded, shapes static) to a list of kernels. Code
  * generation is the renderers' job; this decides what each kernel covers and what it binds.
  */
-export function lowerGraph(graph: Graph, weights: WeightMap, limits: RenderLimits): Plan {
+export interface LowerOptions {
+  /** Force a conv tiling (benchmarks); default: chosen per conv by shape. */
+  convTiling?: Partial<ConvTiling>;
+}
+
+export function lowerGraph(
+  graph: Graph,
+  weights: WeightMap,
+  limits: RenderLimits,
+  options: LowerOptions = {},
+): Plan {
   const shape = (t: string) => graph.tensors[t]!.shape;
   const groups = fuseEpilogues(graph, {
     operandIndex(head, s, out) {
@@ -114,7 +124,7 @@ export function lowerGraph(graph: Graph, weights: WeightMap, limits: RenderLimit
         const a = readConv2dAttrs(n.attrs);
         const [, , oh, ow] = shape(n.outputs[0]!) as [number, number, number, number];
         const problem = { n: xs[0]!, cin: xs[1]!, h: xs[2]!, w: xs[3]!, oh, ow, attrs: a, epilogue: g.steps };
-        const tiling = planConvTiling(problem);
+        const tiling = planConvTiling(problem, options.convTiling);
         return [
           step(renderConv(problem, tiling, limits), {
             constants: {

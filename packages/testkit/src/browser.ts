@@ -1,0 +1,67 @@
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join, normalize } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { extraFixturesDir, fixturesDir } from './fixtures.js';
+
+/** Debian's Chromium, installed by `.ci/run`; never a browser a tool downloads. */
+export const CHROMIUM_PATH = process.env.CARDINAL_CHROMIUM ?? '/usr/bin/chromium';
+
+/** Why browser tests cannot run here, or undefined when they can. */
+export function chromiumUnavailableReason(): string | undefined {
+  if (!existsSync(CHROMIUM_PATH))
+    return `no Chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set CARDINAL_CHROMIUM)`;
+  return undefined;
+}
+
+/**
+ * Headless Chromium with WebGPU on (SwiftShader where there is no GPU), no background
+ * networking (the machine's closed network refuses it), a fresh profile.
+ */
+export async function launchChromium(options: { extraArgs?: string[] } = {}): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [
+      '--enable-unsafe-webgpu',
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+      ...(options.extraArgs ?? []),
+    ],
+  });
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.json': 'application/json',
+  '.bin': 'application/octet-stream',
+  '.safetensors': 'application/octet-stream',
+  '.npy': 'application/octet-stream',
+  '.onnx': 'application/octet-stream',
+};
+
+/**
+ * Connect-style middleware serving the fixtures at `/fixtures/<name>/<file>` (the shared ones
+ * and `extra/<name>`), for pages that run fixtures in a browser.
+ */
+export function fixturesMiddleware(prefix = '/fixtures/') {
+  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const url = decodeURIComponent((req.url ?? '').split('?')[0]!);
+    if (!url.startsWith(prefix)) return next();
+    const rel = normalize(url.slice(prefix.length));
+    if (rel.startsWith('..')) return next();
+    const file = rel.startsWith('extra/') ? join(extraFixturesDir(), rel.slice(6)) : join(fixturesDir(), rel);
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      res.statusCode = 404;
+      res.end(`no fixture file ${rel}`);
+      return;
+    }
+    const ext = file.slice(file.lastIndexOf('.'));
+    res.setHeader('Content-Type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
+    createReadStream(file).pipe(res);
+  };
+}
