@@ -51,9 +51,11 @@ const CONTENT_TYPES: Record<string, string> = {
 export function fixturesMiddleware(prefix = '/fixtures/') {
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const url = decodeURIComponent((req.url ?? '').split('?')[0]!);
-    if (!url.startsWith(prefix)) return next();
     const rel = normalize(url.slice(prefix.length));
-    if (rel.startsWith('..')) return next();
+    if (!url.startsWith(prefix) || rel.startsWith('..')) {
+      next();
+      return;
+    }
     const file = rel.startsWith('extra/') ? join(extraFixturesDir(), rel.slice(6)) : join(fixturesDir(), rel);
     if (!existsSync(file) || !statSync(file).isFile()) {
       res.statusCode = 404;
