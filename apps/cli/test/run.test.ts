@@ -134,12 +134,6 @@ describe('cardinal run: bad invocations give one line and a non-zero exit', () =
       1,
     ],
     [
-      'a backend that is not installed here',
-      ['run', meta, '--random-input', '--backend', 'webgpu'],
-      /backend 'webgpu' is not installed \(add the package @cardinal\/backend-webgpu\)/,
-      1,
-    ],
-    [
       'input that is not 4-D',
       ['run', meta, '--input', join(f.dir, 'input.bin'), '--shape', '2,3,32,32,1'],
       /input must be 4-D \[N, C, H, W\], got \[2, 3, 32, 32, 1\]/,

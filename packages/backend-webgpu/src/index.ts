@@ -1,4 +1,10 @@
-export { compileWebGpu, type WebGpuCompileOptions, type WebGpuExecutable, webgpuBackend } from './backend.js';
+export {
+  compileWebGpu,
+  type WebGpuCompileOptions,
+  type WebGpuExecutable,
+  webgpuBackend,
+  webgpuBackend as backend,
+} from './backend.js';
 export type { ConvTiling } from './codegen/conv.js';
 export type { EpilogueStep } from './codegen/epilogue.js';
 export type { BindingSlot, KernelSource, RenderLimits } from './codegen/kernel.js';

@@ -109,7 +109,8 @@ describe.skipIf(!availability.available)('random graphs: webgpu equals the refer
       expect(got.shape).toEqual(want.shape);
       const scale = Math.max(1, ...Array.from(want.data, Math.abs));
       let worst = 0;
-      for (let i = 0; i < want.data.length; i++) worst = Math.max(worst, Math.abs(got.data[i]! - want.data[i]!));
+      for (let i = 0; i < want.data.length; i++)
+        worst = Math.max(worst, Math.abs(got.data[i]! - want.data[i]!));
       const ops = [...new Set(graph.nodes.map((nd) => nd.op))].join(',');
       expect(worst, `seed ${seed} (${ops}, input ${spec.shape}): max |diff| ${worst}`).toBeLessThanOrEqual(
         1e-4 * scale,

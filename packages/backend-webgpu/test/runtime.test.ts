@@ -58,8 +58,11 @@ describe.skipIf(!availability.available)('webgpu runtime', () => {
       const y1 = (await exe.run({ [name]: one }))[graph.outputs[0]!]!;
       expect(y1.shape).toEqual([1, 10]);
       const y2 = (await exe.run({ [name]: f.input }))[graph.outputs[0]!]!;
-      for (let i = 0; i < 10; i++) expect(Math.abs(y1.data[i]! - y2.data[10 + i]!)).toBeLessThanOrEqual(f.atol);
-      await expect(exe.run({ [name]: { shape: [1, c, h + 1, w], data: new Float32Array(c * (h + 1) * w) } })).rejects.toThrow(
+      for (let i = 0; i < 10; i++)
+        expect(Math.abs(y1.data[i]! - y2.data[10 + i]!)).toBeLessThanOrEqual(f.atol);
+      await expect(
+        exe.run({ [name]: { shape: [1, c, h + 1, w], data: new Float32Array(c * (h + 1) * w) } }),
+      ).rejects.toThrow(
         /input 'input': expected shape \[2, 3, 32, 32\] \(any batch size\), got \[1, 3, 33, 32\]/,
       );
     } finally {
@@ -102,7 +105,12 @@ describe('with no adapter at all', () => {
 const a = await webgpuBackend.isAvailable(); console.log(JSON.stringify(a)); process.exit(0);`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       encoding: 'utf8',
-      env: { ...process.env, EGL_PLATFORM: 'no-such-platform', VK_ICD_FILENAMES: '/nonexistent.json', VK_DRIVER_FILES: '/nonexistent.json' },
+      env: {
+        ...process.env,
+        EGL_PLATFORM: 'no-such-platform',
+        VK_ICD_FILENAMES: '/nonexistent.json',
+        VK_DRIVER_FILES: '/nonexistent.json',
+      },
     });
     expect(r.status).toBe(0);
     const a = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { available: boolean; reason: string };
