@@ -16,11 +16,13 @@ import { stats } from './stats.js';
 const here = dirname(fileURLToPath(import.meta.url));
 if (process.argv.includes('--suite')) {
   const i = process.argv.indexOf('--suite');
-  if (process.argv[i + 1] !== 'tfjs') {
-    console.error(`bench: unknown --suite '${process.argv[i + 1]}' (known: tfjs)`);
+  const suite = process.argv[i + 1];
+  if (suite === 'tfjs') await import('./tfjs-suite.js');
+  else if (suite === 'webgpu') await import('./webgpu-suite.js');
+  else {
+    console.error(`bench: unknown --suite '${suite}' (known: tfjs, webgpu)`);
     process.exit(1);
   }
-  await import('./tfjs-suite.js');
   process.exit(0);
 }
 const PYTHON = '/usr/bin/python3';

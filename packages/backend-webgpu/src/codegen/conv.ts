@@ -23,10 +23,10 @@ export interface ConvProblem {
 }
 
 /**
- * How one invocation tiles the output: `tco` output channels (1, 4 or 8, as vec4 lanes) by
+ * How one invocation tiles the output: `tco` output channels (1, 4, 8 or 16, as vec4 lanes) by
  * `tp` output pixels, so each loaded input value feeds `tco` multiply-adds and each loaded
- * weight vector `tp`. `pointwise`: a 1x1 stride-1 unpadded conv whose pixel count is a
- * multiple of 4 runs as a matrix multiply over vec4 pixel rows.
+ * weight vector `tp`. `pointwise`: a 1x1 unpadded conv, run as a matrix multiply over
+ * quads of pixels (the direct kernel ignores `tp` there: a quad is four pixels).
  */
 export interface ConvTiling {
   tco: 1 | 4 | 8 | 16;
@@ -45,8 +45,7 @@ export function planConvTiling(p: ConvProblem, override: Partial<ConvTiling> = {
   const coutG = a.outChannels / a.groups;
   const ohw = p.oh * p.ow;
   const oneByOne = a.kernel[0] === 1 && a.kernel[1] === 1;
-  const eligible =
-    oneByOne && a.stride[0] === 1 && a.stride[1] === 1 && a.padding.every((v) => v === 0) && ohw % 4 === 0;
+  const eligible = oneByOne && a.padding.every((v) => v === 0);
   const pointwise = eligible && (override.pointwise ?? true);
   // Wider channel tiles pay off in the GEMM form, where each loaded pixel row feeds them all.
   const widest = pointwise && coutG % 16 === 0 && coutG >= 32 ? 16 : 8;
@@ -107,14 +106,22 @@ function declarations(p: ConvProblem, tiling: ConvTiling, vec4Io: boolean): stri
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const lane = (c: number) => 'xyzw'[c]!;
 
-/** The pointwise case: out[co, p..p+3] += w[co, ci] * x[ci, p..p+3] over vec4 pixel rows. */
+/**
+ * The 1x1 unpadded case as a matrix multiply: out[co, p..p+3] += w[co, ci] * x[ci, p..p+3].
+ * Contiguous pixel quads (stride 1, pixel count a multiple of 4) load and store as vec4;
+ * otherwise (strided, odd sizes) the four input pixels are gathered by precomputed offsets
+ * and the outputs written lane by lane.
+ */
 function renderPointwise(p: ConvProblem, t: ConvTiling, limits: RenderLimits): KernelSource {
   const a = p.attrs;
-  const hw4 = (p.oh * p.ow) / 4;
+  const ohw = p.oh * p.ow;
+  const hw = p.h * p.w;
+  const contiguous = a.stride[0] === 1 && a.stride[1] === 1 && ohw % 4 === 0;
+  const quads = Math.ceil(ohw / 4);
   const ct = a.outChannels / t.tco;
   const coutG = a.outChannels / a.groups;
   const cinG = p.cin / a.groups;
-  const invocations = p.n * ct * hw4;
+  const invocations = p.n * ct * quads;
   const wg = pickWorkgroupSize(limits);
   const U = u32Literal;
   const accs = range(t.tco);
@@ -131,33 +138,66 @@ function renderPointwise(p: ConvProblem, t: ConvTiling, limits: RenderLimits): K
                 .join('\n'),
           )
           .join('\n');
-  const writes = accs
-    .map((c) => {
-      const idx = `(n * ${U(a.outChannels)} + co0 + ${U(c)}) * ${U(hw4)} + pt`;
-      const value = renderEpilogue(`(acc${c} + vec4<f32>(bias[co0 + ${U(c)}]))`, p.epilogue, {
-        full: `${idx}`,
-        channel: `n * ${U(a.outChannels)} + co0 + ${U(c)}`,
-        vec4: true,
-      });
-      return `  y[${idx}] = ${value};`;
-    })
-    .join('\n');
-  const body = `  let pt = gid % ${U(hw4)};
-  let rest = gid / ${U(hw4)};
+  const chan = (c: number) => `n * ${U(a.outChannels)} + co0 + ${U(c)}`;
+  let writes: string;
+  let setup: string;
+  let load: string;
+  if (contiguous) {
+    setup = `  let xb = (n * ${U(p.cin)} + g * ${U(cinG)}) * ${U(quads)} + pt;`;
+    load = `    let xv = x[xb + ci * ${U(quads)}];`;
+    writes = accs
+      .map((c) => {
+        const idx = `(${chan(c)}) * ${U(quads)} + pt`;
+        const value = renderEpilogue(`(acc${c} + vec4<f32>(bias[co0 + ${U(c)}]))`, p.epilogue, {
+          full: idx,
+          channel: chan(c),
+          vec4: true,
+        });
+        return `  y[${idx}] = ${value};`;
+      })
+      .join('\n');
+  } else {
+    // Input offset of output pixel p0 + j, clamped to the last pixel for the ragged tail.
+    const offsets = range(4)
+      .map(
+        (j) => `  let q${j} = min(pt * 4u + ${U(j)}, ${U(ohw - 1)});
+  let o${j} = (q${j} / ${U(p.ow)}) * ${U(a.stride[0] * p.w)} + (q${j} % ${U(p.ow)}) * ${U(a.stride[1])};`,
+      )
+      .join('\n');
+    setup = `  let xb = (n * ${U(p.cin)} + g * ${U(cinG)}) * ${U(hw)};\n${offsets}`;
+    load = `    let xc = xb + ci * ${U(hw)};
+    let xv = vec4<f32>(x[xc + o0], x[xc + o1], x[xc + o2], x[xc + o3]);`;
+    writes = range(4)
+      .map((j) => {
+        const lines = accs.map((c) => {
+          const idx = `(${chan(c)}) * ${U(ohw)} + pt * 4u + ${U(j)}`;
+          const value = renderEpilogue(`(acc${c}.${lane(j)} + bias[co0 + ${U(c)}])`, p.epilogue, {
+            full: idx,
+            channel: chan(c),
+            vec4: false,
+          });
+          return `    y[${idx}] = ${value};`;
+        });
+        return `  if (pt * 4u + ${U(j)} < ${U(ohw)}) {\n${lines.join('\n')}\n  }`;
+      })
+      .join('\n');
+  }
+  const body = `  let pt = gid % ${U(quads)};
+  let rest = gid / ${U(quads)};
   let co0 = (rest % ${U(ct)}) * ${U(t.tco)};
   let n = rest / ${U(ct)};
   let g = co0 / ${U(coutG)};
-  let xb = (n * ${U(p.cin)} + g * ${U(cinG)}) * ${U(hw4)} + pt;
+${setup}
   let wb = ${t.tco === 1 ? `co0 * ${U(cinG)}` : `(co0 / 4u) * ${U(cinG)}`};
 ${accs.map((c) => `  var acc${c} = vec4<f32>(0.0);`).join('\n')}
   for (var ci = 0u; ci < ${U(cinG)}; ci++) {
-    let xv = x[xb + ci * ${U(hw4)}];
+${load}
 ${inner}
   }
 ${writes}`;
   return {
-    kind: 'conv1x1',
-    wgsl: `${declarations(p, t, true)}\n${entryPoint(wg, invocations, limits, body)}`,
+    kind: a.stride[0] === 1 && a.stride[1] === 1 ? 'conv1x1' : 'conv1x1-s',
+    wgsl: `${declarations(p, t, contiguous)}\n${entryPoint(wg, invocations, limits, body)}`,
     bindings: bindingsFor(p),
     invocations,
     workgroupSize: wg,

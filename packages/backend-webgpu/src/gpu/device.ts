@@ -99,7 +99,10 @@ export function acquireDevice(req: DeviceRequest = {}): Promise<GpuContext> {
       throw new WebGpuUnavailableError(`no WebGPU adapter: ${found.reasons.join('; ')}`);
     const { adapter, label } = found;
     const al = adapter.limits;
+    // Timestamp queries, where the adapter has them, time each kernel for profiles.
+    const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
     const device = await adapter.requestDevice({
+      requiredFeatures,
       requiredLimits: {
         maxStorageBufferBindingSize: al.maxStorageBufferBindingSize,
         maxBufferSize: al.maxBufferSize,

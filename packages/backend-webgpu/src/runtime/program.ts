@@ -20,6 +20,8 @@ export interface KernelProfile {
   kind: string;
   count: number;
   ms: number;
+  /** `timestamp`: GPU timestamp queries; `cpu`: wall time around one submit per kernel. */
+  source: 'timestamp' | 'cpu';
 }
 
 /**
@@ -173,30 +175,77 @@ export class GpuProgram {
   }
 
   /**
-   * Time per kernel kind, by CPU timing around one submit per dispatch (every adapter has
-   * that; the GL backend has no timestamp queries). Slower than a real run: for finding the
-   * slowest kernels, not for latency.
+   * Time per kernel kind for one run, slowest first: from timestamp queries around each
+   * kernel's pass where the device has them (SwiftShader does), else from CPU timing around
+   * one submit per kernel (Dawn's GL backend has no timestamps). For finding the slowest
+   * kernels, not for latency: one pass per kernel adds overhead.
    */
   async profile(inputs: Readonly<Record<string, Tensor>>): Promise<KernelProfile[]> {
     await this.busy;
     const device = this.ctx.device;
     this.writeInputs(inputs);
     await device.queue.onSubmittedWorkDone();
+    const times = device.features.has('timestamp-query')
+      ? await this.timestampTimes()
+      : await this.cpuTimes();
     const byKind = new Map<string, KernelProfile>();
+    times.forEach((ms, i) => {
+      const kind = this.dispatches[i]!.step.kernel.kind;
+      const p = byKind.get(kind) ?? { kind, count: 0, ms: 0, source: times.source };
+      p.count += 1;
+      p.ms += ms;
+      byKind.set(kind, p);
+    });
+    return [...byKind.values()].sort((a, b) => b.ms - a.ms);
+  }
+
+  private async cpuTimes(): Promise<number[] & { source: 'cpu' }> {
+    const device = this.ctx.device;
+    const times: number[] = [];
     for (let i = 0; i < this.dispatches.length; i++) {
       const encoder = device.createCommandEncoder();
       this.encode(encoder, i, i + 1);
       const t0 = performance.now();
       device.queue.submit([encoder.finish()]);
       await device.queue.onSubmittedWorkDone();
-      const ms = performance.now() - t0;
-      const kind = this.dispatches[i]!.step.kernel.kind;
-      const p = byKind.get(kind) ?? { kind, count: 0, ms: 0 };
-      p.count += 1;
-      p.ms += ms;
-      byKind.set(kind, p);
+      times.push(performance.now() - t0);
     }
-    return [...byKind.values()].sort((a, b) => b.ms - a.ms);
+    return Object.assign(times, { source: 'cpu' as const });
+  }
+
+  private async timestampTimes(): Promise<number[] & { source: 'timestamp' }> {
+    const device = this.ctx.device;
+    const n = this.dispatches.length;
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
+    const resolve = device.createBuffer({
+      size: 16 * n,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const read = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = device.createCommandEncoder();
+      this.dispatches.forEach((d, i) => {
+        const pass = encoder.beginComputePass({
+          timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+        });
+        pass.setPipeline(d.pipeline);
+        pass.setBindGroup(0, d.bindGroup);
+        pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
+        pass.end();
+      });
+      encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
+      device.queue.submit([encoder.finish()]);
+      await read.mapAsync(GPUMapMode.READ);
+      const ticks = new BigInt64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      const times = Array.from({ length: n }, (_, i) => Number(ticks[2 * i + 1]! - ticks[2 * i]!) / 1e6);
+      return Object.assign(times, { source: 'timestamp' as const });
+    } finally {
+      querySet.destroy();
+      resolve.destroy();
+      read.destroy();
+    }
   }
 
   get dispatchCount(): number {
