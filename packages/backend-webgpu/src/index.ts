@@ -1,3 +1,5 @@
+/// <reference types="@webgpu/types" />
+// The public types name GPUDevice and friends; this brings their declarations to consumers.
 export {
   compileWebGpu,
   type WebGpuCompileOptions,

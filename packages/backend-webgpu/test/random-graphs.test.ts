@@ -90,9 +90,9 @@ function randomGraph(seed: number): { graph: Graph; weights: WeightMap } {
   const weights = initWeights(graph, seed);
   // Non-trivial BatchNorm statistics so folding is exercised.
   for (const [k, t] of weights) {
-    if (k.endsWith('running_var')) t.data.forEach((_, i) => void (t.data[i] = 0.5 + rnd()));
+    if (k.endsWith('running_var')) for (let i = 0; i < t.data.length; i++) t.data[i] = 0.5 + rnd();
     if (k.endsWith('running_mean') || (k.endsWith('.bias') && k.includes('bn')))
-      t.data.forEach((_, i) => void (t.data[i] = rnd() - 0.5));
+      for (let i = 0; i < t.data.length; i++) t.data[i] = rnd() - 0.5;
   }
   return { graph, weights };
 }

@@ -48,6 +48,45 @@ describe.skipIf(!availability.available)('webgpu runtime', () => {
     }
   });
 
+  it('dispose destroys every buffer it made; 50 compile/dispose cycles do not grow memory', async () => {
+    const { device } = await acquireDevice();
+    const live = new Set<GPUBuffer>();
+    const tracking = new Proxy(device, {
+      get(target, prop) {
+        if (prop === 'createBuffer')
+          return (d: GPUBufferDescriptor) => {
+            const b = target.createBuffer(d);
+            live.add(b);
+            const destroy = b.destroy.bind(b);
+            b.destroy = () => {
+              live.delete(b);
+              destroy();
+            };
+            return b;
+          };
+        const v = Reflect.get(target, prop, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const { f, graph, weights } = fixtureModel('timm_se_256');
+    const cycle = async () => {
+      const exe = await compileWebGpu(graph, weights, { device: tracking });
+      await exe.run({ [graph.inputs[0]!.name]: f.input });
+      expect(live.size).toBeGreaterThan(0);
+      exe.dispose();
+      await new Promise((r) => setTimeout(r, 0));
+      expect(live.size).toBe(0);
+    };
+    for (let i = 0; i < 10; i++) await cycle();
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 50; i++) await cycle();
+    global.gc?.();
+    const growth = (process.memoryUsage().rss - before) / 2 ** 20;
+    console.log(`webgpu compile/dispose: 50 cycles, RSS growth ${growth.toFixed(1)} MiB`);
+    expect(growth).toBeLessThan(64);
+  });
+
   it('runs another batch size with its own plan, and batch 1 equals a slice of batch 2', async () => {
     const { f, graph, weights } = fixtureModel('tiny_seresnext_d');
     const exe = await compileWebGpu(graph, weights);

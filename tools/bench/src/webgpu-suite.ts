@@ -69,7 +69,12 @@ function serveDir(prefix: string, dir: string) {
       next();
       return;
     }
-    const type = file.endsWith('.mjs') || file.endsWith('.js') ? 'text/javascript' : file.endsWith('.wasm') ? 'application/wasm' : 'application/octet-stream';
+    const type =
+      file.endsWith('.mjs') || file.endsWith('.js')
+        ? 'text/javascript'
+        : file.endsWith('.wasm')
+          ? 'application/wasm'
+          : 'application/octet-stream';
     res.setHeader('Content-Type', type);
     createReadStream(file).pipe(res);
   };
@@ -150,7 +155,16 @@ try {
         }
         if (values.profile) profiles[`${subject}@${size}`] = await exe.profile(x);
         const st = { ...stats(times), maxMs: Math.max(...times) };
-        row = { subject, size, where: 'node', adapter: exe.adapter, runs, medianMs: st.medianMs, minMs: st.minMs, maxMs: st.maxMs };
+        row = {
+          subject,
+          size,
+          where: 'node',
+          adapter: exe.adapter,
+          runs,
+          medianMs: st.medianMs,
+          minMs: st.minMs,
+          maxMs: st.maxMs,
+        };
         row.maxAbsDiffVsCardinal = diff(Array.from(out), outputs.get(size));
         exe.dispose();
       } else {
@@ -161,19 +175,39 @@ try {
         const [kind, threads] = subject.startsWith('ort-wasm-')
           ? ['ort-wasm', Number(subject.slice('ort-wasm-'.length))]
           : [subject, undefined];
-        const req = { subject: kind, model: values.model, size, warmup, runs, threads, profile: values.profile };
+        const req = {
+          subject: kind,
+          model: values.model,
+          size,
+          warmup,
+          runs,
+          threads,
+          profile: values.profile,
+        };
         const r = await page.evaluate((q) => (globalThis as unknown as BenchPage).bench.run(q), req);
         await page.close();
-        if (kind === 'ort-wasm' && threads! > 1 && !r.crossOriginIsolated) fail('the page is not cross-origin isolated');
+        if (kind === 'ort-wasm' && threads! > 1 && !r.crossOriginIsolated)
+          fail('the page is not cross-origin isolated');
         if (r.profile) profiles[`${subject}@${size}`] = r.profile;
         const st = { ...stats(r.timesMs), maxMs: Math.max(...r.timesMs) };
-        row = { subject, size, where: 'chromium', adapter: r.adapter, runs, medianMs: st.medianMs, minMs: st.minMs, maxMs: st.maxMs };
+        row = {
+          subject,
+          size,
+          where: 'chromium',
+          adapter: r.adapter,
+          runs,
+          medianMs: st.medianMs,
+          minMs: st.minMs,
+          maxMs: st.maxMs,
+        };
         if (subject === 'cardinal-webgpu') outputs.set(size, r.output);
         else row.maxAbsDiffVsCardinal = diff(r.output, outputs.get(size));
       }
       rows.push(row);
       if (!values.json)
-        console.error(`${subject} @${size}: median ${row.medianMs.toFixed(1)} ms (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+        console.error(
+          `${subject} @${size}: median ${row.medianMs.toFixed(1)} ms (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+        );
     }
   }
 } finally {

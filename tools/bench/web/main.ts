@@ -1,7 +1,8 @@
 // The browser side of `pnpm bench --suite webgpu`: one subject per page load (onnxruntime-web
 // fixes its thread count when its wasm starts), the same weights, ONNX file and input for all.
-import { buildModel, loadSafetensorsWeights, readRawF32, type Tensor } from '@cardinal/core';
+
 import { compileWebGpu } from '@cardinal/backend-webgpu';
+import { buildModel, loadSafetensorsWeights, readRawF32, type Tensor } from '@cardinal/core';
 
 export interface BenchRequest {
   subject: 'cardinal-webgpu' | 'ort-webgpu' | 'ort-wasm';
@@ -46,7 +47,9 @@ async function time(runs: number, warmup: number, once: () => Promise<Float32Arr
 
 async function runCardinal(req: BenchRequest, input: Tensor): Promise<BenchReply> {
   const { graph } = buildModel(req.model, { inputShape: [1, 3, req.size, req.size] });
-  const { weights } = loadSafetensorsWeights(graph, await bytes('/bench-data/weights.safetensors'), { strict: true });
+  const { weights } = loadSafetensorsWeights(graph, await bytes('/bench-data/weights.safetensors'), {
+    strict: true,
+  });
   const exe = await compileWebGpu(graph, weights);
   const feeds = { [graph.inputs[0]!.name]: input };
   const r = await time(req.runs, req.warmup, async () => (await exe.run(feeds))[graph.outputs[0]!]!.data);
@@ -81,13 +84,21 @@ async function runOrt(req: BenchRequest, input: Tensor): Promise<BenchReply> {
     graphOptimizationLevel: 'all',
   });
   const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', input.data, [...input.shape]) };
-  const r = await time(req.runs, req.warmup, async () => (await session.run(feeds))[session.outputNames[0]!]!.data);
+  const r = await time(
+    req.runs,
+    req.warmup,
+    async () => (await session.run(feeds))[session.outputNames[0]!]!.data,
+  );
   const adapter = ep === 'webgpu' ? await adapterName() : `wasm, ${req.threads ?? 1} thread(s)`;
   return { ...r, adapter, crossOriginIsolated };
 }
 
 async function run(req: BenchRequest): Promise<BenchReply> {
-  const input = readRawF32(await bytes(`/bench-data/input-${req.size}.bin`), [1, 3, req.size, req.size], 'input');
+  const input = readRawF32(
+    await bytes(`/bench-data/input-${req.size}.bin`),
+    [1, 3, req.size, req.size],
+    'input',
+  );
   return req.subject === 'cardinal-webgpu' ? runCardinal(req, input) : runOrt(req, input);
 }
 

@@ -10,6 +10,7 @@ const PACKAGES = [
   'packages/testkit',
   'packages/backend-onnx',
   'packages/backend-tfjs',
+  'packages/backend-webgpu',
   'apps/cli',
 ];
 
@@ -24,7 +25,7 @@ describe('publishable packages', () => {
     expect(readFileSync(join(root, dir, 'README.md'), 'utf8')).toMatch(/```(ts|sh)\n/);
   });
 
-  it('pack, install from the tarballs alone in a fresh project, and run', () => {
+  it('pack, install from the tarballs alone in a fresh project, and run', async () => {
     const out = mkdtempSync(join(tmpdir(), 'cardinal-pack-'));
     for (const dir of PACKAGES) {
       execFileSync('pnpm', ['pack', '--pack-destination', out], { cwd: join(root, dir), stdio: 'pipe' });
@@ -53,6 +54,7 @@ describe('publishable packages', () => {
       '@cardinal/testkit': tgz('testkit'),
       '@cardinal/backend-onnx': tgz('backend-onnx'),
       '@cardinal/backend-tfjs': tgz('backend-tfjs'),
+      '@cardinal/backend-webgpu': tgz('backend-webgpu'),
       '@cardinal/cli': tgz('cli'),
     };
     writeFileSync(
@@ -66,6 +68,7 @@ describe('publishable packages', () => {
           'onnxruntime-node': '^1.30.0',
           '@tensorflow/tfjs': '^4.22.0',
           '@tensorflow/tfjs-backend-wasm': '^4.22.0',
+          webgpu: '^0.6.2',
         },
         // Nested @cardinal dependencies resolve to the same tarballs, never to a registry.
         pnpm: { overrides: local },
@@ -80,10 +83,12 @@ describe('publishable packages', () => {
         "import { createModel, initWeights, referenceBackend } from '@cardinal/core';",
         "import { onnxBackend } from '@cardinal/backend-onnx';",
         "import { tfjsBackend } from '@cardinal/backend-tfjs';",
+        "import { webgpuBackend } from '@cardinal/backend-webgpu';",
         "const graph = createModel('resnext50_32x4d', { inputShape: [1, 3, 224, 224] });",
         'const weights = initWeights(graph);',
         'const input = { input: { shape: [1, 3, 224, 224], data: new Float32Array(3 * 224 * 224).fill(0.5) } };',
-        'for (const backend of [onnxBackend, tfjsBackend, referenceBackend]) {',
+        'const gpu = (await webgpuBackend.isAvailable()).available ? [webgpuBackend] : [];',
+        'for (const backend of [onnxBackend, tfjsBackend, referenceBackend, ...gpu]) {',
         '  const model = await backend.compile(graph, weights);',
         '  const y = (await model.run(input))[graph.outputs[0]];',
         '  model.dispose();',
@@ -112,6 +117,9 @@ describe('publishable packages', () => {
     expect(run.stdout).toContain('onnx: output shape [1, 1000]');
     expect(run.stdout).toContain('reference: output shape [1, 1000]');
     expect(run.stdout).toContain('tfjs: output shape [1, 1000]');
+    const { webgpuBackend } = await import('@cardinal/backend-webgpu');
+    if ((await webgpuBackend.isAvailable()).available)
+      expect(run.stdout).toContain('webgpu: output shape [1, 1000]');
 
     const cli = spawnSync(
       join(project, 'node_modules', '.bin', 'cardinal'),

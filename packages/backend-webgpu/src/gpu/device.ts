@@ -100,7 +100,9 @@ export function acquireDevice(req: DeviceRequest = {}): Promise<GpuContext> {
     const { adapter, label } = found;
     const al = adapter.limits;
     // Timestamp queries, where the adapter has them, time each kernel for profiles.
-    const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+    const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query')
+      ? ['timestamp-query']
+      : [];
     const device = await adapter.requestDevice({
       requiredFeatures,
       requiredLimits: {

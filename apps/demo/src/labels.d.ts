@@ -1,0 +1,4 @@
+declare module 'virtual:imagenet-labels' {
+  const labels: string[];
+  export default labels;
+}

@@ -1,0 +1,225 @@
+import labels from 'virtual:imagenet-labels';
+import { randomNormal, type Tensor, topK, zooNames } from '@cardinal/core';
+import { renderLatencyChart } from './chart.js';
+import { renderDiagram } from './diagram.js';
+import { drawSample, imageToTensor } from './image.js';
+import { type LoadedModel, loadModel, type ModelChoice } from './model.js';
+import { type Outline, outline } from './outline.js';
+import { ortWasmRunner, type Runner, webgpuReason, webgpuRunner } from './runners.js';
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const modelSelect = $<HTMLSelectElement>('model');
+const sizeInput = $<HTMLInputElement>('size');
+const seedInput = $<HTMLInputElement>('seed');
+const inputKind = $<HTMLSelectElement>('input-kind');
+const inputSeed = $<HTMLInputElement>('input-seed');
+const preview = $<HTMLCanvasElement>('preview');
+const message = $<HTMLParagraphElement>('message');
+const runButton = $<HTMLButtonElement>('run');
+const compareButton = $<HTMLButtonElement>('compare');
+
+/** What the end-to-end test reads: the logits shown, the backend, the block count. */
+interface DemoState {
+  lastLogits: number[];
+  backend: string;
+  blockCount: number;
+  runs: number;
+  lastCompareMaxAbsDiff?: number;
+}
+declare global {
+  interface Window {
+    cardinalDemo: DemoState;
+  }
+}
+const state: DemoState = { lastLogits: [], backend: '', blockCount: 0, runs: 0 };
+window.cardinalDemo = state;
+
+for (const name of zooNames())
+  modelSelect.add(new Option(name, name, name === 'resnext50_32x4d', name === 'resnext50_32x4d'));
+
+let configJson: ModelChoice['configJson'];
+let safetensors: ModelChoice['safetensors'];
+let droppedImage: ImageBitmap | undefined;
+let model: LoadedModel | undefined;
+let modelKey = '';
+let runner: Runner | undefined;
+let fallback: Runner | undefined;
+let diagram: Outline | undefined;
+const expanded = new Set<string>();
+const latencies: number[] = [];
+
+const fmt = (n: number) =>
+  n >= 1e9 ? `${(n / 1e9).toFixed(2)} G` : n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${n}`;
+
+function choice(): ModelChoice {
+  return {
+    zooName: modelSelect.value,
+    size: Math.max(32, Math.min(512, Number(sizeInput.value) || 224)),
+    seed: Number(seedInput.value) || 0,
+    configJson,
+    safetensors,
+  };
+}
+
+function showSummary(m: LoadedModel): void {
+  const rows = m.stages
+    .map((s) => `<tr><td>${s.stage}</td><td>${fmt(s.params)}</td><td>${fmt(s.macs)}</td></tr>`)
+    .join('');
+  $('summary').innerHTML =
+    `<thead><tr><th>stage</th><th>params</th><th>MACs</th></tr></thead><tbody>${rows}<tr><th>total</th><th>${fmt(m.params)}</th><th>${fmt(m.macs)}</th></tr></tbody>`;
+}
+
+async function drawDiagram(): Promise<void> {
+  if (!diagram) return;
+  const host = $('diagram');
+  await renderDiagram(host, diagram, expanded, (id) => {
+    if (expanded.has(id)) expanded.delete(id);
+    else expanded.add(id);
+    void drawDiagram();
+  });
+  host.dataset.blockCount = String(diagram.blocks.length);
+  state.blockCount = diagram.blocks.length;
+}
+
+/** Builds the chosen model, its summary and diagram; compiles it on first run. */
+async function ensureModel(): Promise<LoadedModel> {
+  const c = choice();
+  const key = JSON.stringify({ ...c, configJson: c.configJson?.text, safetensors: c.safetensors?.name });
+  if (model && key === modelKey) return model;
+  runner?.dispose();
+  fallback?.dispose();
+  runner = undefined;
+  fallback = undefined;
+  latencies.length = 0;
+  model = loadModel(c);
+  modelKey = key;
+  showSummary(model);
+  diagram = outline(model.graph);
+  expanded.clear();
+  await drawDiagram();
+  return model;
+}
+
+async function primaryRunner(m: LoadedModel): Promise<Runner> {
+  if (runner) return runner;
+  const reason = await webgpuReason();
+  if (reason) {
+    message.textContent = `WebGPU is not available (${reason}); running on onnxruntime-web's wasm backend instead.`;
+    runner = await ortWasmRunner(m.graph, m.weights);
+  } else runner = await webgpuRunner(m.graph, m.weights);
+  state.backend = runner.name;
+  $('adapter').textContent = `backend: ${runner.name} — ${runner.device}`;
+  return runner;
+}
+
+function currentInput(size: number): Tensor {
+  const kind = inputKind.value;
+  const ctx = preview.getContext('2d')!;
+  if (kind === 'random') {
+    ctx.fillStyle = '#ccc';
+    ctx.fillRect(0, 0, preview.width, preview.height);
+    return randomNormal([1, 3, size, size], Number(inputSeed.value) || 0);
+  }
+  const source: CanvasImageSource =
+    kind === 'dropped' && droppedImage ? droppedImage : drawSample(kind.slice(7) || 'sunset');
+  ctx.drawImage(source, 0, 0, preview.width, preview.height);
+  return imageToTensor(source, size);
+}
+
+function showTop5(logits: Float32Array): void {
+  const classes = logits.length;
+  const top = topK({ shape: [1, classes], data: logits }, Math.min(5, classes))[0]!;
+  const max = Math.max(...logits);
+  const exp = Array.from(logits, (v) => Math.exp(v - max));
+  const sum = exp.reduce((a, b) => a + b, 0);
+  $('top5').innerHTML = top
+    .map((t) => {
+      const name = classes === 1000 ? labels[t.index] : `class ${t.index}`;
+      return `<li>${name} <small>(${((exp[t.index]! / sum) * 100).toFixed(1)}%, logit ${t.value.toFixed(3)})</small></li>`;
+    })
+    .join('');
+}
+
+async function busy<T>(work: () => Promise<T>): Promise<T | undefined> {
+  runButton.disabled = true;
+  compareButton.disabled = true;
+  try {
+    return await work();
+  } catch (e) {
+    message.textContent = (e as Error).message;
+    return undefined;
+  } finally {
+    runButton.disabled = false;
+    compareButton.disabled = false;
+  }
+}
+
+runButton.addEventListener('click', () =>
+  busy(async () => {
+    const m = await ensureModel();
+    const r = await primaryRunner(m);
+    const x = currentInput(m.graph.inputs[0]!.shape[2]!);
+    const t0 = performance.now();
+    const logits = await r.run(x);
+    const ms = performance.now() - t0;
+    latencies.push(ms);
+    state.lastLogits = Array.from(logits);
+    state.runs += 1;
+    showTop5(logits);
+    renderLatencyChart($('chart'), latencies);
+    $('latency').textContent = `last run ${ms.toFixed(1)} ms; ${m.source}`;
+  }),
+);
+
+compareButton.addEventListener('click', () =>
+  busy(async () => {
+    const m = await ensureModel();
+    const r = await primaryRunner(m);
+    fallback ??=
+      r.name === 'webgpu' ? await ortWasmRunner(m.graph, m.weights) : await webgpuRunner(m.graph, m.weights);
+    const x = currentInput(m.graph.inputs[0]!.shape[2]!);
+    const [a, b] = [await r.run(x), await fallback.run(x)];
+    let d = 0;
+    for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    state.lastCompareMaxAbsDiff = d;
+    $('compare-result').textContent =
+      `${r.name} vs ${fallback.name}: max |difference| of the logits ${d.toExponential(2)}`;
+  }),
+);
+
+for (const el of [modelSelect, sizeInput, seedInput])
+  el.addEventListener('change', () => void busy(ensureModel));
+
+$<HTMLInputElement>('config-file').addEventListener('change', async (ev) => {
+  const f = (ev.target as HTMLInputElement).files?.[0];
+  configJson = f ? { name: f.name, text: await f.text() } : undefined;
+  await busy(ensureModel);
+});
+$<HTMLInputElement>('weights-file').addEventListener('change', async (ev) => {
+  const f = (ev.target as HTMLInputElement).files?.[0];
+  safetensors = f ? { name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) } : undefined;
+  await busy(ensureModel);
+});
+
+const drop = $('drop');
+drop.addEventListener('dragover', (ev) => {
+  ev.preventDefault();
+  drop.classList.add('over');
+});
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', async (ev) => {
+  ev.preventDefault();
+  drop.classList.remove('over');
+  const f = ev.dataTransfer?.files[0];
+  if (!f) return;
+  droppedImage = await createImageBitmap(f);
+  if (![...inputKind.options].some((o) => o.value === 'dropped'))
+    inputKind.add(new Option(`dropped: ${f.name}`, 'dropped'));
+  inputKind.value = 'dropped';
+  currentInput(8);
+});
+inputKind.addEventListener('change', () => currentInput(8));
+
+currentInput(8);
+await busy(ensureModel);
+document.body.dataset.ready = 'true';

@@ -1,0 +1,181 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { onnxBackend } from '@cardinal/backend-onnx';
+import { buildModel, getZooEntry, initWeights, randomNormal } from '@cardinal/core';
+import { chromiumUnavailableReason, launchChromium } from '@cardinal/testkit/browser';
+import type { Browser, Page } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const reason = chromiumUnavailableReason();
+if (reason) console.warn(`skipping the demo's end-to-end test: ${reason}`);
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outDir = fileURLToPath(new URL('./output/', import.meta.url));
+
+interface DemoState {
+  lastLogits: number[];
+  backend: string;
+  blockCount: number;
+  runs: number;
+  lastCompareMaxAbsDiff?: number;
+}
+
+/** The same model, weights and input through backend-onnx in Node. */
+async function onnxLogits(
+  model: string,
+  size: number,
+  seed: number,
+  inputSeed: number,
+): Promise<Float32Array> {
+  const { graph } = buildModel(model, { inputShape: [1, 3, size, size] });
+  const exe = await onnxBackend.compile(graph, initWeights(graph, seed), {
+    executionProviders: ['cpu'],
+  } as object);
+  try {
+    const x = randomNormal([1, 3, size, size], inputSeed);
+    return (await exe.run({ [graph.inputs[0]!.name]: x }))[graph.outputs[0]!]!.data;
+  } finally {
+    exe.dispose();
+  }
+}
+
+describe.skipIf(!!reason)('the demo in headless Chromium', () => {
+  let server: ViteDevServer;
+  let browser: Browser;
+  const consoleErrors: string[] = [];
+
+  const open = async (
+    viewport: { width: number; height: number },
+    b = browser,
+    init?: () => void,
+  ): Promise<Page> => {
+    const page = await b.newPage({ viewport });
+    if (init) await page.addInitScript(init);
+    page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    await page.goto(server.resolvedUrls!.local[0]!);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    return page;
+  };
+
+  const runOnce = async (page: Page, model: string, size: number, seed: number, inputSeed: number) => {
+    await page.selectOption('#model', model);
+    await page.fill('#size', String(size));
+    await page.dispatchEvent('#size', 'change');
+    await page.fill('#seed', String(seed));
+    await page.dispatchEvent('#seed', 'change');
+    await page.selectOption('#input-kind', 'random');
+    await page.fill('#input-seed', String(inputSeed));
+    const before = await page.evaluate(
+      () => (window as unknown as { cardinalDemo: DemoState }).cardinalDemo.runs,
+    );
+    await page.click('#run');
+    await page.waitForFunction(
+      (n) => (window as unknown as { cardinalDemo: DemoState }).cardinalDemo.runs > n,
+      before,
+      {
+        timeout: 120_000,
+      },
+    );
+    return page.evaluate(() => (window as unknown as { cardinalDemo: DemoState }).cardinalDemo);
+  };
+
+  beforeAll(async () => {
+    mkdirSync(outDir, { recursive: true });
+    server = await createServer({
+      root,
+      configFile: fileURLToPath(new URL('../vite.config.ts', import.meta.url)),
+      logLevel: 'error',
+      server: { port: 0, hmr: false },
+    });
+    await server.listen();
+    browser = await launchChromium();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('runs a zoo model on WebGPU and shows the logits backend-onnx computes in Node, within atol', async () => {
+    const page = await open({ width: 1280, height: 800 });
+    const [model, size, seed, inputSeed] = ['seresnext26d_32x4d', 64, 3, 11] as const;
+    const shown = await runOnce(page, model, size, seed, inputSeed);
+    expect(shown.backend).toBe('webgpu');
+    const want = await onnxLogits(model, size, seed, inputSeed);
+    expect(shown.lastLogits).toHaveLength(want.length);
+    const atol = 1e-4 * Math.max(1, ...Array.from(want, Math.abs));
+    const diff = Math.max(...shown.lastLogits.map((v, i) => Math.abs(v - want[i]!)));
+    expect(diff, `max |webgpu in Chromium - onnx in Node| = ${diff}, atol ${atol}`).toBeLessThanOrEqual(atol);
+
+    // The diagram: one box per block (stem, each residual block, head).
+    const blocks = getZooEntry(model).config.layers.reduce((a, b) => a + b, 0) + 2;
+    await expect.poll(() => page.locator('.block-node').count()).toBe(blocks);
+    expect(shown.blockCount).toBe(blocks);
+    await expect.poll(() => page.locator('#top5 li').count()).toBe(5);
+    expect(await page.textContent('#adapter')).toMatch(/webgpu — browser WebGPU/);
+
+    // Expanding a block shows its primitives, SE squeeze/excite included.
+    await page.click('.block-node[data-id="layer1.0"]');
+    await expect.poll(() => page.locator('.op-node').count()).toBeGreaterThan(8);
+    expect(await page.locator('.op-node text').allTextContents()).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/globalAvgPool · se/),
+        expect.stringMatching(/conv2d 3x3 g32/),
+      ]),
+    );
+    await page.screenshot({ path: `${outDir}/demo-1280x800.png`, fullPage: false });
+
+    await page.click('#compare');
+    await page.waitForFunction(
+      () =>
+        (window as unknown as { cardinalDemo: DemoState }).cardinalDemo.lastCompareMaxAbsDiff !== undefined,
+      undefined,
+      { timeout: 120_000 },
+    );
+    const d = await page.evaluate(
+      () => (window as unknown as { cardinalDemo: DemoState }).cardinalDemo.lastCompareMaxAbsDiff!,
+    );
+    expect(d).toBeLessThanOrEqual(atol);
+    expect(await page.textContent('#compare-result')).toMatch(/webgpu vs onnxruntime-web \(wasm\)/);
+    await page.close();
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('is usable at a phone width', async () => {
+    const page = await open({ width: 390, height: 844 });
+    const shown = await runOnce(page, 'resnet18', 64, 0, 2);
+    expect(shown.lastLogits).toHaveLength(1000);
+    // Nothing wider than the screen except the scrollable diagram.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    const runBox = await page.locator('#run').boundingBox();
+    expect(runBox!.x + runBox!.width).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: `${outDir}/demo-390x844.png`, fullPage: true });
+    await page.close();
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('falls back to onnxruntime-web wasm, with a message, when the browser has no WebGPU adapter', async () => {
+    const plain = await launchChromium();
+    try {
+      // A browser without WebGPU: navigator.gpu is gone before the page's scripts run.
+      const page = await open({ width: 1280, height: 800 }, plain, () =>
+        Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true }),
+      );
+      const shown = await runOnce(page, 'resnet18', 64, 0, 2);
+      expect(shown.backend).toBe('onnxruntime-web (wasm)');
+      expect(await page.textContent('#message')).toMatch(/WebGPU is not available/);
+      const want = await onnxLogits('resnet18', 64, 0, 2);
+      const diff = Math.max(...shown.lastLogits.map((v, i) => Math.abs(v - want[i]!)));
+      expect(diff).toBeLessThanOrEqual(1e-4 * Math.max(1, ...Array.from(want, Math.abs)));
+      await page.close();
+    } finally {
+      await plain.close();
+    }
+    expect(consoleErrors).toEqual([]);
+  });
+});
