@@ -2,7 +2,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join, normalize } from 'node:path';
-import { defineConfig, type Plugin } from 'vite';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
 const require = createRequire(import.meta.url);
 
@@ -55,7 +55,8 @@ function ortAssets(): Plugin {
 }
 
 export default defineConfig({
-  resolve: { conditions: ['source'] },
+  // Workspace packages from their TypeScript sources, then Vite's usual browser conditions.
+  resolve: { conditions: ['source', ...defaultClientConditions] },
   server: { host: '127.0.0.1', port: 5173, strictPort: false, headers: isolation },
   preview: { host: '127.0.0.1', port: 4173, headers: isolation },
   // elkjs and onnx-proto ship CommonJS and are pre-bundled; the rest is ESM. No discovery at run

@@ -36,7 +36,7 @@ export interface WebGpuExecutable extends Executable {
   readonly software: boolean;
   /** Kernel dispatches per run at the compiled batch size. */
   readonly dispatches: number;
-  /** Distinct compiled pipelines (kernels with the same source share one). */
+  /** Distinct kernels (pipelines) this model uses; the same source shares one pipeline per device. */
   readonly pipelines: number;
   /** Per-kernel-kind timing of one run, slowest first. */
   profile(inputs: Readonly<Record<string, Tensor>>): Promise<KernelProfile[]>;
@@ -56,7 +56,8 @@ export async function compileWebGpu(
   const ctx: GpuContext = options.device ? contextForDevice(options.device) : await acquireDevice(options);
   const folded = foldBatchNorm(graph, weights);
   const g = removeIdentities(folded.graph);
-  const pipelines = new PipelineCache(ctx.device);
+  const pipelines = PipelineCache.for(ctx.device);
+  const kernels = new Set<string>();
   const constants: ConstantStore = new Map();
   const programs = new Map<number, Promise<GpuProgram>>();
   const spec = g.inputs[0]!;
@@ -100,7 +101,7 @@ export async function compileWebGpu(
     software: ctx.software,
     dispatches: first.dispatchCount,
     get pipelines() {
-      return pipelines.size;
+      return kernels.size;
     },
     async run(inputs) {
       const program = await programFor(check(inputs));

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { conformanceCases } from '@cardinal/testkit';
 import { chromiumUnavailableReason, fixturesMiddleware, launchChromium } from '@cardinal/testkit/browser';
 import type { Browser, Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
+import { createServer, defaultClientConditions, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const reason = chromiumUnavailableReason();
@@ -19,7 +19,8 @@ describe.skipIf(!!reason)('webgpu backend in headless Chromium reproduces every 
       root: fileURLToPath(new URL('./browser', import.meta.url)),
       configFile: false,
       logLevel: 'error',
-      resolve: { conditions: ['source'] },
+      // Workspace packages from their TypeScript sources, then Vite's usual browser conditions.
+      resolve: { conditions: ['source', ...defaultClientConditions] },
       server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
       // No dependency discovery: a re-optimisation reloads the page in the middle of a test.
       optimizeDeps: { noDiscovery: true, include: [] },

@@ -17,7 +17,7 @@ import { exportOnnx } from '@cardinal/backend-onnx';
 import { compileWebGpu } from '@cardinal/backend-webgpu';
 import { buildModel, initWeights, randomNormal, saveWeights } from '@cardinal/core';
 import { chromiumUnavailableReason, launchChromium } from '@cardinal/testkit/browser';
-import { createServer } from 'vite';
+import { createServer, defaultClientConditions } from 'vite';
 import { stats } from './stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -89,7 +89,8 @@ const server = await createServer({
   root: join(here, '..', 'web'),
   configFile: false,
   logLevel: 'error',
-  resolve: { conditions: ['source'] },
+  // Workspace packages from their TypeScript sources, then Vite's usual browser conditions.
+  resolve: { conditions: ['source', ...defaultClientConditions] },
   server: { host: '127.0.0.1', port: 0, hmr: false },
   optimizeDeps: { noDiscovery: true, include: [] },
   plugins: [

@@ -6,9 +6,24 @@ import type { KernelSource } from '../codegen/kernel.js';
  * shapes, so a ResNeXt-50 has far fewer distinct kernels than dispatches.
  */
 export class PipelineCache {
+  private static readonly perDevice = new WeakMap<GPUDevice, PipelineCache>();
+
+  /**
+   * The device's cache: pipelines cannot be destroyed in WebGPU, so models compiled again on
+   * the same device share them instead of piling up compiled code.
+   */
+  static for(device: GPUDevice): PipelineCache {
+    let c = PipelineCache.perDevice.get(device);
+    if (!c) {
+      c = new PipelineCache(device);
+      PipelineCache.perDevice.set(device, c);
+    }
+    return c;
+  }
+
   private readonly byCode = new Map<string, Promise<GPUComputePipeline>>();
   private queue: Promise<unknown> = Promise.resolve();
-  constructor(private readonly device: GPUDevice) {}
+  private constructor(private readonly device: GPUDevice) {}
 
   get(kernel: KernelSource, path: string): Promise<GPUComputePipeline> {
     let p = this.byCode.get(kernel.wgsl);
@@ -19,10 +34,6 @@ export class PipelineCache {
       this.byCode.set(kernel.wgsl, p);
     }
     return p;
-  }
-
-  get size(): number {
-    return this.byCode.size;
   }
 
   private async compile(kernel: KernelSource, path: string): Promise<GPUComputePipeline> {
