@@ -69,3 +69,23 @@ ${body}
 export function storage(binding: number, name: string, access: 'read' | 'read_write', type = 'f32'): string {
   return `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${type}>;`;
 }
+
+/** A kernel that reads one tensor `x` and writes one tensor `y`, one invocation per `body` run. */
+export function unaryKernel(
+  kind: string,
+  invocations: number,
+  body: string,
+  limits: RenderLimits,
+): KernelSource {
+  const wg = pickWorkgroupSize(limits);
+  return {
+    kind,
+    wgsl: `${storage(0, 'x', 'read')}\n${storage(1, 'y', 'read_write')}\n${entryPoint(wg, invocations, limits, body)}`,
+    bindings: [
+      { kind: 'tensor', role: 'input', index: 0 },
+      { kind: 'tensor', role: 'output', index: 0 },
+    ],
+    invocations,
+    workgroupSize: wg,
+  };
+}

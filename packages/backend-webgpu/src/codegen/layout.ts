@@ -1,11 +1,4 @@
-import {
-  entryPoint,
-  type KernelSource,
-  pickWorkgroupSize,
-  type RenderLimits,
-  storage,
-  u32Literal,
-} from './kernel.js';
+import { type KernelSource, type RenderLimits, u32Literal, unaryKernel } from './kernel.js';
 
 /**
  * Copies `len` slices of a tensor viewed as [outer, srcLen, inner] starting at `srcOffset`
@@ -25,21 +18,11 @@ export interface AxisCopyProblem {
 export function renderAxisCopy(p: AxisCopyProblem, limits: RenderLimits, kind: string): KernelSource {
   const U = u32Literal;
   const invocations = p.outer * p.len * p.inner;
-  const wg = pickWorkgroupSize(limits);
   const body = `  let i = gid % ${U(p.inner)};
   let j = (gid / ${U(p.inner)}) % ${U(p.len)};
   let o = gid / ${U(p.len * p.inner)};
   y[(o * ${U(p.dstLen)} + j + ${U(p.dstOffset)}) * ${U(p.inner)} + i] = x[(o * ${U(p.srcLen)} + j + ${U(p.srcOffset)}) * ${U(p.inner)} + i];`;
-  return {
-    kind,
-    wgsl: `${storage(0, 'x', 'read')}\n${storage(1, 'y', 'read_write')}\n${entryPoint(wg, invocations, limits, body)}`,
-    bindings: [
-      { kind: 'tensor', role: 'input', index: 0 },
-      { kind: 'tensor', role: 'output', index: 0 },
-    ],
-    invocations,
-    workgroupSize: wg,
-  };
+  return unaryKernel(kind, invocations, body, limits);
 }
 
 /** out[i] = in[perm-mapped i], strides baked in. */
@@ -54,19 +37,9 @@ export function renderTranspose(
   const outStrides = new Array<number>(outShape.length).fill(1);
   for (let i = outShape.length - 2; i >= 0; i--) outStrides[i] = outStrides[i + 1]! * outShape[i + 1]!;
   const invocations = outShape.reduce((a, b) => a * b, 1);
-  const wg = pickWorkgroupSize(limits);
   const terms = outShape.map(
     (d, k) => `((gid / ${U(outStrides[k]!)}) % ${U(d)}) * ${U(inStrides[p.perm[k]!]!)}`,
   );
   const body = `  y[gid] = x[${terms.join(' + ') || '0u'}];`;
-  return {
-    kind: 'transpose',
-    wgsl: `${storage(0, 'x', 'read')}\n${storage(1, 'y', 'read_write')}\n${entryPoint(wg, invocations, limits, body)}`,
-    bindings: [
-      { kind: 'tensor', role: 'input', index: 0 },
-      { kind: 'tensor', role: 'output', index: 0 },
-    ],
-    invocations,
-    workgroupSize: wg,
-  };
+  return unaryKernel('transpose', invocations, body, limits);
 }

@@ -9,6 +9,7 @@ import {
   type RenderLimits,
   storage,
   u32Literal,
+  unaryKernel,
 } from './kernel.js';
 
 export interface PoolProblem {
@@ -31,7 +32,6 @@ export function renderPool(p: PoolProblem, limits: RenderLimits): KernelSource {
   const a = p.attrs;
   const U = u32Literal;
   const invocations = p.n * p.c * p.oh * p.ow;
-  const wg = pickWorkgroupSize(limits);
   const [kh, kw] = a.kernel;
   const [pt, pl, pb, pr] = a.padding;
   const head = `  let ox = i32(gid % ${U(p.ow)});
@@ -74,16 +74,7 @@ export function renderPool(p: PoolProblem, limits: RenderLimits): KernelSource {
   let count = ${divisor};
   y[gid] = select(0.0, s / count, count > 0.0);`;
   }
-  return {
-    kind: `${p.mode}Pool`,
-    wgsl: `${storage(0, 'x', 'read')}\n${storage(1, 'y', 'read_write')}\n${entryPoint(wg, invocations, limits, body)}`,
-    bindings: [
-      { kind: 'tensor', role: 'input', index: 0 },
-      { kind: 'tensor', role: 'output', index: 0 },
-    ],
-    invocations,
-    workgroupSize: wg,
-  };
+  return unaryKernel(`${p.mode}Pool`, invocations, body, limits);
 }
 
 /**

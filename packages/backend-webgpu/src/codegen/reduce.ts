@@ -5,6 +5,7 @@ import {
   type RenderLimits,
   storage,
   u32Literal,
+  unaryKernel,
 } from './kernel.js';
 
 /**
@@ -17,23 +18,13 @@ export function renderSoftmax(
 ): KernelSource {
   const U = u32Literal;
   const invocations = p.outer * p.inner;
-  const wg = pickWorkgroupSize(limits);
   const body = `  let b = (gid / ${U(p.inner)}) * ${U(p.len * p.inner)} + gid % ${U(p.inner)};
   var m = x[b];
   for (var j = 1u; j < ${U(p.len)}; j++) { m = max(m, x[b + j * ${U(p.inner)}]); }
   var s = 0.0;
   for (var j = 0u; j < ${U(p.len)}; j++) { s += exp(x[b + j * ${U(p.inner)}] - m); }
   for (var j = 0u; j < ${U(p.len)}; j++) { y[b + j * ${U(p.inner)}] = exp(x[b + j * ${U(p.inner)}] - m) / s; }`;
-  return {
-    kind: 'softmax',
-    wgsl: `${storage(0, 'x', 'read')}\n${storage(1, 'y', 'read_write')}\n${entryPoint(wg, invocations, limits, body)}`,
-    bindings: [
-      { kind: 'tensor', role: 'input', index: 0 },
-      { kind: 'tensor', role: 'output', index: 0 },
-    ],
-    invocations,
-    workgroupSize: wg,
-  };
+  return unaryKernel('softmax', invocations, body, limits);
 }
 
 /**
