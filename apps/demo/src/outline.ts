@@ -19,7 +19,7 @@ export interface Outline {
   edges: OutlineEdge[];
 }
 
-const HEAD = /^(fc|global_pool|head|classifier)(\.|$)/;
+const HEAD = /^(fc|global_pool|flatten|head|classifier)(\.|$)/;
 const BLOCK = /^(layer\d+)\.(\d+)(\.|$)/;
 
 /** The block a node belongs to, from its module path (timm's names). */
