@@ -2,8 +2,8 @@ import {
   type Availability,
   type Backend,
   type CompileOptions,
+  checkInput,
   type Executable,
-  formatShape,
   type Graph,
   InputError,
   OP_NAMES,
@@ -18,23 +18,6 @@ export interface OnnxCompileOptions extends CompileOptions, OnnxExportOptions, S
 export interface OnnxExecutable extends Executable {
   /** The provider the session runs on. */
   readonly provider: ExecutionProvider;
-}
-
-/** Checks channels and spatial size; the batch dimension is free (the model's is symbolic). */
-function checkInput(graph: Graph, name: string, t: Tensor | undefined, batchFree: boolean): Tensor {
-  const spec = graph.inputs.find((i) => i.name === name)!;
-  if (!t) throw new InputError(`missing input '${name}' (expected shape ${formatShape(spec.shape)})`);
-  const ok =
-    t.shape.length === spec.shape.length &&
-    t.shape.every((d, i) => d === spec.shape[i] || (i === 0 && batchFree && d > 0));
-  if (!ok)
-    throw new InputError(
-      `input '${name}': expected shape ${formatShape(spec.shape)}${batchFree ? ' (any batch size)' : ''}, got ${formatShape(t.shape)}`,
-    );
-  if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) {
-    throw new InputError(`input '${name}': shape ${formatShape(t.shape)} but ${t.data.length} values`);
-  }
-  return t;
 }
 
 export async function compileOnnx(
@@ -59,7 +42,7 @@ export async function compileOnnx(
         throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
       const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
       for (const spec of graph.inputs) {
-        const t = checkInput(graph, spec.name, inputs[spec.name], batchFree);
+        const t = checkInput(spec, inputs[spec.name], { batchFree });
         feeds[spec.name] = new ort.Tensor('float32', t.data, [...t.shape]);
       }
       const results = await session.run(feeds);

@@ -2,9 +2,9 @@ import {
   type Availability,
   type Backend,
   type CompileOptions,
+  checkInput,
   type Executable,
   foldBatchNorm,
-  formatShape,
   type Graph,
   InputError,
   OP_NAMES,
@@ -79,14 +79,7 @@ export async function compileTfjs(
     async run(inputs) {
       if (disposed)
         throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
-      const x = inputs[spec.name];
-      if (!x)
-        throw new InputError(`missing input '${spec.name}' (expected shape ${formatShape(spec.shape)})`);
-      const ok = x.shape.length === 4 && x.shape.every((d, i) => (i === 0 ? d > 0 : d === spec.shape[i]));
-      if (!ok)
-        throw new InputError(
-          `input '${spec.name}': expected shape ${formatShape(spec.shape)} (any batch size), got ${formatShape(x.shape)}`,
-        );
+      const x = checkInput(spec, inputs[spec.name], { batchFree: true });
       await activate(runtime);
       const outs = tf.tidy(() => program.forward({ [spec.name]: tf.tensor(x.data, [...x.shape]) }, prep));
       const result: Record<string, Tensor> = {};

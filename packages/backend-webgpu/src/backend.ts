@@ -2,9 +2,9 @@ import {
   type Availability,
   type Backend,
   type CompileOptions,
+  checkInput,
   type Executable,
   foldBatchNorm,
-  formatShape,
   type Graph,
   InputError,
   inferShapes,
@@ -84,15 +84,7 @@ export async function compileWebGpu(
   const check = (inputs: Readonly<Record<string, Tensor>>): number => {
     if (disposed)
       throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
-    const x = inputs[spec.name];
-    if (!x) throw new InputError(`missing input '${spec.name}' (expected shape ${formatShape(spec.shape)})`);
-    const ok =
-      x.shape.length === spec.shape.length &&
-      x.shape.every((d, i) => (i === 0 ? d > 0 : d === spec.shape[i]));
-    if (!ok || x.data.length !== x.shape.reduce((a, b) => a * b, 1))
-      throw new InputError(
-        `input '${spec.name}': expected shape ${formatShape(spec.shape)} (any batch size), got ${formatShape(x.shape)}`,
-      );
+    const x = checkInput(spec, inputs[spec.name], { batchFree: true });
     return x.shape[0]!;
   };
 

@@ -29,6 +29,7 @@ export {
 } from './config.js';
 export * from './errors.js';
 export {
+  checkInput,
   checkInputs,
   type ReferenceRunOptions,
   referenceBackend,
