@@ -1,3 +1,4 @@
+import { shapeSize, stridesOf } from '@cardinal/core';
 import { type EpilogueStep, epilogueHelpers, operandName, renderEpilogue } from './epilogue.js';
 import {
   type BindingSlot,
@@ -21,17 +22,11 @@ export interface ElementwiseProblem {
   steps: readonly EpilogueStep[];
 }
 
-function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length).fill(1);
-  for (let i = shape.length - 2; i >= 0; i--) s[i] = s[i + 1]! * shape[i + 1]!;
-  return s;
-}
-
 /** WGSL index into an operand of `opShape` broadcast to `shape`, for flat output index `gid`. */
 export function broadcastIndex(shape: readonly number[], opShape: readonly number[]): string {
   const U = u32Literal;
-  const size = shape.reduce((a, b) => a * b, 1);
-  const opSize = opShape.reduce((a, b) => a * b, 1);
+  const size = shapeSize(shape);
+  const opSize = shapeSize(opShape);
   if (opSize === size) return 'gid';
   if (opSize === 1) return '0u';
   const outStrides = stridesOf(shape);
@@ -50,7 +45,7 @@ export function broadcastIndex(shape: readonly number[], opShape: readonly numbe
 }
 
 export function renderElementwise(p: ElementwiseProblem, limits: RenderLimits): KernelSource {
-  const invocations = p.shape.reduce((a, b) => a * b, 1);
+  const invocations = shapeSize(p.shape);
   const wg = pickWorkgroupSize(limits);
   const operandCount = p.operandShapes.length;
   const decl = [
@@ -85,10 +80,10 @@ export function renderChannelAffine(
   p: { shape: readonly number[]; epilogue: readonly EpilogueStep[] },
   limits: RenderLimits,
 ): KernelSource {
-  const invocations = p.shape.reduce((a, b) => a * b, 1);
+  const invocations = shapeSize(p.shape);
   const wg = pickWorkgroupSize(limits);
   const c = p.shape[1] ?? 1;
-  const inner = p.shape.slice(2).reduce((a, b) => a * b, 1);
+  const inner = shapeSize(p.shape.slice(2));
   const U = u32Literal;
   const ch = `((gid / ${U(inner)}) % ${U(c)})`;
   const value = renderEpilogue(`fma(x[gid], scale[${ch}], shift[${ch}])`, p.epilogue, {

@@ -1,5 +1,3 @@
-import { f32Literal, u32Literal } from './kernel.js';
-
 /**
  * Element-wise work fused after a kernel's main computation: activations and a binary op
  * with another tensor (the residual add, the SE / attention scale). Operand `index` says how
@@ -63,5 +61,3 @@ export function epilogueHelpers(steps: readonly EpilogueStep[], vec4: boolean): 
 export function operandType(step: EpilogueStep, vec4: boolean): string {
   return 'index' in step && step.index === 'full' && vec4 ? 'vec4<f32>' : 'f32';
 }
-
-export { f32Literal, u32Literal };

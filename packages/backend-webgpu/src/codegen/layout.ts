@@ -1,3 +1,4 @@
+import { shapeSize, stridesOf } from '@cardinal/core';
 import { type KernelSource, type RenderLimits, u32Literal, unaryKernel } from './kernel.js';
 
 /**
@@ -31,12 +32,10 @@ export function renderTranspose(
   limits: RenderLimits,
 ): KernelSource {
   const U = u32Literal;
-  const inStrides = new Array<number>(p.shape.length).fill(1);
-  for (let i = p.shape.length - 2; i >= 0; i--) inStrides[i] = inStrides[i + 1]! * p.shape[i + 1]!;
+  const inStrides = stridesOf(p.shape);
   const outShape = p.perm.map((a) => p.shape[a]!);
-  const outStrides = new Array<number>(outShape.length).fill(1);
-  for (let i = outShape.length - 2; i >= 0; i--) outStrides[i] = outStrides[i + 1]! * outShape[i + 1]!;
-  const invocations = outShape.reduce((a, b) => a * b, 1);
+  const outStrides = stridesOf(outShape);
+  const invocations = shapeSize(outShape);
   const terms = outShape.map(
     (d, k) => `((gid / ${U(outStrides[k]!)}) % ${U(d)}) * ${U(inStrides[p.perm[k]!]!)}`,
   );

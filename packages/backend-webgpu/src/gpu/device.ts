@@ -22,13 +22,16 @@ export class WebGpuUnavailableError extends CardinalError {
   }
 }
 
+/** CPU implementations of WebGPU's backends, by the names their adapters report. */
+const SOFTWARE_ADAPTER = /llvmpipe|swiftshader|software|lavapipe/i;
+
 function describeAdapter(adapter: GPUAdapter, label: string): { text: string; software: boolean } {
   const info = adapter.info;
   const parts = [info.vendor, info.architecture, info.device, info.description].filter(
     (s) => s && s.length > 0,
   );
   const text = `${label}: ${parts.join(', ') || 'unnamed adapter'}`;
-  const software = info.isFallbackAdapter === true || /llvmpipe|swiftshader|software|lavapipe/i.test(text);
+  const software = info.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(text);
   return { text, software };
 }
 
@@ -45,7 +48,7 @@ export function contextForDevice(device: GPUDevice, description = 'caller-provid
   return {
     device,
     adapterDescription: description,
-    software: /llvmpipe|swiftshader/i.test(description),
+    software: SOFTWARE_ADAPTER.test(description),
     limits: renderLimits(device),
   };
 }

@@ -49,8 +49,11 @@ export function planArena(plan: Plan): ArenaLayout {
     free.delete(best);
     slotOf.set(t, best);
   };
+  // Tensors whose last read is step k, so each step frees its own without a scan.
+  const dyingAt = new Map<number, string[]>();
+  for (const [t, last] of lastRead) if (!pinned.has(t)) dyingAt.set(last, [...(dyingAt.get(last) ?? []), t]);
   const release = (k: number) => {
-    for (const [t, last] of lastRead) if (last === k && !pinned.has(t)) free.add(slotOf.get(t)!);
+    for (const t of dyingAt.get(k) ?? []) free.add(slotOf.get(t)!);
   };
   for (const i of plan.inputs) take(root(i.name));
   plan.steps.forEach((s, k) => {

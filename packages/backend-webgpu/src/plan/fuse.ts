@@ -46,10 +46,6 @@ export function fuseEpilogues(graph: Graph, rules: FuseRules): FusedGroup[] {
   for (const n of graph.nodes) for (const t of n.inputs) consumers.set(t, [...(consumers.get(t) ?? []), n]);
   const outputs = new Set(graph.outputs);
   const index = new Map(graph.nodes.map((n, i) => [n, i] as const));
-  const producerAt = new Map<string, number>();
-  graph.nodes.forEach((n, i) => {
-    for (const t of n.outputs) producerAt.set(t, i);
-  });
   const absorbed = new Set<GraphNode>();
   const groups: FusedGroup[] = [];
   for (const head of graph.nodes) {
@@ -74,10 +70,9 @@ export function fuseEpilogues(graph: Graph, rules: FuseRules): FusedGroup[] {
           group.steps.push({ op: next.op as 'relu' | 'sigmoid' });
         } else if (BINARY.has(next.op) && next.inputs.length === 2 && next.inputs[0] !== next.inputs[1]) {
           const other = next.inputs[0] === group.output ? next.inputs[1]! : next.inputs[0]!;
+          // `other` precedes `next` in topological order, so it exists where the kernel runs.
           const idx = rules.operandIndex(head, graph.tensors[other]!.shape, outShape);
           if (!idx || group.operands.length >= rules.maxOperands(head)) break;
-          // The operand must exist where the fused kernel will run.
-          if ((producerAt.get(other) ?? -1) > index.get(next)!) break;
           group.steps.push({ op: next.op as 'add' | 'mul', operand: group.operands.length, index: idx });
           group.operands.push(other);
         } else break;

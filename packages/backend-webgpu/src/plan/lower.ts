@@ -1,4 +1,11 @@
-import { type Graph, type GraphNode, readConv2dAttrs, readPoolAttrs, type WeightMap } from '@cardinal/core';
+import {
+  type Graph,
+  type GraphNode,
+  readConv2dAttrs,
+  readPoolAttrs,
+  shapeSize,
+  type WeightMap,
+} from '@cardinal/core';
 import { type ConvTiling, packConvWeights, planConvTiling, renderConv } from '../codegen/conv.js';
 import { renderChannelAffine, renderElementwise } from '../codegen/elementwise.js';
 import type { KernelSource, RenderLimits } from '../codegen/kernel.js';
@@ -37,11 +44,14 @@ export interface Plan {
 /** Heads whose kernels take an epilogue. */
 const FUSABLE_HEADS = new Set(['conv2d', 'batchNorm', 'globalAvgPool', 'add', 'mul', 'relu', 'sigmoid']);
 
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
 function axisView(shape: readonly number[], axis: number) {
   const a = axis < 0 ? axis + shape.length : axis;
-  return { outer: sizeOf(shape.slice(0, a)), len: shape[a]!, inner: sizeOf(shape.slice(a + 1)), axis: a };
+  return {
+    outer: shapeSize(shape.slice(0, a)),
+    len: shape[a]!,
+    inner: shapeSize(shape.slice(a + 1)),
+    axis: a,
+  };
 }
 
 function weightOf(weights: WeightMap, node: GraphNode, role: string): Float32Array {
@@ -96,7 +106,7 @@ export function lowerGraph(
   const sizes = new Map<string, number>();
   for (const [name, spec] of Object.entries(graph.tensors)) {
     const r = root(name);
-    sizes.set(r, Math.max(sizes.get(r) ?? 0, sizeOf(spec.shape) * 4));
+    sizes.set(r, Math.max(sizes.get(r) ?? 0, shapeSize(spec.shape) * 4));
   }
   return {
     steps,
@@ -143,7 +153,10 @@ export function lowerGraph(
       case 'batchNorm': {
         const eps = typeof n.attrs.eps === 'number' ? n.attrs.eps : 1e-5;
         const c = xs[1]!;
-        const affine = () => {
+        // Scale and shift come from the same four parameters: computed once, on first upload.
+        let affine: { scale: Float32Array; shift: Float32Array } | undefined;
+        const makeAffine = () => {
+          if (affine) return affine;
           const gamma = weightOf(weights, n, 'weight');
           const beta = weightOf(weights, n, 'bias');
           const mean = weightOf(weights, n, 'running_mean');
@@ -155,13 +168,14 @@ export function lowerGraph(
             scale[i] = s;
             shift[i] = beta[i]! - mean[i]! * s;
           }
-          return { scale, shift };
+          affine = { scale, shift };
+          return affine;
         };
         return [
           step(renderChannelAffine({ shape: xs, epilogue: g.steps }, limits), {
             constants: {
-              scale: { key: `${n.name}.scale`, make: () => affine().scale },
-              shift: { key: `${n.name}.shift`, make: () => affine().shift },
+              scale: { key: `${n.name}.scale`, make: () => makeAffine().scale },
+              shift: { key: `${n.name}.shift`, make: () => makeAffine().shift },
             },
           }),
         ];

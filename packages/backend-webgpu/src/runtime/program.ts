@@ -1,4 +1,4 @@
-import { formatShape, InputError, type Tensor } from '@cardinal/core';
+import { formatShape, InputError, shapeSize, type Tensor } from '@cardinal/core';
 import { workgroupGrid } from '../codegen/kernel.js';
 import type { GpuContext } from '../gpu/device.js';
 import { type ArenaLayout, planArena, roundUp16 } from '../plan/arena.js';
@@ -51,7 +51,7 @@ export class GpuProgram {
     );
     this.staging = plan.outputs.map((o) =>
       device.createBuffer({
-        size: roundUp16(o.shape.reduce((a, b) => a * b, 1) * 4),
+        size: roundUp16(shapeSize(o.shape) * 4),
         usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
         label: `readback ${o.name}`,
       }),
@@ -156,14 +156,13 @@ export class GpuProgram {
     const encoder = device.createCommandEncoder();
     this.encode(encoder);
     this.plan.outputs.forEach((o, i) => {
-      const bytes = o.shape.reduce((a, b) => a * b, 1) * 4;
-      encoder.copyBufferToBuffer(this.bufferOf(o.name), 0, this.staging[i]!, 0, roundUp16(bytes));
+      encoder.copyBufferToBuffer(this.bufferOf(o.name), 0, this.staging[i]!, 0, this.staging[i]!.size);
     });
     device.queue.submit([encoder.finish()]);
     const out: Record<string, Tensor> = {};
     await Promise.all(this.staging.map((b) => b.mapAsync(GPUMapMode.READ)));
     this.plan.outputs.forEach((o, i) => {
-      const n = o.shape.reduce((a, b) => a * b, 1);
+      const n = shapeSize(o.shape);
       const b = this.staging[i]!;
       out[o.name] = {
         shape: [...o.shape],
