@@ -38,28 +38,29 @@ export async function launchChromium(options: { extraArgs?: string[] } = {}): Pr
 
 const CONTENT_TYPES: Record<string, string> = {
   '.json': 'application/json',
-  '.bin': 'application/octet-stream',
-  '.safetensors': 'application/octet-stream',
-  '.npy': 'application/octet-stream',
-  '.onnx': 'application/octet-stream',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
 };
 
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
 /**
- * Connect-style middleware serving the fixtures at `/fixtures/<name>/<file>` (the shared ones
- * and `extra/<name>`), for pages that run fixtures in a browser.
+ * Connect-style middleware serving files under `prefix`: `locate` maps the path below the
+ * prefix (never above it) to a file; a missing file is a 404 naming it.
  */
-export function fixturesMiddleware(prefix = '/fixtures/') {
-  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+export function serveFiles(prefix: string, locate: (rel: string) => string): Middleware {
+  return (req, res, next) => {
     const url = decodeURIComponent((req.url ?? '').split('?')[0]!);
     const rel = normalize(url.slice(prefix.length));
     if (!url.startsWith(prefix) || rel.startsWith('..')) {
       next();
       return;
     }
-    const file = rel.startsWith('extra/') ? join(extraFixturesDir(), rel.slice(6)) : join(fixturesDir(), rel);
+    const file = locate(rel);
     if (!existsSync(file) || !statSync(file).isFile()) {
       res.statusCode = 404;
-      res.end(`no fixture file ${rel}`);
+      res.end(`no file ${rel} under ${prefix}`);
       return;
     }
     const ext = file.slice(file.lastIndexOf('.'));
@@ -67,3 +68,16 @@ export function fixturesMiddleware(prefix = '/fixtures/') {
     createReadStream(file).pipe(res);
   };
 }
+
+/** A folder served at `prefix`. */
+export const serveDirectory = (prefix: string, dir: string): Middleware =>
+  serveFiles(prefix, (rel) => join(dir, rel));
+
+/**
+ * The fixtures at `/fixtures/<name>/<file>` (the shared ones and `extra/<name>`), for pages
+ * that run fixtures in a browser.
+ */
+export const fixturesMiddleware = (prefix = '/fixtures/'): Middleware =>
+  serveFiles(prefix, (rel) =>
+    rel.startsWith('extra/') ? join(extraFixturesDir(), rel.slice(6)) : join(fixturesDir(), rel),
+  );

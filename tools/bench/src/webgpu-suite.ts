@@ -6,17 +6,17 @@
 // Cardinal's WebGPU backend, onnxruntime-web's WebGPU EP and its wasm EP on 1 and 2 threads
 // (the page is cross-origin isolated so wasm threads work). Then the same model on Cardinal's
 // WebGPU backend in Node (Dawn). --plan lists size:warmup:runs.
-import { createReadStream, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, normalize } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exportOnnx } from '@cardinal/backend-onnx';
 import { compileWebGpu } from '@cardinal/backend-webgpu';
 import { buildModel, initWeights, randomNormal, saveWeights } from '@cardinal/core';
-import { chromiumUnavailableReason, launchChromium } from '@cardinal/testkit/browser';
+import { chromiumUnavailableReason, launchChromium, serveDirectory } from '@cardinal/testkit/browser';
 import { createServer, defaultClientConditions } from 'vite';
 import { stats } from './stats.js';
 
@@ -60,25 +60,6 @@ for (const { size } of plan) {
 
 // The package exports no package.json; its main entry sits in dist/.
 const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
-function serveDir(prefix: string, dir: string) {
-  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
-    const url = (req.url ?? '').split('?')[0]!;
-    const rel = normalize(decodeURIComponent(url.slice(prefix.length)));
-    const file = join(dir, rel);
-    if (!url.startsWith(prefix) || rel.startsWith('..') || !existsSync(file) || !statSync(file).isFile()) {
-      next();
-      return;
-    }
-    const type =
-      file.endsWith('.mjs') || file.endsWith('.js')
-        ? 'text/javascript'
-        : file.endsWith('.wasm')
-          ? 'application/wasm'
-          : 'application/octet-stream';
-    res.setHeader('Content-Type', type);
-    createReadStream(file).pipe(res);
-  };
-}
 const isolation = (_req: IncomingMessage, res: ServerResponse, next: () => void): void => {
   // Cross-origin isolation: SharedArrayBuffer, hence wasm threads.
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
@@ -98,8 +79,8 @@ const server = await createServer({
       name: 'bench-data',
       configureServer(s) {
         s.middlewares.use(isolation);
-        s.middlewares.use(serveDir('/bench-data/', data));
-        s.middlewares.use(serveDir('/ort/', ortDist));
+        s.middlewares.use(serveDirectory('/bench-data/', data));
+        s.middlewares.use(serveDirectory('/ort/', ortDist));
       },
     },
   ],
