@@ -13,13 +13,7 @@ if (reason) console.warn(`skipping the demo's end-to-end test: ${reason}`);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = fileURLToPath(new URL('./output/', import.meta.url));
 
-interface DemoState {
-  lastLogits: number[];
-  backend: string;
-  blockCount: number;
-  runs: number;
-  lastCompareMaxAbsDiff?: number;
-}
+// `window.cardinalDemo` is typed by src/main.ts's global declaration.
 
 /** The same model, weights and input through backend-onnx in Node. */
 async function onnxLogits(
@@ -69,18 +63,12 @@ describe.skipIf(!!reason)('the demo in headless Chromium', () => {
     await page.dispatchEvent('#seed', 'change');
     await page.selectOption('#input-kind', 'random');
     await page.fill('#input-seed', String(inputSeed));
-    const before = await page.evaluate(
-      () => (window as unknown as { cardinalDemo: DemoState }).cardinalDemo.runs,
-    );
+    const before = await page.evaluate(() => window.cardinalDemo.runs);
     await page.click('#run');
-    await page.waitForFunction(
-      (n) => (window as unknown as { cardinalDemo: DemoState }).cardinalDemo.runs > n,
-      before,
-      {
-        timeout: 120_000,
-      },
-    );
-    return page.evaluate(() => (window as unknown as { cardinalDemo: DemoState }).cardinalDemo);
+    await page.waitForFunction((n) => window.cardinalDemo.runs > n, before, {
+      timeout: 120_000,
+    });
+    return page.evaluate(() => window.cardinalDemo);
   };
 
   beforeAll(async () => {
@@ -130,15 +118,10 @@ describe.skipIf(!!reason)('the demo in headless Chromium', () => {
     await page.screenshot({ path: `${outDir}/demo-1280x800.png`, fullPage: false });
 
     await page.click('#compare');
-    await page.waitForFunction(
-      () =>
-        (window as unknown as { cardinalDemo: DemoState }).cardinalDemo.lastCompareMaxAbsDiff !== undefined,
-      undefined,
-      { timeout: 120_000 },
-    );
-    const d = await page.evaluate(
-      () => (window as unknown as { cardinalDemo: DemoState }).cardinalDemo.lastCompareMaxAbsDiff!,
-    );
+    await page.waitForFunction(() => window.cardinalDemo.lastCompareMaxAbsDiff !== undefined, undefined, {
+      timeout: 120_000,
+    });
+    const d = await page.evaluate(() => window.cardinalDemo.lastCompareMaxAbsDiff!);
     expect(d).toBeLessThanOrEqual(atol);
     expect(await page.textContent('#compare-result')).toMatch(/webgpu vs onnxruntime-web \(wasm\)/);
     await page.close();

@@ -15,33 +15,48 @@ function fixtureModel(name: string) {
   return { f, graph, weights };
 }
 
+/**
+ * An instrumented view of a device: counts the buffers it creates and keeps the ones not yet
+ * destroyed, so tests can see what a compiled model allocates and frees.
+ */
+function watchBuffers(target: GPUDevice) {
+  let created = 0;
+  const live = new Set<GPUBuffer>();
+  const device = new Proxy(target, {
+    get(t, prop) {
+      if (prop === 'createBuffer')
+        return (d: GPUBufferDescriptor) => {
+          const b = t.createBuffer(d);
+          created += 1;
+          live.add(b);
+          const destroy = b.destroy.bind(b);
+          b.destroy = () => {
+            live.delete(b);
+            destroy();
+          };
+          return b;
+        };
+      const v = Reflect.get(t, prop, t);
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+  return { device, live, created: () => created };
+}
+
 describe.skipIf(!availability.available)('webgpu runtime', () => {
   it('allocates no GPU buffer after the first run, over 1,000 runs', async () => {
-    const { device } = await acquireDevice();
-    let created = 0;
-    // Count through an instrumented view of the shared device.
-    const counting = new Proxy(device, {
-      get(target, prop) {
-        if (prop === 'createBuffer')
-          return (d: GPUBufferDescriptor) => {
-            created += 1;
-            return target.createBuffer(d);
-          };
-        const v = Reflect.get(target, prop, target);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+    const watched = watchBuffers((await acquireDevice()).device);
     const { f, graph, weights } = fixtureModel('tiny_resnext');
-    const exe = await compileWebGpu(graph, weights, { device: counting });
+    const exe = await compileWebGpu(graph, weights, { device: watched.device });
     try {
       const x = { [graph.inputs[0]!.name]: f.input };
       const first = (await exe.run(x))[graph.outputs[0]!]!;
       expect(compareToExpected(first, f.expected, f.atol).maxAbsDiff).toBeLessThanOrEqual(f.atol);
-      const afterFirst = created;
+      const afterFirst = watched.created();
       expect(afterFirst).toBeGreaterThan(0);
       let last = first;
       for (let i = 0; i < 1000; i++) last = (await exe.run(x))[graph.outputs[0]!]!;
-      expect(created - afterFirst).toBe(0);
+      expect(watched.created() - afterFirst).toBe(0);
       expect(Array.from(last.data)).toEqual(Array.from(first.data));
     } finally {
       exe.dispose();
@@ -49,25 +64,7 @@ describe.skipIf(!availability.available)('webgpu runtime', () => {
   });
 
   it('dispose destroys every buffer it made; 50 compile/dispose cycles do not grow memory', async () => {
-    const { device } = await acquireDevice();
-    const live = new Set<GPUBuffer>();
-    const tracking = new Proxy(device, {
-      get(target, prop) {
-        if (prop === 'createBuffer')
-          return (d: GPUBufferDescriptor) => {
-            const b = target.createBuffer(d);
-            live.add(b);
-            const destroy = b.destroy.bind(b);
-            b.destroy = () => {
-              live.delete(b);
-              destroy();
-            };
-            return b;
-          };
-        const v = Reflect.get(target, prop, target);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+    const { device: tracking, live } = watchBuffers((await acquireDevice()).device);
     const { f, graph, weights } = fixtureModel('timm_se_256');
     const cycle = async () => {
       const exe = await compileWebGpu(graph, weights, { device: tracking });
