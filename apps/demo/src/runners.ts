@@ -27,21 +27,8 @@ export async function webgpuRunner(graph: Graph, weights: WeightMap): Promise<Ru
   };
 }
 
-interface OrtWeb {
-  env: { wasm: { wasmPaths: string; numThreads: number } };
-  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
-  InferenceSession: {
-    create(
-      model: Uint8Array,
-      options: { executionProviders: string[] },
-    ): Promise<{
-      inputNames: string[];
-      outputNames: string[];
-      run(feeds: Record<string, unknown>): Promise<Record<string, { data: Float32Array }>>;
-      release(): Promise<void>;
-    }>;
-  };
-}
+// onnxruntime-web's own types; the module itself is served by the app at /ort/.
+type OrtWeb = typeof import('onnxruntime-web');
 
 let ort: Promise<OrtWeb> | undefined;
 
@@ -63,7 +50,8 @@ export async function ortWasmRunner(graph: Graph, weights: WeightMap): Promise<R
     device: `wasm, ${o.env.wasm.numThreads} thread(s)`,
     async run(x) {
       const feeds = { [session.inputNames[0]!]: new o.Tensor('float32', x.data, [...x.shape]) };
-      return (await session.run(feeds))[session.outputNames[0]!]!.data;
+      // The model's output is float32, so its data is a Float32Array.
+      return (await session.run(feeds))[session.outputNames[0]!]!.data as Float32Array;
     },
     dispose: () => void session.release(),
   };

@@ -58,20 +58,8 @@ async function runCardinal(req: BenchRequest, input: Tensor): Promise<BenchReply
   return { ...r, adapter: exe.describe(), crossOriginIsolated, profile };
 }
 
-interface OrtModule {
-  env: { wasm: { wasmPaths: string; numThreads: number; simd?: boolean } };
-  Tensor: new (type: 'float32', data: Float32Array, dims: number[]) => unknown;
-  InferenceSession: {
-    create(
-      model: Uint8Array,
-      options: { executionProviders: string[]; graphOptimizationLevel: string },
-    ): Promise<{
-      inputNames: string[];
-      outputNames: string[];
-      run(feeds: Record<string, unknown>): Promise<Record<string, { data: Float32Array }>>;
-    }>;
-  };
-}
+// onnxruntime-web's own types; the module itself is served at /ort/.
+type OrtModule = typeof import('onnxruntime-web');
 
 async function runOrt(req: BenchRequest, input: Tensor): Promise<BenchReply> {
   const url = '/ort/ort.webgpu.min.mjs';
@@ -87,7 +75,8 @@ async function runOrt(req: BenchRequest, input: Tensor): Promise<BenchReply> {
   const r = await time(
     req.runs,
     req.warmup,
-    async () => (await session.run(feeds))[session.outputNames[0]!]!.data,
+    // A float32 model: its output data is a Float32Array.
+    async () => (await session.run(feeds))[session.outputNames[0]!]!.data as Float32Array,
   );
   const adapter = ep === 'webgpu' ? await adapterName() : `wasm, ${req.threads ?? 1} thread(s)`;
   return { ...r, adapter, crossOriginIsolated };
