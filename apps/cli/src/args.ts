@@ -28,7 +28,7 @@ function parseInternal<T extends OptionSpec>(command: string, argv: string[], op
 export function parseSize(value: string, flag: string): [number, number] {
   const parts = value.split(',').map((s) => s.trim());
   const nums = parts.map(Number);
-  if (parts.length < 1 || parts.length > 2 || !nums.every((n) => Number.isInteger(n) && n > 0)) {
+  if (parts.length < 1 || parts.length > 2 || !nums.every((n) => Number.isSafeInteger(n) && n > 0)) {
     throw new UsageError(`${flag} must be H or H,W with positive integers, got '${value}'`);
   }
   return [nums[0]!, nums[1] ?? nums[0]!];
@@ -38,7 +38,7 @@ export function parseSize(value: string, flag: string): [number, number] {
 export function parseShape(value: string, flag = '--shape'): number[] {
   const parts = value.split(',').map((s) => s.trim());
   const nums = parts.map(Number);
-  if (parts.length === 0 || !nums.every((n) => Number.isInteger(n) && n > 0)) {
+  if (parts.length === 0 || !nums.every((n) => Number.isSafeInteger(n) && n > 0)) {
     throw new UsageError(
       `${flag} must be comma-separated positive integers such as 1,3,224,224, got '${value}'`,
     );
@@ -48,8 +48,24 @@ export function parseShape(value: string, flag = '--shape'): number[] {
 
 export function parseIntFlag(value: string, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
+  if (!Number.isSafeInteger(n) || n < 0)
     throw new UsageError(`${flag} must be a non-negative integer, got '${value}'`);
+  return n;
+}
+
+export function parsePositiveInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`${flag} must be a positive integer, got '${value}'`);
+  return n;
+}
+
+/** Threads for a runtime's pools: more than this is a mistake, not a machine (it only costs memory). */
+export const MAX_THREADS = 256;
+
+export function parseThreads(value: string): number {
+  const n = parsePositiveInt(value, '--threads');
+  if (n > MAX_THREADS) throw new UsageError(`--threads must be at most ${MAX_THREADS}, got ${n}`);
   return n;
 }
 

@@ -15,6 +15,8 @@ const NODE_FS_CODES: Record<string, string> = {
   EACCES: 'permission denied',
   EISDIR: 'is a directory',
   ENOTDIR: 'a parent is not a directory',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many symbolic links',
   EEXIST: 'already exists',
   EROFS: 'read-only file system',
   ENOSPC: 'no space left on device',
@@ -29,5 +31,8 @@ export function describeError(e: unknown): { line: string; code: number; interna
   if (err && typeof err.code === 'string' && NODE_FS_CODES[err.code]) {
     return { line: `${err.path ?? ''}: ${NODE_FS_CODES[err.code]}`, code: 1, internal: false };
   }
+  // Only reachable past the cost limits (CARDINAL_ALLOW_LARGE=1): the machine, not a bug.
+  if (e instanceof RangeError && /allocation failed|Invalid typed array length|Array buffer/i.test(e.message))
+    return { line: `out of memory: ${e.message}`, code: 1, internal: false };
   return { line: `internal error: ${err?.message ?? String(e)}`, code: 70, internal: true };
 }

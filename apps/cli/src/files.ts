@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
-  existsSync,
+  fstatSync,
   fsyncSync,
+  linkSync,
+  lstatSync,
   openSync,
   readdirSync,
-  readFileSync,
+  readSync,
   renameSync,
+  type Stats,
   statSync,
   unlinkSync,
   writeSync,
@@ -14,29 +17,134 @@ import {
 import { basename, dirname, join, resolve } from 'node:path';
 import { CliError } from './errors.js';
 
-export function readInputFile(path: string, what: string): Buffer {
-  if (!existsSync(path)) throw new CliError(`${path}: ${what} not found`);
-  const st = statSync(path);
-  if (st.isDirectory()) throw new CliError(`${path}: ${what} is a directory, expected a file`);
+function fsReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'ENOENT') return 'not found';
+  if (code === 'ENOTDIR') return 'a parent is not a folder';
+  if (code === 'ENAMETOOLONG') return 'the name is too long';
+  if (code === 'ELOOP') return 'too many symbolic links';
+  return (e as Error).message;
+}
+
+function statOrUndefined(path: string): Stats | undefined {
   try {
-    return readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(
-      `${path}: cannot read ${what} (${code === 'EACCES' ? 'permission denied' : (e as Error).message})`,
-    );
+    return statSync(path);
+  } catch {
+    return undefined;
   }
 }
 
-/** Checks that an output path can be written before any long work starts. */
-export function checkOutputPath(path: string, force: boolean): void {
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir)) throw new CliError(`${path}: output folder ${dir} does not exist`);
-  if (!statSync(dir).isDirectory()) throw new CliError(`${path}: ${dir} is not a folder`);
-  if (existsSync(path)) {
-    if (statSync(path).isDirectory()) throw new CliError(`${path}: is a directory`);
-    if (!force) throw new CliError(`${path}: already exists (use --force to overwrite)`);
+/**
+ * Opens a file the user named as an input: it must be a regular file (a device such as
+ * /dev/zero, a FIFO or a folder is refused before anything is read). Returns the descriptor
+ * and its size.
+ */
+function openRegular(path: string, what: string): { fd: number; size: number } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CliError(`${path}: ${what} not found`);
+    if (code === 'EISDIR') throw new CliError(`${path}: ${what} is a directory, expected a file`);
+    throw new CliError(`${path}: cannot read ${what} (${fsReason(e)})`);
   }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a pipe' : 'a device or special file';
+    throw new CliError(`${path}: ${what} is ${kind}, expected a regular file`);
+  }
+  return { fd, size: st.size };
+}
+
+function readAt(fd: number, into: Uint8Array, position: number): number {
+  let off = 0;
+  while (off < into.byteLength) {
+    const n = readSync(fd, into, off, into.byteLength - off, position + off);
+    if (n === 0) break;
+    off += n;
+  }
+  return off;
+}
+
+/**
+ * Reads a whole input file, at most the size it had when opened. `checkHead`, given the
+ * first bytes, may refuse the file before the rest is read (a safetensors header length
+ * beyond the file, say).
+ */
+export function readInputFile(
+  path: string,
+  what: string,
+  checkHead?: { bytes: number; check: (head: Uint8Array, size: number) => void },
+): Buffer {
+  const { fd, size } = openRegular(path, what);
+  try {
+    if (checkHead) {
+      const head = Buffer.alloc(Math.min(checkHead.bytes, size));
+      readAt(fd, head, 0);
+      checkHead.check(head, size);
+    }
+    const out = Buffer.allocUnsafe(size);
+    const n = readAt(fd, out, 0);
+    return n === size ? out : out.subarray(0, n);
+  } catch (e) {
+    if (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).errno === 'number')
+      throw new CliError(`${path}: cannot read ${what} (${fsReason(e)})`);
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Identity of an existing file (device and inode), so links and other spellings compare equal. */
+function identity(path: string): string | undefined {
+  const st = statOrUndefined(path);
+  return st ? `${st.dev}:${st.ino}` : undefined;
+}
+
+/**
+ * Checks that an output path can be written before any long work starts: its folder exists,
+ * it is not a folder, it is no input of the command (refused even with --force: an input is
+ * never written), and without --force it does not exist yet.
+ */
+export function checkOutputPath(
+  path: string,
+  force: boolean,
+  inputs: readonly (string | undefined)[] = [],
+): void {
+  const dir = dirname(resolve(path));
+  const dirStat = statOrUndefined(dir);
+  if (!dirStat) throw new CliError(`${path}: output folder ${dir} does not exist`);
+  if (!dirStat.isDirectory()) throw new CliError(`${path}: ${dir} is not a folder`);
+  const target = identity(path);
+  if (target !== undefined) {
+    for (const input of inputs) {
+      if (input !== undefined && identity(input) === target)
+        throw new CliError(
+          `${path}: is also an input of this command (${input}); inputs are never written, even with --force`,
+        );
+    }
+  }
+  let exists = false;
+  try {
+    const st = lstatSync(path);
+    exists = true;
+    if (st.isDirectory()) throw new CliError(`${path}: is a directory`);
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+  }
+  if (exists && !force) throw new CliError(`${path}: already exists (use --force to overwrite)`);
+}
+
+/** Longest part of a name kept in a temporary name, so the temporary name fits in 255 bytes. */
+const TEMP_STEM_BYTES = 200;
+
+function tempPrefix(target: string): string {
+  let stem = basename(target);
+  while (Buffer.byteLength(stem) > TEMP_STEM_BYTES) stem = stem.slice(0, -1);
+  return `.${stem}.`;
 }
 
 function processAlive(pid: number): boolean {
@@ -51,7 +159,7 @@ function processAlive(pid: number): boolean {
 /** Removes temporary files a killed writer left beside `target` (their writer is no longer running). */
 function removeStaleTemps(target: string): void {
   const dir = dirname(target);
-  const prefix = `.${basename(target)}.`;
+  const prefix = tempPrefix(target);
   for (const name of readdirSync(dir)) {
     const m = name.startsWith(prefix) && /\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
     if (m && !processAlive(Number(m[1]))) {
@@ -64,21 +172,33 @@ function removeStaleTemps(target: string): void {
   }
 }
 
+function tryUnlink(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
+}
+
 /**
- * Writes a file atomically: a temporary file in the same folder, fsync, then rename over the
- * target, so the path holds the old file or the complete new one, never a partial file.
+ * Publishes a file atomically and, without `force`, exclusively: the bytes go to a temporary
+ * file in the same folder, are synced, and then the temporary file is linked to the target
+ * (link(2) fails if the target exists, so of several concurrent writers exactly one wins and
+ * none replaces another's file) or, with `force`, renamed over it. The path holds nothing, the
+ * old file or the complete new one: never a partial file. Paths in `inputs` are never written.
  */
 export function writeFileAtomic(
   path: string,
   chunks: Uint8Array | readonly Uint8Array[],
   force: boolean,
+  inputs: readonly (string | undefined)[] = [],
 ): void {
-  checkOutputPath(path, force);
+  checkOutputPath(path, force, inputs);
   const target = resolve(path);
   removeStaleTemps(target);
   const tmp = join(
     dirname(target),
-    `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+    `${tempPrefix(target)}${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
   );
   let fd: number | undefined;
   try {
@@ -90,13 +210,20 @@ export function writeFileAtomic(
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
-    renameSync(tmp, target);
+    if (force) {
+      // Checked again just before the rename: an input must not have appeared at the path since.
+      checkOutputPath(path, true, inputs);
+      renameSync(tmp, target);
+    } else {
+      linkSync(tmp, target);
+      unlinkSync(tmp);
+    }
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
-    if (existsSync(tmp)) unlinkSync(tmp);
+    tryUnlink(tmp);
+    if (e instanceof CliError) throw e;
     const err = e as NodeJS.ErrnoException;
-    throw new CliError(
-      `${path}: cannot write (${err.code === 'EACCES' ? 'permission denied' : err.message})`,
-    );
+    if (err.code === 'EEXIST') throw new CliError(`${path}: already exists (use --force to overwrite)`);
+    throw new CliError(`${path}: cannot write (${fsReason(e)})`);
   }
 }

@@ -1,7 +1,50 @@
 import { existsSync } from 'node:fs';
-import { type BuiltModel, buildFromJson, createModel } from '@cardinal/core';
+import {
+  type BuiltModel,
+  buildFromJson,
+  type CostLimits,
+  createModel,
+  NO_COST_LIMITS,
+  parseInputShape,
+  printable,
+} from '@cardinal/core';
 import { CliError } from './errors.js';
 import { readInputFile } from './files.js';
+
+/** The cost limits of this process: the defaults, or none with CARDINAL_ALLOW_LARGE=1. */
+export function costLimits(): Partial<CostLimits> | undefined {
+  return process.env.CARDINAL_ALLOW_LARGE === '1' ? NO_COST_LIMITS : undefined;
+}
+
+/** Whether a positional `<model | config.json>` names a file rather than a zoo entry. */
+export function isModelFile(spec: string): boolean {
+  return spec.endsWith('.json') || spec.includes('/') || existsSync(spec);
+}
+
+/** Configs are small; a "config" of more than this is not one (and is not read whole). */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
+function readJson(spec: string): unknown {
+  const bytes = readInputFile(spec, 'config file', {
+    bytes: 0,
+    check: (_head, size) => {
+      if (size > MAX_CONFIG_BYTES)
+        throw new CliError(
+          `${spec}: ${size} bytes is too large for a config file (at most ${MAX_CONFIG_BYTES})`,
+        );
+    },
+  });
+  // A weights or tensor file given as the model: say so instead of quoting binary at the user.
+  if (bytes.includes(0))
+    throw new CliError(
+      `${spec}: not a JSON config (binary content; weights go with --weights, tensors with --input)`,
+    );
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new CliError(`${spec}: not valid JSON (${printable((e as Error).message)})`);
+  }
+}
 
 /** A positional `<model | config.json>`: a zoo name, or a path to a config or fixture meta.json. */
 export function loadModel(
@@ -9,28 +52,22 @@ export function loadModel(
   inputShape: readonly number[] | undefined,
   zooOverrides: { numClasses?: number } = {},
 ): BuiltModel & { label: string } {
-  const looksLikeFile = spec.endsWith('.json') || spec.includes('/') || existsSync(spec);
-  if (!looksLikeFile) {
-    return { graph: createModel(spec, { inputShape, ...zooOverrides }), kind: 'model', label: spec };
+  const limits = costLimits();
+  if (!isModelFile(spec)) {
+    return { graph: createModel(spec, { inputShape, limits, ...zooOverrides }), kind: 'model', label: spec };
   }
-  const text = readInputFile(spec, 'config file').toString('utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new CliError(`${spec}: not valid JSON (${(e as Error).message})`);
-  }
-  const built = buildFromJson(value, { inputShape, source: spec });
+  const built = buildFromJson(readJson(spec), { inputShape, source: spec, limits });
   return { ...built, label: built.graph.name === 'custom' ? spec : built.graph.name };
 }
 
-/** The input shape a model source implies on its own (a fixture's input_shape), if any. */
+/**
+ * The input shape a model source declares on its own (a meta.json's input_shape), validated by
+ * the one reader core uses; undefined for zoo names and configs without one.
+ */
 export function declaredInputShape(spec: string): number[] | undefined {
-  if (!(spec.endsWith('.json') && existsSync(spec))) return undefined;
-  try {
-    const v = JSON.parse(readInputFile(spec, 'config file').toString('utf8')) as { input_shape?: unknown };
-    return Array.isArray(v.input_shape) ? (v.input_shape as number[]) : undefined;
-  } catch {
+  if (!isModelFile(spec)) return undefined;
+  const v = readJson(spec);
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, 'input_shape'))
     return undefined;
-  }
+  return parseInputShape((v as { input_shape: unknown }).input_shape, spec);
 }

@@ -27,10 +27,15 @@ export function outputFormat(path: string): 'npy' | 'bin' {
   throw new UsageError(`${path}: output must end in .npy or .bin`);
 }
 
-export function writeTensorFile(path: string, t: Tensor, force: boolean): void {
+export function writeTensorFile(
+  path: string,
+  t: Tensor,
+  force: boolean,
+  inputs: readonly (string | undefined)[] = [],
+): void {
   const bytes =
     outputFormat(path) === 'npy'
       ? writeNpy(t)
       : new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  writeFileAtomic(path, bytes, force);
+  writeFileAtomic(path, bytes, force, inputs);
 }

@@ -1,32 +1,21 @@
 import { SingleBar } from 'cli-progress';
-import Table from 'cli-table3';
 
-/** A table for people (cli-table3, borderless so it pastes cleanly). */
+/**
+ * A borderless table for people: columns padded to their widest cell, two spaces apart. (It
+ * replaced cli-table3, whose layout time grows with the square of the rows: a 20,000-layer
+ * summary took 13 s.)
+ */
 export function table(head: string[], rows: (string | number)[][], alignRight: number[] = []): string {
-  const t = new Table({
-    head,
-    chars: {
-      top: '',
-      'top-mid': '',
-      'top-left': '',
-      'top-right': '',
-      bottom: '',
-      'bottom-mid': '',
-      'bottom-left': '',
-      'bottom-right': '',
-      left: '',
-      'left-mid': '',
-      mid: '',
-      'mid-mid': '',
-      right: '',
-      'right-mid': '',
-      middle: '  ',
-    },
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0 },
-    colAligns: head.map((_, i) => (alignRight.includes(i) ? 'right' : 'left')),
-  });
-  for (const r of rows) t.push(r.map(String));
-  return t.toString();
+  const all = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all
+    .map((r) =>
+      widths
+        .map((w, i) => (alignRight.includes(i) ? (r[i] ?? '').padStart(w) : (r[i] ?? '').padEnd(w)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatCount(n: number): string {

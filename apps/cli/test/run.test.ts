@@ -124,7 +124,7 @@ describe('cardinal run: bad invocations give one line and a non-zero exit', () =
     [
       'unreadable input (a directory)',
       ['run', meta, '--input', tmp],
-      /input file is a directory, expected a file/,
+      /input file is a directory, expected a regular file/,
       1,
     ],
     [

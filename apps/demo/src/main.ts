@@ -48,13 +48,38 @@ let diagram: Outline | undefined;
 const expanded = new Set<string>();
 const latencies: number[] = [];
 
-const fmt = (n: number) =>
-  n >= 1e9 ? `${(n / 1e9).toFixed(2)} G` : n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${n}`;
+/** One style for every count in the summary: 9.41K, 1.2M, 4.23B. */
+const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 2 });
+const fmt = (n: number) => compact.format(n);
+
+const MIN_SIZE = 32;
+const MAX_SIZE = 512;
+
+/** The input size typed in the field; out of range or not a whole number is an error, never clamped. */
+function chosenSize(): number {
+  const size = Number(sizeInput.value);
+  if (!Number.isInteger(size) || size < MIN_SIZE || size > MAX_SIZE)
+    throw new Error(
+      `input size must be a whole number from ${MIN_SIZE} to ${MAX_SIZE}, got '${sizeInput.value}'`,
+    );
+  return size;
+}
+
+/** Clears what the previous model (or the previous mistake) left on screen. */
+function clearResults(): void {
+  message.textContent = '';
+  $('top5').innerHTML = '';
+  $('latency').textContent = '';
+  $('compare-result').textContent = '';
+  $('chart').innerHTML = '';
+  state.lastLogits = [];
+  delete state.lastCompareMaxAbsDiff;
+}
 
 function choice(): ModelChoice {
   return {
     zooName: modelSelect.value,
-    size: Math.max(32, Math.min(512, Number(sizeInput.value) || 224)),
+    size: chosenSize(),
     seed: Number(seedInput.value) || 0,
     configJson,
     safetensors,
@@ -86,6 +111,7 @@ async function ensureModel(): Promise<LoadedModel> {
   const c = choice();
   const key = JSON.stringify({ ...c, configJson: c.configJson?.text, safetensors: c.safetensors?.name });
   if (model && key === modelKey) return model;
+  clearResults();
   runner?.dispose();
   fallback?.dispose();
   runner = undefined;
@@ -146,6 +172,8 @@ async function busy<T>(work: () => Promise<T>): Promise<T | undefined> {
   try {
     return await work();
   } catch (e) {
+    // A failed load leaves no stale results of the model before it on screen.
+    clearResults();
     message.textContent = (e as Error).message;
     return undefined;
   } finally {
@@ -187,10 +215,16 @@ compareButton.addEventListener('click', () =>
   }),
 );
 
-for (const el of [modelSelect, sizeInput, seedInput])
-  el.addEventListener('change', () => void busy(ensureModel));
+const configInput = $<HTMLInputElement>('config-file');
+// Picking a zoo model replaces a loaded config file: the picker is never ignored.
+modelSelect.addEventListener('change', () => {
+  configJson = undefined;
+  configInput.value = '';
+  void busy(ensureModel);
+});
+for (const el of [sizeInput, seedInput]) el.addEventListener('change', () => void busy(ensureModel));
 
-$<HTMLInputElement>('config-file').addEventListener('change', async (ev) => {
+configInput.addEventListener('change', async (ev) => {
   const f = (ev.target as HTMLInputElement).files?.[0];
   configJson = f ? { name: f.name, text: await f.text() } : undefined;
   await busy(ensureModel);

@@ -2,7 +2,7 @@ import {
   buildFromJson,
   buildModel,
   type Graph,
-  initWeights,
+  initTestWeights,
   loadSafetensorsWeights,
   type ModelSummary,
   type StageSummary,
@@ -45,7 +45,10 @@ function stagesOf(s: ModelSummary): StageSummary[] {
   return [...stages.values()];
 }
 
-/** Builds the graph (zoo name or config JSON) and its weights (a file, or seeded init). */
+/**
+ * Builds the graph (zoo name or config JSON) and its weights: a file, or the seeded test
+ * initialisation (random BatchNorm statistics, so every block shapes the output).
+ */
 export function loadModel(c: ModelChoice): LoadedModel {
   const inputShape = [1, 3, c.size, c.size];
   const graph = c.configJson
@@ -53,7 +56,7 @@ export function loadModel(c: ModelChoice): LoadedModel {
     : buildModel(c.zooName, { inputShape }).graph;
   const weights = c.safetensors
     ? loadSafetensorsWeights(graph, c.safetensors.bytes, { strict: true, source: c.safetensors.name }).weights
-    : initWeights(graph, c.seed);
+    : initTestWeights(graph, c.seed);
   const s = summarize(graph);
   return {
     graph,

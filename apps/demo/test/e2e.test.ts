@@ -1,7 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onnxBackend } from '@cardinal/backend-onnx';
-import { buildModel, getZooEntry, initWeights, randomNormal } from '@cardinal/core';
+import { buildModel, getZooEntry, initTestWeights, randomNormal } from '@cardinal/core';
+import { fixturesDir } from '@cardinal/testkit';
 import { chromiumUnavailableReason, launchChromium } from '@cardinal/testkit/browser';
 import type { Browser, Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
@@ -23,7 +25,7 @@ async function onnxLogits(
   inputSeed: number,
 ): Promise<Float32Array> {
   const { graph } = buildModel(model, { inputShape: [1, 3, size, size] });
-  const exe = await onnxBackend.compile(graph, initWeights(graph, seed), {
+  const exe = await onnxBackend.compile(graph, initTestWeights(graph, seed), {
     executionProviders: ['cpu'],
   } as object);
   try {
@@ -138,6 +140,48 @@ describe.skipIf(!!reason)('the demo in headless Chromium', () => {
     const runBox = await page.locator('#run').boundingBox();
     expect(runBox!.x + runBox!.width).toBeLessThanOrEqual(390);
     await page.screenshot({ path: `${outDir}/demo-390x844.png`, fullPage: true });
+    await page.close();
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('keeps its state honest: the picker wins over a loaded config, stale results go, bad sizes are said', async () => {
+    const page = await open({ width: 1280, height: 800 });
+    const shown = await runOnce(page, 'resnet18', 64, 0, 2);
+    expect(shown.lastLogits).toHaveLength(1000);
+    await expect.poll(() => page.locator('#top5 li').count()).toBe(5);
+
+    // A size out of range is an error on screen, never clamped behind the user's back, and the
+    // previous model's results are gone.
+    await page.fill('#size', '1000');
+    await page.dispatchEvent('#size', 'change');
+    await expect
+      .poll(() => page.textContent('#message'))
+      .toMatch(/input size must be a whole number from 32 to 512, got '1000'/);
+    expect(await page.locator('#top5 li').count()).toBe(0);
+    await page.fill('#size', '64');
+    await page.dispatchEvent('#size', 'change');
+
+    // A config file, then the zoo picker: the picked model is built, not the file's.
+    const meta = readFileSync(join(fixturesDir(), 'tiny_resnext', 'meta.json'));
+    await page.setInputFiles('#config-file', {
+      name: 'meta.json',
+      mimeType: 'application/json',
+      buffer: meta,
+    });
+    await expect
+      .poll(() => page.evaluate(() => window.cardinalDemo.blockCount))
+      .toBe((JSON.parse(meta.toString()).config.layers as number[]).reduce((a, b) => a + b, 0) + 2);
+    await page.selectOption('#model', 'resnet34');
+    await expect.poll(() => page.evaluate(() => window.cardinalDemo.blockCount)).toBe(3 + 4 + 6 + 3 + 2);
+    expect(await page.textContent('#message')).toBe('');
+
+    // One style for every count in the summary (no raw 9408 beside 1.2M).
+    const cells = await page
+      .locator('#summary td:not(:first-child), #summary tbody th:not(:first-child)')
+      .allTextContents();
+    expect(cells.length).toBeGreaterThan(4);
+    for (const c of cells) expect(c).toMatch(/^\d+(\.\d+)?[KMBT]?$/);
+    expect(cells).toContain('21.8M');
     await page.close();
     expect(consoleErrors).toEqual([]);
   });

@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 
@@ -8,9 +9,28 @@ export type ExecutionProvider = 'cuda' | 'cpu';
 
 let cached: { ort?: OrtModule; error?: string; binDir?: string } | undefined;
 
+/**
+ * onnxruntime 1.30's telemetry (Microsoft's 1DS SDK, linked into libonnxruntime.so) can leave an
+ * empty `mat-debug-<pid>.log` and a `.ses` file in the temporary folder. ORT reads
+ * ORT_DISABLE_TELEMETRY when it starts; we set it unless the user chose otherwise, and remove
+ * an empty debug log of this process at exit in case a build ignores the variable.
+ */
+function quietTelemetry(): void {
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
+  const log = join(tmpdir(), `mat-debug-${process.pid}.log`);
+  process.once('exit', () => {
+    try {
+      if (statSync(log).size === 0) unlinkSync(log);
+    } catch {
+      // No such file: nothing to clean.
+    }
+  });
+}
+
 /** Loads onnxruntime-node once; reports why in words when it cannot be loaded. */
 export function loadOrt(): { ort?: OrtModule; error?: string; binDir?: string } {
   if (cached) return cached;
+  quietTelemetry();
   try {
     const require = createRequire(import.meta.url);
     const main = require.resolve('onnxruntime-node');

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createModel, initWeights, maxAbsDiff, type Tensor } from '@cardinal/core';
+import { createModel, initTestWeights, maxAbsDiff, type Tensor } from '@cardinal/core';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileOnnx, exportOnnx } from '../src/index.js';
@@ -31,7 +31,7 @@ if (!hasChecker)
 
 describe('exported resnext50_32x4d', () => {
   const graph = createModel('resnext50_32x4d');
-  const weights = initWeights(graph, 1);
+  const weights = initTestWeights(graph, 1);
 
   beforeAll(() => {
     writeFileSync(file, exportOnnx(graph, weights));

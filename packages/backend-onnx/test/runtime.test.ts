@@ -1,4 +1,4 @@
-import { createModel, InputError, initWeights, loadWeights } from '@cardinal/core';
+import { createModel, InputError, initTestWeights, loadWeights } from '@cardinal/core';
 import { buildFixtureGraph, loadFixture, readFixtureWeights } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
 import { compileOnnx, onnxBackend } from '../src/index.js';
@@ -7,7 +7,7 @@ describe('onnx runtime', () => {
   it('is available here and reports the execution provider that ran (CPU without CUDA)', async () => {
     expect(await onnxBackend.isAvailable()).toEqual({ available: true });
     const g = createModel('resnet18', { inputShape: [1, 3, 32, 32], numClasses: 10 });
-    const exe = await compileOnnx(g, initWeights(g));
+    const exe = await compileOnnx(g, initTestWeights(g));
     // No CUDA here: the cuda provider is skipped with its reason, and CPU runs.
     expect(exe.provider).toBe('cpu');
     expect(exe.describe()).toMatch(/CPU execution provider; skipped cuda: /);
@@ -16,7 +16,7 @@ describe('onnx runtime', () => {
 
   it('rejects a wrong input shape, naming expected and actual shapes', async () => {
     const g = createModel('resnet18', { inputShape: [1, 3, 32, 32], numClasses: 10 });
-    const exe = await onnxBackend.compile(g, initWeights(g), { executionProviders: ['cpu'] });
+    const exe = await onnxBackend.compile(g, initTestWeights(g), { executionProviders: ['cpu'] });
     const bad = { shape: [1, 3, 32, 30], data: new Float32Array(3 * 32 * 30) };
     await expect(exe.run({ input: bad })).rejects.toThrowError(
       new InputError("input 'input': expected shape [1, 3, 32, 32] (any batch size), got [1, 3, 32, 30]"),
@@ -28,7 +28,7 @@ describe('onnx runtime', () => {
 
   it('refuses to run a disposed model', async () => {
     const g = createModel('resnet18', { inputShape: [1, 3, 32, 32], numClasses: 10 });
-    const exe = await onnxBackend.compile(g, initWeights(g), { executionProviders: ['cpu'] });
+    const exe = await onnxBackend.compile(g, initTestWeights(g), { executionProviders: ['cpu'] });
     exe.dispose();
     const x = { shape: [1, 3, 32, 32], data: new Float32Array(3 * 32 * 32) };
     await expect(exe.run({ input: x })).rejects.toThrowError(/was disposed and cannot run again/);

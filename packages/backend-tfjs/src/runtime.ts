@@ -1,3 +1,4 @@
+import { BackendUnavailableError } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 
 export type Tf = typeof TF;
@@ -73,7 +74,11 @@ export async function selectRuntime(
       skipped.push(`${name} (${PACKAGES[name]}): ${firstLine(e)}`);
     }
   }
-  throw new Error(`no TensorFlow.js runtime could be loaded: ${skipped.join('; ')}`);
+  throw new BackendUnavailableError(
+    force
+      ? `the TensorFlow.js runtime '${force}' is not available: ${skipped.join('; ')}`
+      : `no TensorFlow.js runtime could be loaded: ${skipped.join('; ')}`,
+  );
 }
 
 export function describeRuntime(r: TfjsRuntime): string {

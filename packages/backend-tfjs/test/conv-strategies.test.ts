@@ -1,4 +1,4 @@
-import { GraphBuilder, initWeights, mulberry32, runReference, type Tensor } from '@cardinal/core';
+import { GraphBuilder, initTestWeights, mulberry32, runReference, type Tensor } from '@cardinal/core';
 import { compareToExpected, conformanceCases, loadFixture, runFixture } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
 import { type ConvStrategy, tfjsBackend } from '../src/index.js';
@@ -45,7 +45,7 @@ describe('grouped convolution lowerings equal the reference conv', () => {
       }),
     );
     const g = b.build();
-    const w = initWeights(g, 3);
+    const w = initTestWeights(g, 3);
     const input: Tensor = {
       shape: [2, c.cin, c.h, c.w],
       data: Float32Array.from({ length: 2 * c.cin * c.h * c.w }, () => r() * 2 - 1),

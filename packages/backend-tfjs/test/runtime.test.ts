@@ -1,4 +1,4 @@
-import { createModel, InputError, initWeights, loadWeights } from '@cardinal/core';
+import { createModel, InputError, initTestWeights, loadWeights } from '@cardinal/core';
 import { buildFixtureGraph, loadFixture, readFixtureWeights } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
 import { compileTfjs, selectRuntime, TRAINING_ORDER, Trainer, tfjsBackend } from '../src/index.js';
@@ -13,7 +13,7 @@ describe('runtime selection with what is installed here (no tfjs-node, no tfjs-n
       'node (@tensorflow/tfjs-node): not installed',
     ]);
     const g = createModel('resnet18', { inputShape: [1, 3, 32, 32], numClasses: 4 });
-    const exe = await compileTfjs(g, initWeights(g));
+    const exe = await compileTfjs(g, initTestWeights(g));
     expect(exe.describe()).toMatch(
       /^tfjs 4\.\d+\.\d+ \(wasm runtime, 'wasm' backend; skipped node-gpu .*not installed, node .*not installed\)$/,
     );
@@ -23,14 +23,14 @@ describe('runtime selection with what is installed here (no tfjs-node, no tfjs-n
   it('a forced runtime is used, or refused in words when it cannot load', async () => {
     expect((await selectRuntime('cpu')).backend).toBe('cpu');
     await expect(selectRuntime('node')).rejects.toThrowError(
-      /no TensorFlow\.js runtime could be loaded: node \(@tensorflow\/tfjs-node\): not installed/,
+      /the TensorFlow\.js runtime 'node' is not available: node \(@tensorflow\/tfjs-node\): not installed/,
     );
   });
 
   it('training skips wasm (no gradient kernels) and uses cpu here', async () => {
     expect(TRAINING_ORDER).toEqual(['node-gpu', 'node', 'cpu']);
     const g = createModel('resnet18', { inputShape: [2, 3, 32, 32], numClasses: 4 });
-    const t = await Trainer.create(g, initWeights(g));
+    const t = await Trainer.create(g, initTestWeights(g));
     expect(t.runtime.runtime).toBe('cpu');
     expect(t.describe()).toMatch(/skipped wasm: no gradient kernels/);
     t.dispose();
@@ -72,7 +72,7 @@ describe('tfjs executable', () => {
 
   it('rejects a wrong input shape and a disposed model', async () => {
     const g = createModel('resnet18', { inputShape: [1, 3, 32, 32], numClasses: 4 });
-    const exe = await tfjsBackend.compile(g, initWeights(g), { runtime: 'wasm' });
+    const exe = await tfjsBackend.compile(g, initTestWeights(g), { runtime: 'wasm' });
     await expect(
       exe.run({ input: { shape: [1, 3, 31, 32], data: new Float32Array(3 * 31 * 32) } }),
     ).rejects.toThrowError(InputError);

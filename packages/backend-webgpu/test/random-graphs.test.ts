@@ -1,7 +1,7 @@
 import {
   type Graph,
   GraphBuilder,
-  initWeights,
+  initTestWeights,
   mulberry32,
   randomNormal,
   runReference,
@@ -87,7 +87,7 @@ function randomGraph(seed: number): { graph: Graph; weights: WeightMap } {
   if (rnd() < 0.5) x = b.linear(b.flatten(b.globalAvgPool(x)), 'head', pick([3, 5, 10]));
   b.output(x);
   const graph = b.build();
-  const weights = initWeights(graph, seed);
+  const weights = initTestWeights(graph, seed);
   // Non-trivial BatchNorm statistics so folding is exercised.
   for (const [k, t] of weights) {
     if (k.endsWith('running_var')) for (let i = 0; i < t.data.length; i++) t.data[i] = 0.5 + rnd();

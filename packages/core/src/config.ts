@@ -3,15 +3,36 @@ import { BLOCK_TYPES, type BlockName } from './builders/blocks.js';
 import type { ResNetConfig } from './builders/resnet.js';
 import { ConfigError } from './errors.js';
 
-/** Formats zod issues as one line: `source: path: message; path: message`. */
+/** One issue's message, cut short: an unknown-keys issue can list a million keys. */
+function shortMessage(message: string): string {
+  return message.length > 160 ? `${message.slice(0, 157)}...` : message;
+}
+
+/** Formats zod issues as one line: `source: path: message; path: message`, at most about 1 kB. */
 export function formatIssues(source: string, error: z.ZodError): string {
-  const parts = error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : '<root>'}: ${i.message}`);
+  const parts = error.issues.slice(0, 5).map((i) => {
+    const path = i.path.length ? i.path.slice(0, 8).map(String).join('.').slice(0, 120) : '<root>';
+    return `${path}: ${shortMessage(i.message)}`;
+  });
   return `${source}: ${parts.join('; ')}${error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : ''}`;
 }
 
+/** No config object of this project has more keys than this; more is not a config. */
+const MAX_KEYS = 256;
+
+/** Refuses an object with absurdly many keys before zod lists every one of them as unknown. */
+function checkKeyCount(value: unknown, source: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  let n = 0;
+  for (const _ in value) if (++n > MAX_KEYS) break;
+  if (n > MAX_KEYS)
+    throw new ConfigError(
+      `${source}: more than ${MAX_KEYS} keys in one object; not a config this reader knows`,
+    );
+}
+
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown, source: string): T {
+  checkKeyCount(value, source);
   const r = schema.safeParse(value);
   if (!r.success) throw new ConfigError(formatIssues(source, r.error));
   return r.data;

@@ -11,7 +11,9 @@ export type CardinalErrorCode =
   | 'E_NPY'
   | 'E_INPUT'
   | 'E_UNKNOWN_MODEL'
-  | 'E_UNSUPPORTED';
+  | 'E_UNSUPPORTED'
+  | 'E_COST'
+  | 'E_UNAVAILABLE';
 
 export class CardinalError extends Error {
   readonly code: CardinalErrorCode;
@@ -71,6 +73,20 @@ export class UnknownModelError extends CardinalError {
   }
 }
 
+/** A model or tensor exceeds the cost limits (parameters, activations, nodes): refused before allocation. */
+export class CostError extends CardinalError {
+  constructor(message: string) {
+    super('E_COST', message);
+  }
+}
+
+/** A runtime or backend that was asked for is not installed or cannot start here. */
+export class BackendUnavailableError extends CardinalError {
+  constructor(message: string) {
+    super('E_UNAVAILABLE', message);
+  }
+}
+
 /** The weights do not fit the graph; the report lists every offending key. */
 export class WeightLoadError extends CardinalError {
   readonly report: WeightReport;
@@ -94,4 +110,15 @@ export interface WeightReport {
 
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
+}
+
+/**
+ * Text from a file made fit for a one-line message: control and other unprintable characters
+ * shown as `?`, and cut to `max` characters (JSON.parse quotes the bad text in its errors, and a
+ * binary file handed over as JSON would otherwise print raw bytes to the terminal).
+ */
+export function printable(text: string, max = 160): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}...` : clean;
 }

@@ -27,6 +27,7 @@ export {
   resnetConfigSchema,
   resnetConfigToJson,
 } from './config.js';
+export * from './cost.js';
 export * from './errors.js';
 export {
   checkInput,
@@ -45,7 +46,13 @@ export {
   type SymbolicTensor,
 } from './ir/builder.js';
 export type * from './ir/graph.js';
-export { type BuiltModel, buildFromJson, buildModel, type ModelSpecOptions } from './model-spec.js';
+export {
+  type BuiltModel,
+  buildFromJson,
+  buildModel,
+  type ModelSpecOptions,
+  parseInputShape,
+} from './model-spec.js';
 export { type Conv2dAttrs, convOutLength, convOutSize, readConv2dAttrs } from './ops/conv2d.js';
 export { broadcastShape } from './ops/elementwise.js';
 export type { OpDef, ParamRequirement, ReferenceArgs, ShapeContext } from './ops/op-def.js';
@@ -78,8 +85,8 @@ export {
 // Tensors and the IR
 export * from './tensor.js';
 export { SAFETENSORS_DTYPES, type SafetensorsDType } from './weights/dtypes.js';
-export { initParam, initWeights } from './weights/init.js';
+export { initParam, initTestWeights, initWeights } from './weights/init.js';
 export * from './weights/load.js';
 // Weights and tensor files
 export * from './weights/safetensors.js';
-export { createModel, getZooEntry, ZOO, type ZooEntry, zooNames } from './zoo/zoo.js';
+export { createModel, getZooEntry, similarZooNames, ZOO, type ZooEntry, zooNames } from './zoo/zoo.js';

@@ -1,6 +1,7 @@
 import { buildBlockGraph } from './builders/block-config.js';
 import { resnet } from './builders/resnet.js';
 import { parseResNetConfig } from './config.js';
+import type { CostLimits } from './cost.js';
 import { ConfigError } from './errors.js';
 import type { Graph } from './ir/graph.js';
 import { createModel } from './zoo/zoo.js';
@@ -10,6 +11,26 @@ export interface ModelSpecOptions {
   inputShape?: readonly number[];
   /** Used in error messages (a file name). */
   source?: string;
+  /** Cost bounds checked while building (DEFAULT_COST_LIMITS when omitted). */
+  limits?: Partial<CostLimits>;
+}
+
+/**
+ * The one reader of a meta.json `input_shape` (and of any input shape a user states): four
+ * positive integers [N, C, H, W], or a ConfigError naming the source.
+ */
+export function parseInputShape(value: unknown, source: string, key = 'input_shape'): number[] {
+  if (
+    !Array.isArray(value) ||
+    value.length !== 4 ||
+    !value.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d > 0)
+  ) {
+    const shown = JSON.stringify(value);
+    throw new ConfigError(
+      `${source}: ${key} must be four positive integers [N, C, H, W], got ${shown === undefined ? 'nothing' : shown.slice(0, 80)}`,
+    );
+  }
+  return [...value] as number[];
 }
 
 export interface BuiltModel {
@@ -37,7 +58,9 @@ export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): B
   if ('config' in value && ('kind' in value || 'input_shape' in value)) {
     meta = value;
     config = value.config;
-    if (!inputShape && Array.isArray(value.input_shape)) inputShape = value.input_shape as number[];
+    // A meta.json's input_shape is validated even when the caller overrides it: a bad file is a bad file.
+    const declared = 'input_shape' in value ? parseInputShape(value.input_shape, source) : undefined;
+    inputShape ??= declared;
   }
   if (!isRecord(config)) throw new ConfigError(`${source}: 'config' must be an object`);
   const name = typeof meta?.model === 'string' ? meta.model : undefined;
@@ -46,11 +69,15 @@ export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): B
       throw new ConfigError(
         `${source}: a block config needs an input shape (--input-size or a meta.json input_shape)`,
       );
-    return { graph: buildBlockGraph(config, inputShape, source), kind: 'block', meta };
+    return { graph: buildBlockGraph(config, inputShape, source, options.limits), kind: 'block', meta };
   }
   if ('block' in config) {
     const c = parseResNetConfig(config, source);
-    return { graph: resnet(c, { inputShape, name: name ?? 'custom' }), kind: 'model', meta };
+    return {
+      graph: resnet(c, { inputShape, name: name ?? 'custom', limits: options.limits }),
+      kind: 'model',
+      meta,
+    };
   }
   throw new ConfigError(
     `${source}: not a model config: expected 'block' and 'layers' (timm ResNet arguments) or 'module' and 'args' (a block)`,
@@ -63,7 +90,10 @@ export function buildModel(
   options: ModelSpecOptions = {},
 ): BuiltModel {
   if (typeof spec === 'string') {
-    return { graph: createModel(spec, { inputShape: options.inputShape }), kind: 'model' };
+    return {
+      graph: createModel(spec, { inputShape: options.inputShape, limits: options.limits }),
+      kind: 'model',
+    };
   }
   return buildFromJson(spec, options);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatIssues } from './config.js';
-import { GraphError } from './errors.js';
+import { checkGraphCost } from './cost.js';
+import { GraphError, printable } from './errors.js';
 import type { Graph } from './ir/graph.js';
 import { OP_NAMES } from './ops/registry.js';
 import { validateGraph } from './passes/validate.js';
@@ -77,7 +78,9 @@ export function graphFromDocument(value: unknown, source = 'graph'): Graph {
   }
   const g = graphSchema.safeParse(doc.data.graph);
   if (!g.success) throw new GraphError(formatIssues(`${source}: invalid graph`, g.error));
-  return validateGraph(g.data as Graph);
+  const graph = validateGraph(g.data as Graph);
+  checkGraphCost(graph);
+  return graph;
 }
 
 export function parseGraph(text: string, source = 'graph'): Graph {
@@ -85,7 +88,7 @@ export function parseGraph(text: string, source = 'graph'): Graph {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new GraphError(`${source}: not valid JSON (${(e as Error).message})`);
+    throw new GraphError(`${source}: not valid JSON (${printable((e as Error).message)})`);
   }
   return graphFromDocument(value, source);
 }

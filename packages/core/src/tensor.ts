@@ -61,7 +61,16 @@ export function topK(t: Tensor, k: number): { index: number; value: number }[][]
   const rows: { index: number; value: number }[][] = [];
   for (let i = 0; i < n; i++) {
     const row = Array.from(t.data.subarray(i * c, (i + 1) * c), (value, index) => ({ index, value }));
-    row.sort((a, b) => b.value - a.value);
+    // Descending; NaN after every number (a plain b - a would make the order depend on the engine).
+    row.sort((a, b) =>
+      Number.isNaN(a.value)
+        ? Number.isNaN(b.value)
+          ? 0
+          : 1
+        : Number.isNaN(b.value)
+          ? -1
+          : b.value - a.value,
+    );
     rows.push(row.slice(0, k));
   }
   return rows;

@@ -4,7 +4,7 @@ import { triAttentionNet } from '../examples/custom-architecture.js';
 import {
   BLOCK_TYPES,
   buildBlockGraph,
-  initWeights,
+  initTestWeights,
   maxAbsDiff,
   parseGraph,
   runReference,
@@ -43,7 +43,7 @@ describe('a custom architecture through the public builder API', () => {
     const text = serializeGraph(g);
     const back = parseGraph(text);
     expect(back).toEqual(g);
-    const w = initWeights(g, 4);
+    const w = initTestWeights(g, 4);
     const x = { input: randomInput([2, 3, 40, 56], 9) };
     const y = runReference(g, w, x)[g.outputs[0]!]!;
     expect(y.data.every(Number.isFinite)).toBe(true);

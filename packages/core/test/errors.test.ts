@@ -5,7 +5,7 @@ import {
   createModel,
   GraphBuilder,
   InputError,
-  initWeights,
+  initTestWeights,
   parseResNetConfig,
   runReference,
   ShapeError,
@@ -25,7 +25,12 @@ describe('bad input gets a specific error', () => {
 
   it('an unknown model name', () => {
     expect(() => createModel('resnet9000')).toThrowError(UnknownModelError);
-    expect(() => createModel('resnet9000')).toThrowError(/unknown model 'resnet9000'; did you mean resnet18/);
+    expect(() => createModel('resnet9000')).toThrowError(
+      /unknown model 'resnet9000'; did you mean [a-z0-9, ]*resnet50[,?]/,
+    );
+    // The closest name first: one letter missing.
+    expect(() => createModel('resnext50_32x4')).toThrowError(/did you mean resnext50_32x4d[,?]/);
+    expect(() => createModel('zzzz')).toThrowError(/run 'cardinal models' for the list/);
   });
 
   it('an unknown block name', () => {
@@ -57,7 +62,7 @@ describe('bad input gets a specific error', () => {
 
   it('a wrong input shape at run time names the expected and actual shapes', () => {
     const g = createModel('resnet18', { inputShape: [1, 3, 32, 32], numClasses: 10 });
-    const w = initWeights(g);
+    const w = initTestWeights(g);
     const x = { shape: [1, 3, 32, 31], data: new Float32Array(3 * 32 * 31) };
     expect(() => runReference(g, w, { input: x })).toThrowError(InputError);
     expect(() => runReference(g, w, { input: x })).toThrowError(

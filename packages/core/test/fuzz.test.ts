@@ -4,7 +4,6 @@ import {
   CardinalError,
   createModel,
   initWeights,
-  mulberry32,
   parseGraph,
   readNpy,
   readSafetensors,
@@ -14,6 +13,7 @@ import {
   summarize,
   writeNpy,
 } from '../src/index.js';
+import { prng, type Rng } from './helpers.js';
 
 /**
  * Seeded, bounded fuzzing of every reader that takes user files. Each case must end in a
@@ -21,16 +21,6 @@ import {
  * allocation out of proportion to the input (a header that claims 100 GB is refused first).
  */
 const CASES = 10_000;
-
-function prng(seed: number) {
-  const next = mulberry32(seed);
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!,
-  };
-}
-type Rng = ReturnType<typeof prng>;
 
 const HUGE = [2 ** 31, 2 ** 32 + 8, 2 ** 53, 1e11, 1e20, Number.MAX_SAFE_INTEGER];
 

@@ -1,4 +1,4 @@
-import { type Graph, randomNormal, type Tensor, type WeightMap } from '../src/index.js';
+import { type Graph, mulberry32, randomNormal, type Tensor, type WeightMap } from '../src/index.js';
 
 /** Seeded standard-normal values (Box-Muller over mulberry32). */
 export function randn(count: number, seed: number): Float32Array {
@@ -31,3 +31,14 @@ export function randomiseBatchNorm(graph: Graph, weights: WeightMap, seed: numbe
   }
   return out;
 }
+
+/** A seeded generator with the helpers the fuzz tests use. */
+export function prng(seed: number) {
+  const next = mulberry32(seed);
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!,
+  };
+}
+export type Rng = ReturnType<typeof prng>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildBlockGraph, initWeights, referenceBackend } from '../src/index.js';
+import { buildBlockGraph, initTestWeights, referenceBackend } from '../src/index.js';
 import { randomInput } from './helpers.js';
 
 const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
@@ -12,7 +12,7 @@ describe('reference backend under repetition', () => {
     },
     [1, 32, 6, 6],
   );
-  const weights = initWeights(graph);
+  const weights = initTestWeights(graph);
   const input = { input: randomInput([1, 32, 6, 6], 1) };
 
   it('1,000 runs of one compiled model do not grow RSS', async () => {

@@ -50,17 +50,34 @@ type Middleware = (req: IncomingMessage, res: ServerResponse, next: () => void) 
  * prefix (never above it) to a file; a missing file is a 404 naming it.
  */
 export function serveFiles(prefix: string, locate: (rel: string) => string): Middleware {
+  const answer = (res: ServerResponse, status: number, text: string) => {
+    res.statusCode = status;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.end(text);
+  };
   return (req, res, next) => {
-    const url = decodeURIComponent((req.url ?? '').split('?')[0]!);
+    const raw = (req.url ?? '').split('?')[0]!;
+    if (!raw.startsWith(prefix)) {
+      next();
+      return;
+    }
+    let url: string;
+    try {
+      url = decodeURIComponent(raw);
+    } catch {
+      answer(res, 400, 'malformed %-escape in the path');
+      return;
+    }
     const rel = normalize(url.slice(prefix.length));
-    if (!url.startsWith(prefix) || rel.startsWith('..')) {
+    if (!url.startsWith(prefix) || rel.startsWith('..') || url.includes('\0')) {
       next();
       return;
     }
     const file = locate(rel);
     if (!existsSync(file) || !statSync(file).isFile()) {
-      res.statusCode = 404;
-      res.end(`no file ${rel} under ${prefix}`);
+      // The path as the client sent it (still escaped), never the decoded text.
+      answer(res, 404, `no such file under ${prefix}: ${raw.slice(prefix.length, prefix.length + 200)}`);
       return;
     }
     const ext = file.slice(file.lastIndexOf('.'));

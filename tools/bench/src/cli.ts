@@ -8,12 +8,20 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createModel, initWeights, saveWeights } from '@cardinal/core';
+import { createModel, initTestWeights, saveWeights } from '@cardinal/core';
 import Table from 'cli-table3';
 import type { SubjectResult, WorkerRequest } from './protocol.js';
 import { stats } from './stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+const USAGE = `usage: pnpm bench [--model resnext50_32x4d] [--backend onnx] [--batch 1,8] [--runs 10] [--rounds 3]
+                  [--warmup 3] [--threads 2] [--size 224] [--peers torch,ort-torch|none] [--json]
+       pnpm bench --suite tfjs|webgpu
+  Backends against PyTorch eager and ONNX Runtime on PyTorch's export, side by side; see tools/bench/README.md.`;
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (process.argv.includes('--suite')) {
   const i = process.argv.indexOf('--suite');
   const suite = process.argv[i + 1];
@@ -39,21 +47,32 @@ const TORCHVISION = new Set([
   'resnext101_64x4d',
 ]);
 
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string', default: 'resnext50_32x4d' },
-    backend: { type: 'string', default: 'onnx' },
-    batch: { type: 'string', default: '1,8' },
-    runs: { type: 'string', default: '10' },
-    rounds: { type: 'string', default: '3' },
-    warmup: { type: 'string', default: '3' },
-    threads: { type: 'string', default: '2' },
-    size: { type: 'string', default: '224' },
-    peers: { type: 'string', default: 'torch,ort-torch' },
-    json: { type: 'boolean' },
-  },
-  strict: true,
-});
+function parseOrUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message.split('\n')[0]}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const { values } = parseOrUsage(() =>
+  parseArgs({
+    options: {
+      model: { type: 'string', default: 'resnext50_32x4d' },
+      backend: { type: 'string', default: 'onnx' },
+      batch: { type: 'string', default: '1,8' },
+      runs: { type: 'string', default: '10' },
+      rounds: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '3' },
+      threads: { type: 'string', default: '2' },
+      size: { type: 'string', default: '224' },
+      peers: { type: 'string', default: 'torch,ort-torch' },
+      json: { type: 'boolean' },
+    },
+    strict: true,
+  }),
+);
 
 function fail(message: string): never {
   console.error(`bench: ${message}`);
@@ -108,7 +127,7 @@ try {
   // One set of weights for every subject: Cardinal's initialisation, saved with PyTorch names.
   const graph = createModel(common.model, { inputShape: [1, 3, common.size, common.size] });
   const weightsFile = join(tmp, 'weights.safetensors');
-  writeFileSync(weightsFile, saveWeights(graph, initWeights(graph, 0)));
+  writeFileSync(weightsFile, saveWeights(graph, initTestWeights(graph, 0)));
 
   const subjects: (() => SubjectResult)[] = [
     () => runWorker({ kind: 'cardinal', backend: values.backend, weightsFile, ...common }),

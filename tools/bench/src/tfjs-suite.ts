@@ -14,7 +14,7 @@ import {
   type TfjsRuntimeName,
   tfjsBackend,
 } from '@cardinal/backend-tfjs';
-import { type Backend, type Conv2dAttrs, createModel, initWeights } from '@cardinal/core';
+import { type Backend, type Conv2dAttrs, createModel, initTestWeights } from '@cardinal/core';
 import { stats } from './stats.js';
 
 const { values } = parseArgs({
@@ -102,7 +102,7 @@ async function modelLatency(
   options: object,
 ): Promise<{ ms: number; detail: string }> {
   const graph = createModel(name, { inputShape: [1, 3, 224, 224] });
-  const exe = await backend.compile(graph, initWeights(graph), options);
+  const exe = await backend.compile(graph, initTestWeights(graph), options);
   const x = {
     input: { shape: [1, 3, 224, 224], data: new Float32Array(3 * 224 * 224).map((_, i) => Math.sin(i)) },
   };

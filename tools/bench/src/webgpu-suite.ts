@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exportOnnx } from '@cardinal/backend-onnx';
 import { compileWebGpu } from '@cardinal/backend-webgpu';
-import { buildModel, initWeights, randomNormal, saveWeights } from '@cardinal/core';
+import { buildModel, initTestWeights, randomNormal, saveWeights } from '@cardinal/core';
 import { chromiumUnavailableReason, launchChromium, serveDirectory } from '@cardinal/testkit/browser';
 import { createServer, defaultClientConditions } from 'vite';
 import { stats } from './stats.js';
@@ -49,7 +49,7 @@ const subjects = values.subjects.split(',');
 // One set of weights, and per size an ONNX file and an input, shared by every subject.
 const data = mkdtempSync(join(tmpdir(), 'cardinal-bench-webgpu-'));
 const base = buildModel(values.model, { inputShape: [1, 3, plan[0]!.size, plan[0]!.size] }).graph;
-const weights = initWeights(base, 0);
+const weights = initTestWeights(base, 0);
 writeFileSync(join(data, 'weights.safetensors'), saveWeights(base, weights));
 for (const { size } of plan) {
   const g = buildModel(values.model, { inputShape: [1, 3, size, size] }).graph;

@@ -80,12 +80,12 @@ describe('publishable packages', () => {
     writeFileSync(
       join(project, 'main.js'),
       [
-        "import { createModel, initWeights, referenceBackend } from '@cardinal/core';",
+        "import { createModel, initTestWeights, referenceBackend } from '@cardinal/core';",
         "import { onnxBackend } from '@cardinal/backend-onnx';",
         "import { tfjsBackend } from '@cardinal/backend-tfjs';",
         "import { webgpuBackend } from '@cardinal/backend-webgpu';",
         "const graph = createModel('resnext50_32x4d', { inputShape: [1, 3, 224, 224] });",
-        'const weights = initWeights(graph);',
+        'const weights = initTestWeights(graph);',
         'const input = { input: { shape: [1, 3, 224, 224], data: new Float32Array(3 * 224 * 224).fill(0.5) } };',
         'const gpu = (await webgpuBackend.isAvailable()).available ? [webgpuBackend] : [];',
         'for (const backend of [onnxBackend, tfjsBackend, referenceBackend, ...gpu]) {',

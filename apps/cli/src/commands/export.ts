@@ -1,7 +1,8 @@
+import { extname } from 'node:path';
 import { parse, parseSize } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import { checkOutputPath, writeFileAtomic } from '../files.js';
-import { declaredInputShape, loadModel } from '../model-source.js';
+import { declaredInputShape, isModelFile, loadModel } from '../model-source.js';
 import { weightsFor } from '../weights.js';
 
 export const exportHelp = `cardinal export <model | config.json> --format onnx --out model.onnx [--weights W.safetensors]
@@ -31,8 +32,12 @@ export async function exportCommand(
   if (values.format !== 'onnx')
     throw new UsageError(`export: unknown --format '${values.format}' (supported: onnx)`);
   if (!values.out) throw new UsageError('export: --out FILE is required');
-  checkOutputPath(values.out, values.force ?? false);
+  if (extname(values.out).toLowerCase() !== '.onnx')
+    throw new UsageError(`export: --out must end in .onnx for --format onnx, got '${values.out}'`);
   const spec = positionals[0]!;
+  // Inputs of this command: an output path that is one of them is refused, even with --force.
+  const inputs = [isModelFile(spec) ? spec : undefined, values.weights];
+  checkOutputPath(values.out, values.force ?? false, inputs);
   const declared = declaredInputShape(spec);
   const [h, w] = values['input-size']
     ? parseSize(values['input-size'], '--input-size')
@@ -49,7 +54,7 @@ export async function exportCommand(
     foldBatchNorm: !values['keep-batchnorm'],
     batchDim: values['static-batch'] ? null : 'N',
   });
-  writeFileAtomic(values.out, bytes, values.force ?? false);
+  writeFileAtomic(values.out, bytes, values.force ?? false, inputs);
   if (values.json) {
     out(
       JSON.stringify({

@@ -1,9 +1,9 @@
-import { randomNormal, type Tensor, topK } from '@cardinal/core';
-import { parse, parseIntFlag, parseShape, parseSize } from '../args.js';
+import { CardinalError, checkTensorCost, randomNormal, type Tensor, topK } from '@cardinal/core';
+import { parse, parseIntFlag, parsePositiveInt, parseShape, parseSize, parseThreads } from '../args.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
-import { UsageError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { checkOutputPath } from '../files.js';
-import { declaredInputShape, loadModel } from '../model-source.js';
+import { costLimits, declaredInputShape, isModelFile, loadModel } from '../model-source.js';
 import { outputFormat, readTensorFile, writeTensorFile } from '../tensor-io.js';
 import { progressBar } from '../ui.js';
 import { weightsFor } from '../weights.js';
@@ -44,33 +44,10 @@ export async function runCommand(
   if (values.input && values['random-input'])
     throw new UsageError('run: --input and --random-input are exclusive');
   const spec = positionals[0]!;
+  // Inputs of this command: an output path that is one of them is refused, even with --force.
+  const inputs = [isModelFile(spec) ? spec : undefined, values.weights, values.input];
   // Check everything the user named before any long work starts.
-  const backend = await loadBackend(values.backend!);
-  if (values.out) {
-    outputFormat(values.out);
-    checkOutputPath(values.out, values.force ?? false);
-  }
-  const shape = values.shape ? parseShape(values.shape) : undefined;
-  let input: Tensor;
-  if (values.input) {
-    input = readTensorFile(values.input, shape);
-  } else {
-    const declared = declaredInputShape(spec);
-    const [h, w] = values['input-size']
-      ? parseSize(values['input-size'], '--input-size')
-      : [declared?.[2] ?? 224, declared?.[3] ?? 224];
-    const n = values.batch ? parseIntFlag(values.batch, '--batch') : 1;
-    input = randomNormal(
-      shape ?? [n, declared?.[1] ?? 3, h, w],
-      values.seed ? parseIntFlag(values.seed, '--seed') : 0,
-    );
-  }
-  if (input.shape.length !== 4)
-    throw new UsageError(`run: input must be 4-D [N, C, H, W], got [${input.shape.join(', ')}]`);
-  const { graph, label } = loadModel(spec, input.shape);
-  const weights = weightsFor(graph, values.weights, values.json ? undefined : err);
-  const bar = values.json ? { update() {}, stop() {} } : progressBar(`${label} on ${backend.name}`);
-  const threads = values.threads ? parseIntFlag(values.threads, '--threads') : undefined;
+  const threads = values.threads ? parseThreads(values.threads) : undefined;
   const tfjsRuntime = values['tfjs-backend'];
   if (tfjsRuntime !== undefined) {
     if (values.backend !== 'tfjs') throw new UsageError('run: --tfjs-backend needs --backend tfjs');
@@ -78,6 +55,46 @@ export async function runCommand(
       throw new UsageError(`run: unknown --tfjs-backend '${tfjsRuntime}' (node-gpu, node, wasm, cpu)`);
     }
   }
+  const backend = await loadBackend(values.backend!);
+  if (values.out) {
+    outputFormat(values.out);
+    checkOutputPath(values.out, values.force ?? false, inputs);
+  }
+  const shape = values.shape ? parseShape(values.shape) : undefined;
+  let input: Tensor;
+  const inputName = values.input ?? 'random input';
+  if (values.input) {
+    input = readTensorFile(values.input, shape);
+  } else {
+    const declared = declaredInputShape(spec);
+    const [h, w] = values['input-size']
+      ? parseSize(values['input-size'], '--input-size')
+      : [declared?.[2] ?? 224, declared?.[3] ?? 224];
+    const n = values.batch ? parsePositiveInt(values.batch, '--batch') : 1;
+    const randomShape = shape ?? [n, declared?.[1] ?? 3, h, w];
+    // Refused before the allocation, not by it.
+    checkTensorCost('random input', randomShape, costLimits());
+    input = randomNormal(randomShape, values.seed ? parseIntFlag(values.seed, '--seed') : 0);
+  }
+  if (input.shape.length !== 4) {
+    // A --shape the user typed is a usage mistake; a file of another rank is bad input.
+    const Err = values.shape ? UsageError : CliError;
+    throw new Err(`${inputName}: input must be 4-D [N, C, H, W], got [${input.shape.join(', ')}]`);
+  }
+  if (!input.shape.every((d) => d > 0))
+    throw new CliError(`${inputName}: input shape [${input.shape.join(', ')}] has an empty dimension`);
+  let built: ReturnType<typeof loadModel>;
+  try {
+    built = loadModel(spec, input.shape);
+  } catch (e) {
+    // A shape the model cannot take: name the input it came from.
+    if (e instanceof CardinalError && /^input shape /.test(e.message))
+      throw new CliError(`${inputName}: ${e.message}`);
+    throw e;
+  }
+  const { graph, label } = built;
+  const weights = weightsFor(graph, values.weights, values.json ? undefined : err);
+  const bar = values.json ? { update() {}, stop() {} } : progressBar(`${label} on ${backend.name}`);
   const exe = await backend.compile(graph, weights, {
     onProgress: (d: number, t: number) => bar.update(d, t),
     ...(threads ? { intraOpNumThreads: threads } : {}),
@@ -93,7 +110,7 @@ export async function runCommand(
   const ms = performance.now() - t0;
   const described = exe.describe();
   exe.dispose();
-  if (values.out) writeTensorFile(values.out, output, values.force ?? false);
+  if (values.out) writeTensorFile(values.out, output, values.force ?? false, inputs);
   const top = output.shape.length === 2 ? topK(output, Math.min(5, output.shape[1]!)) : undefined;
   if (values.json) {
     out(

@@ -1,12 +1,12 @@
-import { type Graph, saveWeights } from '@cardinal/core';
+import { checkTensorCost, type Graph, saveWeights } from '@cardinal/core';
 import { SingleBar } from 'cli-progress';
-import { parse, parseIntFlag, parseSize } from '../args.js';
+import { parse, parseIntFlag, parsePositiveInt, parseSize } from '../args.js';
 import { batchOf, type Dataset, shuffled } from '../data/dataset.js';
 import { imageFolder } from '../data/image-folder.js';
 import { syntheticShapes } from '../data/synthetic.js';
 import { CliError, UsageError } from '../errors.js';
 import { checkOutputPath, writeFileAtomic } from '../files.js';
-import { loadModel } from '../model-source.js';
+import { costLimits, isModelFile, loadModel } from '../model-source.js';
 import { weightsFor } from '../weights.js';
 
 export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic> --out trained.safetensors
@@ -76,14 +76,23 @@ export async function trainCommand(
   const runtimeFlag = values['tfjs-backend'];
   if (runtimeFlag && !['node-gpu', 'node', 'cpu', 'wasm'].includes(runtimeFlag))
     throw new UsageError(`train: unknown --tfjs-backend '${runtimeFlag}'`);
-  checkOutputPath(values.out, values.force ?? false);
-  const epochs = parseIntFlag(values.epochs!, '--epochs');
-  const batch = Math.max(1, parseIntFlag(values['batch-size']!, '--batch-size'));
-  const seed = parseIntFlag(values.seed!, '--seed');
+  const spec = positionals[0]!;
   const synthetic = values.data === 'synthetic';
+  // Inputs of this command: an output path that is one of them is refused, even with --force.
+  const inputs = [isModelFile(spec) ? spec : undefined, values.weights, synthetic ? undefined : values.data];
+  checkOutputPath(values.out, values.force ?? false, inputs);
+  const epochs = parsePositiveInt(values.epochs!, '--epochs');
+  const batch = parsePositiveInt(values['batch-size']!, '--batch-size');
+  const seed = parseIntFlag(values.seed!, '--seed');
+  const trainSize = parsePositiveInt(values['train-size']!, '--train-size');
+  const valSize = parsePositiveInt(values['val-size']!, '--val-size');
   const [size] = values['input-size']
     ? parseSize(values['input-size'], '--input-size')
     : [synthetic ? 32 : 64];
+  // Cost first: a batch, and the synthetic set held in memory, refused before they are made.
+  checkTensorCost('training batch', [batch, 3, size!, size!], costLimits());
+  if (synthetic)
+    checkTensorCost('synthetic training set', [trainSize + valSize, 3, size!, size!], costLimits());
 
   // Data: a held-out split that the weights never see.
   let train: Dataset;
@@ -91,8 +100,8 @@ export async function trainCommand(
   let trainIdx: Int32Array;
   let valIdx: Int32Array;
   if (synthetic) {
-    train = syntheticShapes(parseIntFlag(values['train-size']!, '--train-size'), size, seed);
-    val = syntheticShapes(parseIntFlag(values['val-size']!, '--val-size'), size, seed + 1_000_003);
+    train = syntheticShapes(trainSize, size!, seed);
+    val = syntheticShapes(valSize, size!, seed + 1_000_003);
     trainIdx = Int32Array.from({ length: train.count }, (_, i) => i);
     valIdx = Int32Array.from({ length: val.count }, (_, i) => i);
   } else {
@@ -106,14 +115,13 @@ export async function trainCommand(
   }
   const classes = train.classes.length;
 
-  const spec = positionals[0]!;
   const inputShape = [batch, 3, size!, size!];
   const { graph: built, label } = loadModel(spec, inputShape, { numClasses: classes });
   const graph: Graph = built;
   const outClasses = graph.tensors[graph.outputs[0]!]!.shape[1];
   if (outClasses !== classes)
     throw new CliError(`${spec}: the model has ${outClasses} outputs but the data has ${classes} classes`);
-  const weights = weightsFor(graph, values.weights, undefined, seed);
+  const weights = weightsFor(graph, values.weights, undefined, seed, 'train');
 
   let tfjs: typeof import('@cardinal/backend-tfjs');
   try {
@@ -188,7 +196,7 @@ export async function trainCommand(
         );
       }
     }
-    writeFileAtomic(values.out, saveWeights(graph, await trainer.weights()), values.force ?? false);
+    writeFileAtomic(values.out, saveWeights(graph, await trainer.weights()), values.force ?? false, inputs);
   } finally {
     bar?.stop();
     trainer.dispose();

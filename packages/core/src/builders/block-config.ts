@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CONFIG_LIMITS, parseWith, skKwargsFromJson, skKwargsSchema } from '../config.js';
+import type { CostLimits } from '../cost.js';
 import { ConfigError, formatShape, ShapeError } from '../errors.js';
 import { GraphBuilder, type SymbolicTensor } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
@@ -124,10 +125,15 @@ export const BLOCK_MODULES = [
  * Builds one block or attention module on its own from a fixture-style block config, with
  * state_dict keys relative to the module (`conv1.weight`, `downsample.1.weight`).
  */
-export function buildBlockGraph(value: unknown, inputShape: readonly number[], source = 'config'): Graph {
+export function buildBlockGraph(
+  value: unknown,
+  inputShape: readonly number[],
+  source = 'config',
+  limits?: Partial<CostLimits>,
+): Graph {
   const cfg = parseWith(blockConfigSchema, value, source);
   const name = shortName(cfg.module);
-  const b = new GraphBuilder(name);
+  const b = new GraphBuilder(name, limits);
   if (inputShape.length !== 4)
     throw new ShapeError(`${source}: block input must be [N, C, H, W], got ${formatShape(inputShape)}`);
   const x = b.input('input', inputShape);

@@ -1,3 +1,4 @@
+import type { CostLimits } from '../cost.js';
 import { ConfigError } from '../errors.js';
 import { GraphBuilder, type SymbolicTensor } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
@@ -39,6 +40,8 @@ export interface BuildOptions {
   /** Input shape [N, C, H, W]; default [1, inChans, 224, 224]. */
   inputShape?: readonly number[];
   name?: string;
+  /** Cost bounds checked while building (DEFAULT_COST_LIMITS when omitted). */
+  limits?: Partial<CostLimits>;
 }
 
 /** The stem: 7x7 conv, or the deep 3x3 x3 stem (`conv1.0` .. `conv1.6`), bn1, ReLU, then max pool. */
@@ -133,7 +136,7 @@ export function resnet(config: ResNetConfig, options: BuildOptions = {}): Graph 
       `input shape must be [N, ${c.inChans}, H, W] for in_chans=${c.inChans}, got [${inputShape.join(', ')}]`,
     );
   }
-  const b = new GraphBuilder(options.name ?? 'resnet');
+  const b = new GraphBuilder(options.name ?? 'resnet', options.limits);
   let { x, channels: inplanes } = stem(b, b.input('input', inputShape), c);
 
   let netStride = 4;

@@ -1,3 +1,4 @@
+import { type CostLimits, CostMeter, resolveCostLimits } from '../cost.js';
 import { GraphError, ShapeError } from '../errors.js';
 import { getOp } from '../ops/registry.js';
 import type { Attrs, Graph, GraphNode, OpName, ParamSpec, TensorSpec } from './graph.js';
@@ -54,8 +55,15 @@ export class GraphBuilder {
   private readonly outputs: string[] = [];
   private readonly scopes: string[] = [];
   private readonly nodeNames = new Set<string>();
+  private readonly cost: CostMeter;
 
-  constructor(readonly name: string) {}
+  /** `limits` bound parameters, activations and nodes (DEFAULT_COST_LIMITS when omitted). */
+  constructor(
+    readonly name: string,
+    limits?: Partial<CostLimits>,
+  ) {
+    this.cost = new CostMeter(resolveCostLimits(limits), name);
+  }
 
   /** The module path of `child` inside the current scope. */
   path(child?: string | number): string {
@@ -76,7 +84,13 @@ export class GraphBuilder {
   }
 
   input(name: string, shape: readonly number[]): SymbolicTensor {
-    if (this.tensors[name]) throw new GraphError(`duplicate tensor name '${name}'`);
+    if (Object.hasOwn(this.tensors, name)) throw new GraphError(`duplicate tensor name '${name}'`);
+    if (!shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
+      throw new ShapeError(
+        `input '${name}': every dimension must be a positive integer, got [${shape.join(', ')}]`,
+      );
+    }
+    this.cost.addTensor(name, shape);
     const spec: TensorSpec = { name, shape: [...shape], dtype: 'float32' };
     this.inputs.push(spec);
     this.tensors[name] = spec;
@@ -106,15 +120,19 @@ export class GraphBuilder {
     const inShapes = inputs.map((t) => t.shape);
     const outShapes = def.inferShapes(inShapes, attrs, ctx);
     const name = this.uniqueNodeName(module === undefined ? `${path ? `${path}.` : ''}${op}` : path);
+    this.cost.addNode(name);
     const params: Record<string, string> = {};
     for (const req of def.params(inShapes, attrs)) {
       const key = path ? `${path}.${req.role}` : req.role;
-      if (this.params[key]) throw new GraphError(`${ctx.path}: parameter '${key}' is defined twice`);
+      if (Object.hasOwn(this.params, key))
+        throw new GraphError(`${ctx.path}: parameter '${key}' is defined twice`);
+      this.cost.addParam(key, req.shape);
       this.params[key] = { shape: req.shape, dtype: req.dtype, kind: req.kind, init: req.init };
       params[req.role] = key;
     }
     const outputs = outShapes.map((shape, i) => {
       const tname = outShapes.length === 1 ? name : `${name}:${i}`;
+      this.cost.addTensor(tname, shape);
       this.tensors[tname] = { name: tname, shape, dtype: 'float32' };
       return tname;
     });
@@ -132,7 +150,7 @@ export class GraphBuilder {
 
   private uniqueNodeName(base: string): string {
     let name = base;
-    for (let i = 2; this.nodeNames.has(name) || this.tensors[name]; i++) name = `${base}#${i}`;
+    for (let i = 2; this.nodeNames.has(name) || Object.hasOwn(this.tensors, name); i++) name = `${base}#${i}`;
     this.nodeNames.add(name);
     return name;
   }

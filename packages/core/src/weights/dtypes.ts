@@ -61,8 +61,11 @@ export function decodeToF32(bytes: Uint8Array, dtype: SafetensorsDType, count: n
       for (let i = 0; i < count; i++) out[i] = view.getInt8(i);
       return out;
     case 'U8':
-    case 'BOOL':
       for (let i = 0; i < count; i++) out[i] = view.getUint8(i);
+      return out;
+    case 'BOOL':
+      // Any non-zero byte is true, as numpy and PyTorch read a bool.
+      for (let i = 0; i < count; i++) out[i] = view.getUint8(i) ? 1 : 0;
       return out;
   }
 }

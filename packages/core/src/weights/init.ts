@@ -41,3 +41,32 @@ export function initWeights(graph: Graph, seed = 0): WeightMap {
   for (const [name, spec] of Object.entries(graph.params)) weights.set(name, initParam(name, spec, seed));
   return weights;
 }
+
+/**
+ * Weights for tests, checks and runs without trained weights: initWeights, then every
+ * BatchNorm given random affine parameters and running statistics (weight U(0.5, 1.5), bias
+ * N(0, 0.2), running_mean N(0, 0.2), running_var U(0.6, 1.6), as the fixture generator does).
+ * initWeights follows timm's training init, which zeroes the last BatchNorm of each residual
+ * branch; with it every block is an identity and architectures that differ only inside their
+ * blocks (ResNet-50, ResNeXt-50, SE-ResNeXt-50) give the same output. Here every block matters.
+ */
+export function initTestWeights(graph: Graph, seed = 0): WeightMap {
+  const weights = initWeights(graph, seed);
+  for (const node of graph.nodes) {
+    if (node.op !== 'batchNorm') continue;
+    const roles = node.params;
+    const draw = (role: string, sample: (u: () => number, n: () => number) => number) => {
+      const key = roles[role];
+      const t = key === undefined ? undefined : weights.get(key);
+      if (!key || !t) return;
+      const uniform = rng(hashString(`${key}#test`, seed));
+      const normal = normalSampler(uniform);
+      for (let i = 0; i < t.data.length; i++) t.data[i] = sample(uniform, normal);
+    };
+    draw('weight', (u) => 0.5 + u());
+    draw('bias', (_, n) => 0.2 * n());
+    draw('running_mean', (_, n) => 0.2 * n());
+    draw('running_var', (u) => 0.6 + u());
+  }
+  return weights;
+}

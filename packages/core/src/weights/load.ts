@@ -65,7 +65,7 @@ export function loadWeights(
     weights.set(key, { shape: [...spec.shape], data: t.data });
   }
   for (const key of tensors.keys()) {
-    if (!graph.params[key]) report.unexpected.push(key);
+    if (!Object.hasOwn(graph.params, key)) report.unexpected.push(key);
   }
   const bad = report.missing.length + report.unexpected.length + report.mismatched.length;
   if (strict && bad > 0)

@@ -1,4 +1,4 @@
-import { formatShape, SafetensorsError } from '../errors.js';
+import { formatShape, printable, SafetensorsError } from '../errors.js';
 import { decodeToF32, isSafetensorsDType, SAFETENSORS_DTYPES, type SafetensorsDType } from './dtypes.js';
 
 /** Headers larger than this are refused before anything is allocated for them. */
@@ -31,6 +31,43 @@ function fail(source: string, message: string): never {
 }
 
 /**
+ * The first key that appears twice in one object of a JSON text already known to be valid,
+ * or undefined. JSON.parse keeps the last silently; the safetensors format forbids duplicates.
+ */
+export function firstDuplicateKey(json: string): string | undefined {
+  const stack: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '{') {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === '[') {
+      stack.push(null);
+      expectKey = false;
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+      expectKey = false;
+    } else if (c === ',') {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    } else if (c === ':') {
+      expectKey = false;
+    } else if (c === '"') {
+      let j = i + 1;
+      while (json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      const keys = stack[stack.length - 1];
+      if (expectKey && keys) {
+        const key = JSON.parse(json.slice(i, j + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+      }
+      i = j;
+    }
+  }
+  return undefined;
+}
+
+/**
  * Parses and checks the header against the file's real size: header length, JSON,
  * dtypes, shapes, and that every byte range lies inside the data section, has the size
  * its dtype and shape need, and overlaps no other.
@@ -47,13 +84,17 @@ export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'
     fail(source, `header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   const n = Number(headerLen);
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    json = JSON.parse(text);
   } catch (e) {
-    fail(source, `header is not valid UTF-8 JSON (${(e as Error).message})`);
+    return fail(source, `header is not valid UTF-8 JSON (${printable((e as Error).message)})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     fail(source, 'header is not a JSON object');
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate !== undefined) fail(source, `header names '${printable(duplicate, 80)}' twice`);
   const dataOffset = 8 + n;
   const dataLen = bytes.byteLength - dataOffset;
   const entries: SafetensorsEntry[] = [];
@@ -62,9 +103,14 @@ export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'
     if (name === '__metadata__') {
       if (typeof value !== 'object' || value === null || Array.isArray(value))
         fail(source, '__metadata__ is not an object');
-      metadata = Object.fromEntries(
-        Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
-      );
+      const entries = Object.entries(value as Record<string, unknown>);
+      const bad = entries.find(([, v]) => typeof v !== 'string');
+      if (bad)
+        fail(
+          source,
+          `__metadata__ '${printable(bad[0], 80)}' is not a string (the format allows strings only)`,
+        );
+      metadata = Object.fromEntries(entries as [string, string][]);
       continue;
     }
     if (typeof value !== 'object' || value === null) fail(source, `tensor '${name}': entry is not an object`);
@@ -119,7 +165,22 @@ export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'
     const cur = sorted[i]!;
     if (cur.begin < prev.end)
       fail(source, `tensors '${prev.name}' and '${cur.name}' have overlapping data_offsets`);
+    if (cur.begin > prev.end)
+      fail(
+        source,
+        `bytes ${prev.end}..${cur.begin} of the data section belong to no tensor (the format allows no holes)`,
+      );
   }
+  // The format requires the data section to be exactly the tensors' bytes: no holes, nothing after.
+  const first = sorted[0]?.begin ?? 0;
+  const last = sorted[sorted.length - 1]?.end ?? 0;
+  if (first !== 0)
+    fail(source, `bytes 0..${first} of the data section belong to no tensor (the format allows no holes)`);
+  if (last !== dataLen)
+    fail(
+      source,
+      `${dataLen - last} bytes after the last tensor belong to no tensor (the format allows none)`,
+    );
   return { entries, metadata, dataOffset };
 }
 
@@ -148,7 +209,9 @@ export function writeSafetensors(
   tensors: readonly TensorToWrite[],
   metadata: Record<string, string> = { format: 'pt' },
 ): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: metadata };
+  // A null-prototype object, so a tensor named '__proto__' is a key like any other.
+  const header: Record<string, unknown> = Object.create(null);
+  header.__metadata__ = metadata;
   let offset = 0;
   for (const t of tensors) {
     const size = t.data.length * (t.dtype === 'F32' ? 4 : 8);

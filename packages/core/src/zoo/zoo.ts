@@ -178,14 +178,41 @@ export function zooNames(): string[] {
   return ZOO.map((e) => e.name);
 }
 
+/** Levenshtein distance, for "did you mean" on a mistyped name. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The zoo names closest to a mistyped one: few edits away, or one that contains it. */
+export function similarZooNames(name: string, max = 3): string[] {
+  const lower = name.toLowerCase().slice(0, 64);
+  return ZOO.map((z) => ({ name: z.name, d: editDistance(lower, z.name) }))
+    .filter(
+      (c) =>
+        c.d <= Math.max(3, Math.floor(c.name.length / 3)) || (lower.length >= 4 && c.name.includes(lower)),
+    )
+    .sort((a, b) => a.d - b.d || a.name.localeCompare(b.name))
+    .slice(0, max)
+    .map((c) => c.name);
+}
+
 export function getZooEntry(name: string): ZooEntry {
   const e = ZOO.find((z) => z.name === name);
   if (!e) {
-    const close = ZOO.filter((z) => z.name.startsWith(name.slice(0, 4))).map((z) => z.name);
+    const close = similarZooNames(name);
     const hint = close.length
-      ? `; did you mean ${close.slice(0, 4).join(', ')}?`
+      ? `; did you mean ${close.join(', ')}?`
       : `; run 'cardinal models' for the list`;
-    throw new UnknownModelError(`unknown model '${name}'${hint}`);
+    const shown = name.length > 64 ? `${name.slice(0, 64)}...` : name;
+    throw new UnknownModelError(`unknown model '${shown}'${hint}`);
   }
   return e;
 }
