@@ -4,11 +4,14 @@ import {
   ConfigError,
   createModel,
   GraphBuilder,
+  GraphError,
   InputError,
   initTestWeights,
+  parseGraph,
   parseResNetConfig,
   runReference,
   ShapeError,
+  serializeGraph,
   UnknownModelError,
 } from '../src/index.js';
 
@@ -82,5 +85,19 @@ describe('bad input gets a specific error', () => {
     expect(() => b.conv2d(x, 'stem', { outChannels: 8, kernel: 7 })).toThrowError(
       new ShapeError('stem: input [1, 3, 4, 4] is too small for kernel [7, 7] with padding [0, 0, 0, 0]'),
     );
+  });
+});
+
+describe('names from files are own keys only', () => {
+  it('a graph document naming Object.prototype members is a GraphError, not a crash', () => {
+    const doc = JSON.parse(serializeGraph(createModel('resnet18', { inputShape: [1, 3, 32, 32] })));
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      const bad = structuredClone(doc);
+      bad.graph.nodes[0].inputs = [name];
+      expect(() => parseGraph(JSON.stringify(bad))).toThrowError(GraphError);
+      const badParam = structuredClone(doc);
+      badParam.graph.nodes[0].params.weight = name;
+      expect(() => parseGraph(JSON.stringify(badParam))).toThrowError(/is not declared/);
+    }
   });
 });

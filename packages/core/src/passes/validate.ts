@@ -13,7 +13,7 @@ export function validateGraph(graph: Graph): Graph {
   if (graph.outputs.length === 0) throw new GraphError(`graph '${graph.name}' has no outputs`);
   const defined = new Set<string>();
   for (const input of graph.inputs) {
-    const rec = graph.tensors[input.name];
+    const rec = Object.hasOwn(graph.tensors, input.name) ? graph.tensors[input.name] : undefined;
     if (!rec || !shapesEqual(rec.shape, input.shape))
       throw new GraphError(`input '${input.name}' has no matching tensor entry`);
     defined.add(input.name);
@@ -44,7 +44,7 @@ export function validateGraph(graph: Graph): Graph {
     }
     node.outputs.forEach((t, i) => {
       if (defined.has(t)) throw new GraphError(`${where}: tensor '${t}' is defined twice`);
-      const rec = graph.tensors[t];
+      const rec = Object.hasOwn(graph.tensors, t) ? graph.tensors[t] : undefined;
       if (!rec) throw new GraphError(`${where}: output tensor '${t}' has no shape entry`);
       if (!shapesEqual(rec.shape, outShapes[i]!)) {
         throw new ShapeError(
@@ -54,9 +54,9 @@ export function validateGraph(graph: Graph): Graph {
       defined.add(t);
     });
     for (const req of def.params(inShapes, node.attrs)) {
-      const key = node.params[req.role];
+      const key = Object.hasOwn(node.params, req.role) ? node.params[req.role] : undefined;
       if (!key) throw new GraphError(`${where}: ${node.op} needs a '${req.role}' parameter`);
-      const spec = graph.params[key];
+      const spec = Object.hasOwn(graph.params, key) ? graph.params[key] : undefined;
       if (!spec) throw new GraphError(`${where}: parameter '${key}' is not declared`);
       if (!shapesEqual(spec.shape, req.shape)) {
         throw new ShapeError(
