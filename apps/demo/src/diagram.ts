@@ -11,9 +11,7 @@ const opLabel = (b: OutlineBlock, i: number) => {
   const n = b.nodes[i]!;
   const rest = n.path.startsWith(b.id) ? n.path.slice(b.id.length + 1) : n.path;
   const extra =
-    n.op === 'conv2d'
-      ? ` ${(n.attrs.kernel as number[]).join('x')}${Number(n.attrs.groups ?? 1) > 1 ? ` g${n.attrs.groups}` : ''}`
-      : '';
+    n.op === 'conv2d' ? ` ${n.attrs.kernel.join('x')}${n.attrs.groups > 1 ? ` g${n.attrs.groups}` : ''}` : '';
   return `${n.op}${extra}${rest ? ` · ${rest}` : ''}`;
 };
 

@@ -1,4 +1,4 @@
-import type { Graph, GraphNode } from '@cardinal/core';
+import type { Graph, GraphNode, NodeOf } from '@cardinal/core';
 
 /** One box of the architecture picture: the stem, a residual block, or the head. */
 export interface OutlineBlock {
@@ -33,7 +33,7 @@ export function blockOf(node: GraphNode): { id: string; stage: string } {
 
 function describeBlock(id: string, nodes: GraphNode[]): string {
   if (id === 'stem' || id === 'head') return id;
-  const grouped = nodes.find((n) => n.op === 'conv2d' && Number(n.attrs.groups ?? 1) > 1);
+  const grouped = nodes.find((n): n is NodeOf<'conv2d'> => n.op === 'conv2d' && n.attrs.groups > 1);
   const kinds: string[] = [];
   const has = (re: RegExp) => nodes.some((n) => re.test(n.path));
   if (has(/\.se\./)) kinds.push('SE');
@@ -41,8 +41,10 @@ function describeBlock(id: string, nodes: GraphNode[]): string {
     kinds.push(
       `SK ${new Set(nodes.filter((n) => /\.paths\.\d+\.conv$/.test(n.path)).map((n) => n.path)).size} branches`,
     );
-  const radix = nodes.find((n) => n.path.endsWith('rsoftmax.view'));
-  if (radix) kinds.push(`split-attn r${(radix.attrs.shape as number[])[2]}`);
+  const radix = nodes.find(
+    (n): n is NodeOf<'reshape'> => n.op === 'reshape' && n.path.endsWith('rsoftmax.view'),
+  );
+  if (radix) kinds.push(`split-attn r${radix.attrs.shape[2]}`);
   else if (has(/\.conv2\.fc2$/) && has(/\.conv2\.scale$/)) kinds.push('split-attn r1');
   if (grouped) kinds.push(`g${grouped.attrs.groups}`);
   return `${id}${kinds.length ? ` (${kinds.join(', ')})` : ''}`;

@@ -1,8 +1,10 @@
 import {
   type Availability,
   type Backend,
+  BackendUnavailableError,
   type CompileOptions,
   checkInput,
+  DisposeGuard,
   type Executable,
   type Graph,
   InputError,
@@ -26,7 +28,7 @@ export async function compileOnnx(
   options: OnnxCompileOptions = {},
 ): Promise<OnnxExecutable> {
   const { ort, error } = loadOrt();
-  if (!ort) throw new Error(error);
+  if (!ort) throw new BackendUnavailableError(error ?? 'onnxruntime-node cannot be loaded');
   // The model bytes are dropped once the session holds its own copy.
   const { session, provider, fallbackReason } = await createSession(
     ort,
@@ -34,12 +36,11 @@ export async function compileOnnx(
     options,
   );
   const batchFree = options.batchDim !== null;
-  let disposed = false;
+  const guard = new DisposeGuard(graph.name);
   return {
     provider,
     async run(inputs) {
-      if (disposed)
-        throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
+      guard.check();
       const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
       for (const spec of graph.inputs) {
         const t = checkInput(spec, inputs[spec.name], { batchFree });
@@ -55,8 +56,7 @@ export async function compileOnnx(
       return out;
     },
     dispose() {
-      if (disposed) return;
-      disposed = true;
+      if (!guard.dispose()) return;
       void session.release();
     },
     describe: () =>

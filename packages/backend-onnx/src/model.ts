@@ -1,4 +1,11 @@
-import { foldBatchNorm, type Graph, removeIdentities, validateGraph, type WeightMap } from '@cardinal/core';
+import {
+  dispatchOp,
+  foldBatchNorm,
+  type Graph,
+  removeIdentities,
+  validateGraph,
+  type WeightMap,
+} from '@cardinal/core';
 import { LoweringContext } from './lower/context.js';
 import { LOWERINGS } from './lower/index.js';
 import { onnx, valueInfo } from './proto.js';
@@ -37,7 +44,7 @@ export function toModelProto(graph: Graph, weights: WeightMap, options: OnnxExpo
   const prepared = prepareGraph(graph, weights, options);
   const g = prepared.graph;
   const ctx = new LoweringContext(prepared.weights);
-  for (const node of g.nodes) LOWERINGS[node.op](node, ctx);
+  for (const node of g.nodes) dispatchOp(LOWERINGS, node, ctx);
   const batch = options.batchDim === undefined ? 'N' : (options.batchDim ?? undefined);
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,

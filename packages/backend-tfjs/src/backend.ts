@@ -3,12 +3,13 @@ import {
   type Backend,
   type CompileOptions,
   checkInput,
+  DisposeGuard,
   type Executable,
-  foldBatchNorm,
   type Graph,
+  GraphError,
   InputError,
   OP_NAMES,
-  removeIdentities,
+  prepareForInference,
   type Tensor,
   type WeightMap,
 } from '@cardinal/core';
@@ -46,8 +47,8 @@ export async function compileTfjs(
   const runtime = await selectRuntime(options.runtime);
   await activate(runtime);
   const { tf } = runtime;
-  const folded = foldBatchNorm(graph, weights);
-  const g = removeIdentities(folded.graph);
+  const folded = prepareForInference(graph, weights);
+  const g = folded.graph;
   const program = new Program(tf, g, { convStrategy: options.convStrategy });
   const constants: TF.Tensor[] = [];
   let prep = new Map<string, import('./program.js').NodePrep>();
@@ -58,7 +59,7 @@ export async function compileTfjs(
       let t = params.get(key);
       if (!t) {
         const w = folded.weights.get(key);
-        if (!w) throw new Error(`no value for parameter '${key}'`);
+        if (!w) throw new GraphError(`${graph.name}: no value for parameter '${key}'`);
         t = tf.tensor(w.data, [...w.shape]);
         params.set(key, t);
       }
@@ -71,14 +72,13 @@ export async function compileTfjs(
       }
     }
   });
-  let disposed = false;
+  const guard = new DisposeGuard(graph.name);
   const spec = g.inputs[0]!;
   return {
     runtime,
     program,
     async run(inputs) {
-      if (disposed)
-        throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
+      guard.check();
       const x = checkInput(spec, inputs[spec.name], { batchFree: true });
       await activate(runtime);
       const outs = tf.tidy(() => program.forward({ [spec.name]: tf.tensor(x.data, [...x.shape]) }, prep));
@@ -91,8 +91,7 @@ export async function compileTfjs(
       return result;
     },
     dispose() {
-      if (disposed) return;
-      disposed = true;
+      if (!guard.dispose()) return;
       for (const t of constants) t.dispose();
       program.dispose();
     },

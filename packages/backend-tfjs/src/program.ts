@@ -1,15 +1,8 @@
-import {
-  type Graph,
-  type GraphNode,
-  poolOutSize,
-  readConv2dAttrs,
-  readPoolAttrs,
-  resolveReshape,
-} from '@cardinal/core';
+import { dispatchOp, type Graph, type GraphNode, type NodeOf, poolOutSize } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
-import { fromPlain, irShape, mapAxis, toPlain, type Value } from './layout.js';
+import { fromPlain, toPlain, type Value } from './layout.js';
+import { APPLY } from './lower/index.js';
 import {
-  applyConv,
   type ConvPlan,
   type ConvStrategy,
   type PreparedFilter,
@@ -17,7 +10,7 @@ import {
   prepareFilter,
   undilated,
 } from './lower/conv.js';
-import { avgDivisors, avgPool, maxPool } from './lower/pool.js';
+import { avgDivisors } from './lower/pool.js';
 import type { Tf } from './runtime.js';
 
 /** Parameters by state_dict key, in PyTorch's layout (constants for inference, variables for training). */
@@ -64,7 +57,7 @@ export class Program {
   ) {
     for (const node of graph.nodes) {
       if (node.op === 'conv2d') {
-        const a = readConv2dAttrs(node.attrs);
+        const a = node.attrs;
         const [, cin, h, w] = graph.tensors[node.inputs[0]!]!.shape as [number, number, number, number];
         this.plans.set(node.name, planConv(a, cin, options.convStrategy, h * w));
       }
@@ -77,7 +70,7 @@ export class Program {
     for (const node of this.graph.nodes) {
       const p = node.params;
       if (node.op === 'conv2d') {
-        const a = readConv2dAttrs(node.attrs);
+        const a = node.attrs;
         const filter = prepareFilter(tf, param(p.weight!), a, this.plans.get(node.name)!);
         // tfjs has no gradients for dilated convolutions (nor for the strided slice that a
         // stride-and-dilation conv needs): training runs them with the dilation in the filter.
@@ -88,7 +81,7 @@ export class Program {
           bias: p.bias ? param(p.bias) : undefined,
         });
       } else if (node.op === 'batchNorm') {
-        const eps = Number(node.attrs.eps ?? 1e-5);
+        const eps = node.attrs.eps;
         if (training) {
           prep.set(node.name, { gamma: param(p.weight!), beta: param(p.bias!) });
         } else {
@@ -126,11 +119,11 @@ export class Program {
   }
 
   /** PyTorch's average-pool divisors for this input size, made once and kept. */
-  private divisors(node: GraphNode, h: number, w: number): TF.Tensor {
+  private divisors(node: NodeOf<'avgPool'>, h: number, w: number): TF.Tensor {
     const key = `${node.name}@${h}x${w}`;
     let d = this.divisorCache.get(key);
     if (!d) {
-      const a = readPoolAttrs(node.attrs);
+      const a = node.attrs;
       const [oh, ow] = poolOutSize(h, w, a);
       d = this.tf.keep(this.tf.tensor4d(avgDivisors(h, w, a), [1, oh, ow, 1]));
       this.divisorCache.set(key, d);
@@ -141,94 +134,19 @@ export class Program {
   private apply(
     node: GraphNode,
     args: Value[],
-    p: NodePrep,
+    prep: NodePrep,
     training: boolean,
     stats?: Map<string, BatchStats>,
   ): Value[] {
-    const tf = this.tf;
-    const x = args[0]!;
-    const nhwc = (t: TF.Tensor): Value => ({ t, nhwc: true });
-    switch (node.op) {
-      case 'conv2d': {
-        const a = p.convAttrs ?? readConv2dAttrs(node.attrs);
-        return [
-          nhwc(applyConv(tf, x.t as TF.Tensor4D, p.filter!, p.bias, a, this.plans.get(node.name)!, training)),
-        ];
-      }
-      case 'batchNorm': {
-        const axes = x.nhwc ? [0, 1, 2] : [0, ...Array.from({ length: x.t.rank - 2 }, (_, i) => i + 2)];
-        if (!x.nhwc && x.t.rank !== 2)
-          throw new Error(
-            `${node.path}: batchNorm on a ${x.t.rank}-D tensor is not supported by the tfjs backend`,
-          );
-        if (training) {
-          const eps = Number(node.attrs.eps ?? 1e-5);
-          const { mean, variance } = tf.moments(x.t, axes);
-          stats?.set(node.name, { mean, variance, count: x.t.size / x.t.shape[x.t.rank - 1]! });
-          const y = tf.add(
-            tf.mul(tf.div(tf.sub(x.t, mean), tf.sqrt(tf.add(variance, eps))), p.gamma!),
-            p.beta!,
-          );
-          return [{ t: y, nhwc: x.nhwc }];
-        }
-        return [{ t: tf.add(tf.mul(x.t, p.scale!), p.shift!), nhwc: x.nhwc }];
-      }
-      case 'relu':
-        return [{ t: tf.relu(x.t), nhwc: x.nhwc }];
-      case 'sigmoid':
-        return [{ t: tf.sigmoid(x.t), nhwc: x.nhwc }];
-      case 'softmax': {
-        const axis = mapAxis(x, Number(node.attrs.axis));
-        const e = tf.exp(tf.sub(x.t, tf.max(x.t, axis, true)));
-        return [{ t: tf.div(e, tf.sum(e, axis, true)), nhwc: x.nhwc }];
-      }
-      case 'add':
-      case 'mul': {
-        const [a, b] = [args[0]!, args[1]!];
-        if (a.nhwc !== b.nhwc) throw new Error(`${node.path}: mixed layouts`);
-        return [{ t: node.op === 'add' ? tf.add(a.t, b.t) : tf.mul(a.t, b.t), nhwc: a.nhwc }];
-      }
-      case 'concat':
-        return [
-          {
-            t: tf.concat(
-              args.map((v) => v.t),
-              mapAxis(x, Number(node.attrs.axis)),
-            ),
-            nhwc: x.nhwc,
-          },
-        ];
-      case 'split': {
-        const parts = tf.split(x.t, node.attrs.sizes as number[], mapAxis(x, Number(node.attrs.axis)));
-        return parts.map((t) => ({ t, nhwc: x.nhwc }));
-      }
-      case 'reshape': {
-        const shape = resolveReshape(irShape(x), node.attrs.shape as number[], node.path);
-        return [fromPlain(tf.reshape(toPlain(x), shape))];
-      }
-      case 'flatten': {
-        const axis = Number(node.attrs.axis ?? 1);
-        const s = irShape(x);
-        const outer = s.slice(0, axis).reduce((m, d) => m * d, 1);
-        return [{ t: tf.reshape(toPlain(x), [outer, -1]), nhwc: false }];
-      }
-      case 'transpose':
-        return [fromPlain(tf.transpose(toPlain(x), node.attrs.perm as number[]))];
-      case 'maxPool':
-        return [nhwc(maxPool(tf, x.t as TF.Tensor4D, readPoolAttrs(node.attrs)))];
-      case 'avgPool': {
-        const [, h, w] = x.t.shape as number[];
-        return [
-          nhwc(avgPool(tf, x.t as TF.Tensor4D, readPoolAttrs(node.attrs), this.divisors(node, h!, w!))),
-        ];
-      }
-      case 'globalAvgPool':
-        return [nhwc(tf.mean(x.t, [1, 2], true))];
-      case 'linear': {
-        const y = tf.matMul(x.t as TF.Tensor2D, p.weightT as TF.Tensor2D);
-        return [{ t: p.bias ? tf.add(y, p.bias) : y, nhwc: false }];
-      }
-    }
+    return dispatchOp(APPLY, node, {
+      tf: this.tf,
+      args,
+      prep,
+      training,
+      stats,
+      plan: this.plans.get(node.name),
+      divisors: (n, h, w) => this.divisors(n, h, w),
+    });
   }
 
   dispose(): void {

@@ -3,13 +3,13 @@ import {
   type Backend,
   type CompileOptions,
   checkInput,
+  DisposeGuard,
   type Executable,
-  foldBatchNorm,
   type Graph,
   InputError,
   inferShapes,
   OP_NAMES,
-  removeIdentities,
+  prepareForInference,
   type Tensor,
   type WeightMap,
 } from '@cardinal/core';
@@ -54,8 +54,8 @@ export async function compileWebGpu(
   options: WebGpuCompileOptions = {},
 ): Promise<WebGpuExecutable> {
   const ctx: GpuContext = options.device ? contextForDevice(options.device) : await acquireDevice(options);
-  const folded = foldBatchNorm(graph, weights);
-  const g = removeIdentities(folded.graph);
+  const prepared = prepareForInference(graph, weights);
+  const g = prepared.graph;
   const pipelines = PipelineCache.for(ctx.device);
   const kernels = new Set<string>();
   const constants: ConstantStore = new Map();
@@ -66,12 +66,9 @@ export async function compileWebGpu(
     if (!p) {
       const shaped =
         batch === spec.shape[0] ? g : inferShapes(g, { [spec.name]: [batch, ...spec.shape.slice(1)] });
-      p = GpuProgram.create(
-        ctx,
-        lowerGraph(shaped, folded.weights, ctx.limits, options),
-        pipelines,
-        constants,
-      );
+      const plan = lowerGraph(shaped, prepared.weights, ctx.limits, options);
+      for (const step of plan.steps) kernels.add(step.kernel.wgsl);
+      p = GpuProgram.create(ctx, plan, pipelines, constants);
       programs.set(batch, p);
       p.catch(() => programs.delete(batch));
     }
@@ -79,11 +76,10 @@ export async function compileWebGpu(
   };
   const first = await programFor(spec.shape[0]!);
   options.onProgress?.(g.nodes.length, g.nodes.length);
-  let disposed = false;
+  const guard = new DisposeGuard(graph.name);
 
   const check = (inputs: Readonly<Record<string, Tensor>>): number => {
-    if (disposed)
-      throw new InputError(`model '${graph.name}' was disposed and cannot run again; compile it anew`);
+    guard.check();
     const x = checkInput(spec, inputs[spec.name], { batchFree: true });
     return x.shape[0]!;
   };
@@ -104,8 +100,7 @@ export async function compileWebGpu(
       return program.profile({ [spec.name]: inputs[spec.name]! });
     },
     dispose() {
-      if (disposed) return;
-      disposed = true;
+      if (!guard.dispose()) return;
       for (const p of programs.values())
         p.then(
           (prog) => prog.dispose(),

@@ -2,6 +2,7 @@
 
 // Backends and the reference executor
 export type { Availability, Backend, CompileOptions, Executable } from './backend.js';
+export { DisposeGuard, prepareForInference } from './backend-kit.js';
 export * from './builders/attention.js';
 export {
   BLOCK_MODULES,
@@ -37,6 +38,7 @@ export {
   runReference,
 } from './executor/reference.js';
 export { readNpy, readRawF32, writeNpy } from './io/npy.js';
+export type * from './ir/attrs.js';
 export {
   type Conv2dOptions,
   GraphBuilder,
@@ -46,6 +48,7 @@ export {
   type SymbolicTensor,
 } from './ir/builder.js';
 export type * from './ir/graph.js';
+export { dispatchOp, type OpTable, requireParam } from './ir/op-table.js';
 export {
   type BuiltModel,
   buildFromJson,
@@ -53,12 +56,13 @@ export {
   type ModelSpecOptions,
   parseInputShape,
 } from './model-spec.js';
-export { type Conv2dAttrs, convOutLength, convOutSize, readConv2dAttrs } from './ops/conv2d.js';
+// Ops
+export { type AttrField, type AttrSchema, resolveAttrs } from './ops/attrs.js';
+export { convOutLength, convOutSize } from './ops/conv2d.js';
 export { broadcastShape } from './ops/elementwise.js';
 export type { OpDef, ParamRequirement, ReferenceArgs, ShapeContext } from './ops/op-def.js';
-export { type PoolAttrs, poolOutLength, poolOutSize, readPoolAttrs } from './ops/pooling.js';
-// Ops
-export { getOp, OP_NAMES, OPS } from './ops/registry.js';
+export { poolOutLength, poolOutSize } from './ops/pooling.js';
+export { getOp, OP_NAMES, OPS, resolveNodeAttrs } from './ops/registry.js';
 export { resolveReshape } from './ops/shape-ops.js';
 export { type FoldedModel, foldBatchNorm } from './passes/fold-batchnorm.js';
 export { inferShapes } from './passes/infer-shapes.js';

@@ -1,4 +1,11 @@
-import type { GraphNode, Tensor, WeightMap } from '@cardinal/core';
+import {
+  type NodeBase,
+  type NodeOf,
+  type OpName,
+  requireParam,
+  type Tensor,
+  type WeightMap,
+} from '@cardinal/core';
 import type { AttributeProto, NodeProto, TensorProto } from '../proto.js';
 import { onnx } from '../proto.js';
 
@@ -10,11 +17,8 @@ export class LoweringContext {
 
   constructor(readonly weights: WeightMap) {}
 
-  weight(node: GraphNode, role: string): Tensor {
-    const key = node.params[role];
-    const t = key ? this.weights.get(key) : undefined;
-    if (!t) throw new Error(`${node.path}: no value for parameter '${role}'`);
-    return t;
+  weight(node: NodeBase, role: string): Tensor {
+    return requireParam(this.weights, node, role);
   }
 
   addInitializer(t: TensorProto): string {
@@ -28,7 +32,7 @@ export class LoweringContext {
 
   /** Emits one ONNX node named after the IR node (its module path), for readable graphs. */
   emit(
-    node: GraphNode,
+    node: NodeBase,
     opType: string,
     inputs: string[],
     attribute: AttributeProto[] = [],
@@ -47,4 +51,5 @@ export class LoweringContext {
   }
 }
 
-export type Lowering = (node: GraphNode, ctx: LoweringContext) => void;
+/** Lowers one node of op O to ONNX nodes and initializers. */
+export type Lowering<O extends OpName = OpName> = (node: NodeOf<O>, ctx: LoweringContext) => void;

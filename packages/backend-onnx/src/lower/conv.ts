@@ -1,10 +1,9 @@
-import { readConv2dAttrs } from '@cardinal/core';
 import { floatTensor, intAttr, intsAttr } from '../proto.js';
 import type { Lowering } from './context.js';
 
 /** conv2d -> Conv. The IR's padding is [top, left, bottom, right], ONNX's order exactly. */
-export const lowerConv2d: Lowering = (node, ctx) => {
-  const a = readConv2dAttrs(node.attrs);
+export const lowerConv2d: Lowering<'conv2d'> = (node, ctx) => {
+  const a = node.attrs;
   const w = ctx.weight(node, 'weight');
   const inputs = [node.inputs[0]!, ctx.addInitializer(floatTensor(node.params.weight!, w.shape, w.data))];
   if (a.bias) {

@@ -1,5 +1,5 @@
-import type { OpName } from '@cardinal/core';
-import type { Lowering } from './context.js';
+import type { OpTable } from '@cardinal/core';
+import type { LoweringContext } from './context.js';
 import { lowerConv2d, lowerLinear } from './conv.js';
 import { lowerAdd, lowerMul, lowerRelu, lowerSigmoid, lowerSoftmax } from './elementwise.js';
 import { lowerBatchNorm } from './norm.js';
@@ -7,7 +7,7 @@ import { lowerAvgPool, lowerGlobalAvgPool, lowerMaxPool } from './pool.js';
 import { lowerConcat, lowerFlatten, lowerReshape, lowerSplit, lowerTranspose } from './shape.js';
 
 /** One lowering per IR op. */
-export const LOWERINGS: Readonly<Record<OpName, Lowering>> = {
+export const LOWERINGS: OpTable<[LoweringContext], void> = {
   conv2d: lowerConv2d,
   batchNorm: lowerBatchNorm,
   relu: lowerRelu,

@@ -1,4 +1,4 @@
-import { type PoolAttrs, readPoolAttrs } from '@cardinal/core';
+import type { PoolAttrs } from '@cardinal/core';
 import { intAttr, intsAttr } from '../proto.js';
 import type { Lowering } from './context.js';
 
@@ -12,13 +12,13 @@ function windowAttrs(a: PoolAttrs) {
   ];
 }
 
-export const lowerMaxPool: Lowering = (node, ctx) => {
-  const a = readPoolAttrs(node.attrs);
+export const lowerMaxPool: Lowering<'maxPool'> = (node, ctx) => {
+  const a = node.attrs;
   ctx.emit(node, 'MaxPool', [node.inputs[0]!], [...windowAttrs(a), intsAttr('dilations', a.dilation)]);
 };
 
-export const lowerAvgPool: Lowering = (node, ctx) => {
-  const a = readPoolAttrs(node.attrs);
+export const lowerAvgPool: Lowering<'avgPool'> = (node, ctx) => {
+  const a = node.attrs;
   ctx.emit(
     node,
     'AveragePool',

@@ -244,7 +244,7 @@ function renderDirect(p: ConvProblem, t: ConvTiling, limits: RenderLimits): Kern
       .join('\n');
     return `      {\n${loads}\n${weights}\n${fmas}\n      }`;
   };
-  // Unroll the kernel window when small; loop over it when large (7x7 stems).
+  // The rows of the window one tap row reads, per output pixel.
   const rows = (ky: string) =>
     px
       .map(

@@ -1,4 +1,4 @@
-import type { Graph, GraphNode } from '@cardinal/core';
+import type { Graph, GraphNode, OpName } from '@cardinal/core';
 import type { EpilogueStep } from '../codegen/epilogue.js';
 
 /**
@@ -17,31 +17,58 @@ export interface FusedGroup {
   at: number;
 }
 
-const ACTIVATIONS = new Set(['relu', 'sigmoid']);
-const BINARY = new Set(['add', 'mul']);
-
-export interface FuseRules {
-  /** Whether `head`'s kernel can take an epilogue at all. */
-  accepts(head: GraphNode): boolean;
-  /** Whether `head` may take an operand of `shape` against its output of `outShape`. */
-  operandIndex(
-    head: GraphNode,
-    shape: readonly number[],
-    outShape: readonly number[],
-  ): 'full' | 'channel' | undefined;
-  /** Most operands the head's kernel can bind (storage-buffer limit). */
-  maxOperands(head: GraphNode): number;
-}
-
 const sameShape = (a: readonly number[], b: readonly number[]) =>
   a.length === b.length && a.every((d, i) => d === b[i]);
+
+/**
+ * What may fuse, per op: the one declaration. `head`: the op's kernel takes an epilogue whose
+ * operands are either full-shape or per-channel ([N, C, 1, 1], the SE/attention scale)
+ * (`operands: 'full-or-channel'`), or any shape the element-wise kernel broadcasts itself
+ * (`'broadcast'`); the kernel binds `ownBuffers` storage buffers besides them. `step`: the op can
+ * be absorbed into a head's epilogue, as an activation or as a binary op with an operand.
+ */
+export interface FusionRole {
+  head?: { operands: 'full-or-channel' | 'broadcast'; ownBuffers: number };
+  step?: 'activation' | 'binary';
+}
+
+const SPATIAL_HEAD = { operands: 'full-or-channel', ownBuffers: 4 } as const;
+const ELEMENTWISE_HEAD = { operands: 'broadcast', ownBuffers: 2 } as const;
+
+export const FUSION: { readonly [O in OpName]?: FusionRole } = {
+  conv2d: { head: SPATIAL_HEAD },
+  batchNorm: { head: SPATIAL_HEAD },
+  globalAvgPool: { head: { operands: 'full-or-channel', ownBuffers: 2 } },
+  add: { head: ELEMENTWISE_HEAD, step: 'binary' },
+  mul: { head: ELEMENTWISE_HEAD, step: 'binary' },
+  relu: { head: ELEMENTWISE_HEAD, step: 'activation' },
+  sigmoid: { head: ELEMENTWISE_HEAD, step: 'activation' },
+};
+
+/** How an epilogue of `head` would index an operand of `shape` against its output, if it can. */
+function operandIndex(
+  head: GraphNode,
+  shape: readonly number[],
+  outShape: readonly number[],
+): 'full' | 'channel' | undefined {
+  const role = FUSION[head.op]?.head;
+  if (!role) return undefined;
+  if (role.operands === 'broadcast' || sameShape(shape, outShape)) return 'full';
+  const channel =
+    shape.length === 4 &&
+    shape[0] === outShape[0] &&
+    shape[1] === outShape[1] &&
+    shape[2] === 1 &&
+    shape[3] === 1;
+  return channel ? 'channel' : undefined;
+}
 
 /**
  * Greedy epilogue fusion: from each kernel-starting node, absorb the chain of activations and
  * binary ops that are the sole consumers of the running value, keep its shape, and take
  * their other input from a tensor that exists by then.
  */
-export function fuseEpilogues(graph: Graph, rules: FuseRules): FusedGroup[] {
+export function fuseEpilogues(graph: Graph, maxStorageBuffersPerStage: number): FusedGroup[] {
   const consumers = new Map<string, GraphNode[]>();
   for (const n of graph.nodes) for (const t of n.inputs) consumers.set(t, [...(consumers.get(t) ?? []), n]);
   const outputs = new Set(graph.outputs);
@@ -57,7 +84,10 @@ export function fuseEpilogues(graph: Graph, rules: FuseRules): FusedGroup[] {
       output: head.outputs[0]!,
       at: index.get(head)!,
     };
-    if (head.outputs.length === 1 && rules.accepts(head)) {
+    const role = FUSION[head.op]?.head;
+    // Operands an epilogue may bind: what the device's storage-buffer limit leaves, at most 4.
+    const maxOperands = role ? Math.max(0, Math.min(4, maxStorageBuffersPerStage - role.ownBuffers)) : 0;
+    if (head.outputs.length === 1 && role) {
       const outShape = graph.tensors[group.output]!.shape;
       for (;;) {
         const cs = consumers.get(group.output) ?? [];
@@ -66,14 +96,20 @@ export function fuseEpilogues(graph: Graph, rules: FuseRules): FusedGroup[] {
         if (absorbed.has(next)) break;
         const nextShape = graph.tensors[next.outputs[0]!]!.shape;
         if (!sameShape(nextShape, outShape)) break;
-        if (ACTIVATIONS.has(next.op)) {
-          group.steps.push({ op: next.op as 'relu' | 'sigmoid' });
-        } else if (BINARY.has(next.op) && next.inputs.length === 2 && next.inputs[0] !== next.inputs[1]) {
+        const step = FUSION[next.op]?.step;
+        if (step === 'activation' && (next.op === 'relu' || next.op === 'sigmoid')) {
+          group.steps.push({ op: next.op });
+        } else if (
+          step === 'binary' &&
+          (next.op === 'add' || next.op === 'mul') &&
+          next.inputs.length === 2 &&
+          next.inputs[0] !== next.inputs[1]
+        ) {
           const other = next.inputs[0] === group.output ? next.inputs[1]! : next.inputs[0]!;
           // `other` precedes `next` in topological order, so it exists where the kernel runs.
-          const idx = rules.operandIndex(head, graph.tensors[other]!.shape, outShape);
-          if (!idx || group.operands.length >= rules.maxOperands(head)) break;
-          group.steps.push({ op: next.op as 'add' | 'mul', operand: group.operands.length, index: idx });
+          const idx = operandIndex(head, graph.tensors[other]!.shape, outShape);
+          if (!idx || group.operands.length >= maxOperands) break;
+          group.steps.push({ op: next.op, operand: group.operands.length, index: idx });
           group.operands.push(other);
         } else break;
         absorbed.add(next);

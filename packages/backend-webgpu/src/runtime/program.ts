@@ -179,8 +179,14 @@ export class GpuProgram {
    * one submit per kernel (Dawn's GL backend has no timestamps). For finding the slowest
    * kernels, not for latency: one pass per kernel adds overhead.
    */
-  async profile(inputs: Readonly<Record<string, Tensor>>): Promise<KernelProfile[]> {
-    await this.busy;
+  profile(inputs: Readonly<Record<string, Tensor>>): Promise<KernelProfile[]> {
+    // Joins the same queue as run(): a run started during a profile must not share its buffers.
+    const result = this.busy.then(() => this.profileNow(inputs));
+    this.busy = result.catch(() => undefined);
+    return result;
+  }
+
+  private async profileNow(inputs: Readonly<Record<string, Tensor>>): Promise<KernelProfile[]> {
     const device = this.ctx.device;
     this.writeInputs(inputs);
     await device.queue.onSubmittedWorkDone();

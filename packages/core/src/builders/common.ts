@@ -49,15 +49,3 @@ export function convNormAct(
     return o.act === false ? y : b.scope('bn', () => b.relu(y, 'act'));
   });
 }
-
-/** Splits into `parts` equal chunks along channels and adds them (a sum over a radix/path axis). */
-export function sumChunks(
-  b: GraphBuilder,
-  x: SymbolicTensor,
-  parts: number,
-  module?: string,
-): SymbolicTensor {
-  const c = x.shape[1]!;
-  const chunks = b.split(x, new Array(parts).fill(c / parts), 1, module);
-  return b.sum(chunks, module);
-}

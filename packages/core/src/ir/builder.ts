@@ -1,7 +1,8 @@
 import { type CostLimits, CostMeter, resolveCostLimits } from '../cost.js';
 import { GraphError, ShapeError } from '../errors.js';
-import { getOp } from '../ops/registry.js';
-import type { Attrs, Graph, GraphNode, OpName, ParamSpec, TensorSpec } from './graph.js';
+import { getOp, resolveNodeAttrs } from '../ops/registry.js';
+import type { AttrsOf } from './attrs.js';
+import type { Attrs, Graph, GraphNode, NodeOf, OpName, ParamSpec, TensorSpec } from './graph.js';
 
 /** A tensor being built: its name in the graph and its static shape. */
 export interface SymbolicTensor {
@@ -101,11 +102,14 @@ export class GraphBuilder {
     this.outputs.push(t.name);
   }
 
-  /** Adds one node of any registered op. Parameters are named `<path>.<role>`. */
-  node(
-    op: OpName,
+  /**
+   * Adds one node of any registered op. Attributes left out take the op's declared defaults.
+   * Parameters are named `<path>.<role>`.
+   */
+  node<O extends OpName>(
+    op: O,
     inputs: readonly SymbolicTensor[],
-    attrs: Attrs,
+    rawAttrs: Partial<AttrsOf<O>> | Attrs,
     module?: string | number,
   ): SymbolicTensor[] {
     const def = getOp(op);
@@ -116,7 +120,7 @@ export class GraphBuilder {
         `${ctx.path}: ${op} takes ${def.arity[0]}..${def.arity[1]} inputs, got ${inputs.length}`,
       );
     }
-    def.checkAttrs(attrs, ctx);
+    const attrs = resolveNodeAttrs(op, rawAttrs as Attrs, ctx);
     const inShapes = inputs.map((t) => t.shape);
     const outShapes = def.inferShapes(inShapes, attrs, ctx);
     const name = this.uniqueNodeName(module === undefined ? `${path ? `${path}.` : ''}${op}` : path);
@@ -136,15 +140,8 @@ export class GraphBuilder {
       this.tensors[tname] = { name: tname, shape, dtype: 'float32' };
       return tname;
     });
-    this.nodes.push({
-      name,
-      op,
-      path,
-      inputs: inputs.map((t) => t.name),
-      outputs,
-      attrs: { ...attrs },
-      params,
-    });
+    const node: NodeOf<O> = { name, op, path, inputs: inputs.map((t) => t.name), outputs, attrs, params };
+    this.nodes.push(node as GraphNode);
     return outputs.map((n, i) => ({ name: n, shape: outShapes[i]! }));
   }
 
@@ -155,10 +152,10 @@ export class GraphBuilder {
     return name;
   }
 
-  private one(
-    op: OpName,
+  private one<O extends OpName>(
+    op: O,
     inputs: readonly SymbolicTensor[],
-    attrs: Attrs,
+    attrs: Partial<AttrsOf<O>>,
     module?: string | number,
   ): SymbolicTensor {
     return this.node(op, inputs, attrs, module)[0]!;
@@ -181,8 +178,9 @@ export class GraphBuilder {
     );
   }
 
-  batchNorm(x: SymbolicTensor, module: string | number, eps = 1e-5): SymbolicTensor {
-    return this.one('batchNorm', [x], { eps, momentum: 0.1 }, module);
+  /** BatchNorm2d; eps and momentum default as declared by the op (PyTorch's 1e-5 and 0.1). */
+  batchNorm(x: SymbolicTensor, module: string | number, eps?: number): SymbolicTensor {
+    return this.one('batchNorm', [x], eps === undefined ? {} : { eps }, module);
   }
 
   relu(x: SymbolicTensor, module?: string): SymbolicTensor {

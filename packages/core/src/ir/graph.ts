@@ -1,25 +1,12 @@
 /** The only dtype the IR computes in for now. */
 export type DType = 'float32';
 
-/** The primitive ops of the IR. Blocks are not ops: builders emit these. */
-export type OpName =
-  | 'conv2d'
-  | 'batchNorm'
-  | 'relu'
-  | 'sigmoid'
-  | 'softmax'
-  | 'add'
-  | 'mul'
-  | 'concat'
-  | 'split'
-  | 'reshape'
-  | 'transpose'
-  | 'maxPool'
-  | 'avgPool'
-  | 'globalAvgPool'
-  | 'flatten'
-  | 'linear';
+import type { AttrsOf, OpAttrs } from './attrs.js';
 
+/** The primitive ops of the IR. Blocks are not ops: builders emit these. */
+export type OpName = keyof OpAttrs;
+
+/** Attributes as written in a graph document or handed to the builder, before they are resolved. */
 export type AttrValue = number | boolean | string | number[];
 export type Attrs = Readonly<Record<string, AttrValue>>;
 
@@ -29,18 +16,23 @@ export interface TensorSpec {
   dtype: DType;
 }
 
-export interface GraphNode {
+/** What every node has, whatever its op. */
+export interface NodeBase {
   /** Unique within the graph. */
   name: string;
-  op: OpName;
   /** The module path the node came from, as in PyTorch (`layer1.0.conv2`). */
   path: string;
   inputs: string[];
   outputs: string[];
-  attrs: Attrs;
   /** Role (`weight`, `bias`, `running_mean`, ...) -> parameter name (a state_dict key). */
   params: Record<string, string>;
 }
+
+/** A node of one op, with that op's resolved attributes. */
+export type NodeOf<O extends OpName> = NodeBase & { op: O; attrs: AttrsOf<O> };
+
+/** Any node: narrowing on `op` types `attrs`. */
+export type GraphNode = { [O in OpName]: NodeOf<O> }[OpName];
 
 /**
  * `parameter`: trainable, counted in `params` like PyTorch's `model.parameters()`.

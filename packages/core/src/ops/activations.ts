@@ -1,12 +1,13 @@
 import { formatShape, ShapeError } from '../errors.js';
-import { intAttr, unchecked } from './attrs.js';
+import type { AttrsOf } from '../ir/attrs.js';
+import { type AttrSchema, NO_ATTRS } from './attrs.js';
 import type { OpDef } from './op-def.js';
 
-function unary(name: 'relu' | 'sigmoid', f: (v: number) => number): OpDef {
+function unary<O extends 'relu' | 'sigmoid'>(name: O, f: (v: number) => number): OpDef<O> {
   return {
     name,
     arity: [1, 1],
-    checkAttrs: () => {},
+    attrs: NO_ATTRS as AttrSchema<AttrsOf<O>>,
     inferShapes: (shapes) => [[...shapes[0]!]],
     params: () => [],
     macs: () => 0,
@@ -30,13 +31,13 @@ export function normaliseAxis(axis: number, rank: number, path: string): number 
 }
 
 /** Softmax along one axis, computed stably (max subtracted) in float64. */
-export const softmaxOp: OpDef = {
+export const softmaxOp: OpDef<'softmax'> = {
   name: 'softmax',
   arity: [1, 1],
-  checkAttrs: (attrs, ctx) => void intAttr(attrs, 'axis', ctx),
+  attrs: { axis: { kind: 'int' } },
   inferShapes(shapes, attrs, ctx) {
     const x = shapes[0]!;
-    normaliseAxis(intAttr(attrs, 'axis', ctx), x.length, ctx.path);
+    normaliseAxis(attrs.axis, x.length, ctx.path);
     if (x.length === 0)
       throw new ShapeError(`${ctx.path}: softmax needs a tensor of rank >= 1, got ${formatShape(x)}`);
     return [[...x]];
@@ -45,7 +46,7 @@ export const softmaxOp: OpDef = {
   macs: () => 0,
   reference({ inputs, attrs }) {
     const x = inputs[0]!;
-    const axis = normaliseAxis(intAttr(attrs, 'axis', unchecked), x.shape.length, 'softmax');
+    const axis = normaliseAxis(attrs.axis, x.shape.length, 'softmax');
     const len = x.shape[axis]!;
     let inner = 1;
     for (let i = axis + 1; i < x.shape.length; i++) inner *= x.shape[i]!;

@@ -1,56 +1,78 @@
 import { GraphError } from '../errors.js';
-import type { Attrs } from '../ir/graph.js';
+import type { Attrs, AttrValue } from '../ir/graph.js';
 import type { ShapeContext } from './op-def.js';
 
-/** Typed readers for node attributes, with errors that name the node's module path. */
-export function intAttr(attrs: Attrs, key: string, ctx: ShapeContext, fallback?: number): number {
-  const v = attrs[key];
-  if (v === undefined && fallback !== undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v)) {
-    throw new GraphError(`${ctx.path}: attribute '${key}' must be an integer, got ${JSON.stringify(v)}`);
-  }
-  return v;
+/**
+ * One attribute's declaration: its kind, the length of a list, and its default (a value, or a
+ * function of the attributes declared before it, as pooling's stride defaults to its kernel).
+ */
+export type AttrField<T> = {
+  kind: T extends boolean ? 'bool' : T extends number ? 'int' | 'num' : 'ints';
+  length?: number;
+  default?: T | ((resolved: Record<string, unknown>) => T);
+};
+
+/** An op's attribute declaration: every attribute of A, with its kind and default. */
+export type AttrSchema<A> = { [K in keyof A]-?: AttrField<A[K]> };
+
+const int = (v: AttrValue | undefined): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/** A declaration as the resolver reads it, whatever attribute type it declares. */
+interface AnyField {
+  kind: 'int' | 'num' | 'bool' | 'ints';
+  length?: number;
+  default?: unknown;
 }
 
-export function numAttr(attrs: Attrs, key: string, ctx: ShapeContext, fallback?: number): number {
-  const v = attrs[key];
-  if (v === undefined && fallback !== undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new GraphError(`${ctx.path}: attribute '${key}' must be a number, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-export function boolAttr(attrs: Attrs, key: string, ctx: ShapeContext, fallback?: boolean): boolean {
-  const v = attrs[key];
-  if (v === undefined && fallback !== undefined) return fallback;
-  if (typeof v !== 'boolean') {
-    throw new GraphError(`${ctx.path}: attribute '${key}' must be a boolean, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-export function intsAttr(
-  attrs: Attrs,
-  key: string,
-  ctx: ShapeContext,
-  length?: number,
-  fallback?: number[],
-): number[] {
-  const v = attrs[key];
-  if (v === undefined && fallback !== undefined) return fallback;
-  if (
-    !Array.isArray(v) ||
-    !v.every((x) => Number.isInteger(x)) ||
-    (length !== undefined && v.length !== length)
-  ) {
-    const want = length === undefined ? 'a list of integers' : `${length} integers`;
+function check(key: string, field: AnyField, v: AttrValue | undefined, ctx: ShapeContext): unknown {
+  const bad = (want: string): never => {
     throw new GraphError(`${ctx.path}: attribute '${key}' must be ${want}, got ${JSON.stringify(v)}`);
+  };
+  switch (field.kind) {
+    case 'int':
+      return int(v) ? v : bad('an integer');
+    case 'num':
+      return typeof v === 'number' && Number.isFinite(v) ? v : bad('a number');
+    case 'bool':
+      return typeof v === 'boolean' ? v : bad('a boolean');
+    default: {
+      const ok =
+        Array.isArray(v) &&
+        v.every((x) => int(x)) &&
+        (field.length === undefined || v.length === field.length);
+      return ok
+        ? [...v]
+        : bad(field.length === undefined ? 'a list of integers' : `${field.length} integers`);
+    }
   }
-  return v;
 }
 
-const noCtx: ShapeContext = { path: '<attrs>' };
+/**
+ * Resolves raw attributes against an op's declaration: each declared attribute checked (or its
+ * default filled in), any other attribute refused. Errors name the node's module path.
+ */
+export function resolveAttrs<A>(schema: AttrSchema<A>, raw: Attrs, ctx: ShapeContext, op: string): A {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(raw)) {
+    if (!Object.hasOwn(schema, key)) {
+      const known = Object.keys(schema);
+      throw new GraphError(
+        `${ctx.path}: ${op} has no attribute '${key}'${known.length ? ` (it has ${known.join(', ')})` : ''}`,
+      );
+    }
+  }
+  for (const [key, f] of Object.entries(schema) as [string, AnyField][]) {
+    const v = raw[key];
+    if (v === undefined && f.default !== undefined) {
+      const d =
+        typeof f.default === 'function'
+          ? (f.default as (r: Record<string, unknown>) => unknown)(out)
+          : f.default;
+      out[key] = Array.isArray(d) ? [...d] : d;
+    } else out[key] = check(key, f, v, ctx);
+  }
+  return out as A;
+}
 
-/** Attrs read without a path, for kernels whose attrs were already checked at build time. */
-export const unchecked = noCtx;
+/** The declaration of an op without attributes. (Ops generic over their name cast it to theirs.) */
+export const NO_ATTRS: AttrSchema<Record<never, never>> = {};

@@ -1,15 +1,12 @@
 import { formatShape, ShapeError } from '../errors.js';
-import { numAttr, unchecked } from './attrs.js';
 import type { OpDef } from './op-def.js';
 
 /** Eval-mode BatchNorm2d: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias. */
-export const batchNormOp: OpDef = {
+export const batchNormOp: OpDef<'batchNorm'> = {
   name: 'batchNorm',
   arity: [1, 1],
-  checkAttrs(attrs, ctx) {
-    numAttr(attrs, 'eps', ctx, 1e-5);
-    numAttr(attrs, 'momentum', ctx, 0.1);
-  },
+  // PyTorch's BatchNorm2d defaults; the one place they are written.
+  attrs: { eps: { kind: 'num', default: 1e-5 }, momentum: { kind: 'num', default: 0.1 } },
   inferShapes(shapes, _attrs, ctx) {
     const x = shapes[0]!;
     if (x.length < 2)
@@ -54,7 +51,7 @@ export const batchNormOp: OpDef = {
   macs: () => 0,
   reference({ inputs, params, attrs }) {
     const x = inputs[0]!;
-    const eps = numAttr(attrs, 'eps', unchecked, 1e-5);
+    const eps = attrs.eps;
     const [n, c] = [x.shape[0]!, x.shape[1]!];
     const inner = x.data.length / (n * c);
     const out = new Float32Array(x.data.length);

@@ -1,31 +1,21 @@
 import { formatShape, ShapeError } from '../errors.js';
-import type { Attrs } from '../ir/graph.js';
+import type { Conv2dAttrs } from '../ir/attrs.js';
 import type { Tensor } from '../tensor.js';
-import { boolAttr, intAttr, intsAttr, unchecked } from './attrs.js';
+import type { AttrSchema } from './attrs.js';
 import type { OpDef, ParamRequirement, ShapeContext } from './op-def.js';
 
-/** conv2d attributes. padding is [top, left, bottom, right] (ONNX's begin/end order). */
-export interface Conv2dAttrs {
-  outChannels: number;
-  kernel: [number, number];
-  stride: [number, number];
-  padding: [number, number, number, number];
-  dilation: [number, number];
-  groups: number;
-  bias: boolean;
-}
+export type { Conv2dAttrs };
 
-export function readConv2dAttrs(attrs: Attrs, ctx: ShapeContext = unchecked): Conv2dAttrs {
-  return {
-    outChannels: intAttr(attrs, 'outChannels', ctx),
-    kernel: intsAttr(attrs, 'kernel', ctx, 2) as [number, number],
-    stride: intsAttr(attrs, 'stride', ctx, 2, [1, 1]) as [number, number],
-    padding: intsAttr(attrs, 'padding', ctx, 4, [0, 0, 0, 0]) as [number, number, number, number],
-    dilation: intsAttr(attrs, 'dilation', ctx, 2, [1, 1]) as [number, number],
-    groups: intAttr(attrs, 'groups', ctx, 1),
-    bias: boolAttr(attrs, 'bias', ctx, false),
-  };
-}
+/** conv2d's attributes, declared once: kernel is required, the rest default as in PyTorch. */
+const conv2dAttrs: AttrSchema<Conv2dAttrs> = {
+  outChannels: { kind: 'int' },
+  kernel: { kind: 'ints', length: 2 },
+  stride: { kind: 'ints', length: 2, default: [1, 1] },
+  padding: { kind: 'ints', length: 4, default: [0, 0, 0, 0] },
+  dilation: { kind: 'ints', length: 2, default: [1, 1] },
+  groups: { kind: 'int', default: 1 },
+  bias: { kind: 'bool', default: false },
+};
 
 /** Output length of a convolution or pooling window along one axis (floor mode). */
 export function convOutLength(
@@ -47,9 +37,8 @@ export function convOutSize(h: number, w: number, a: Conv2dAttrs): [number, numb
   ];
 }
 
-function inferConv(shapes: readonly (readonly number[])[], attrs: Attrs, ctx: ShapeContext): number[][] {
+function inferConv(shapes: readonly (readonly number[])[], a: Conv2dAttrs, ctx: ShapeContext): number[][] {
   const x = shapes[0]!;
-  const a = readConv2dAttrs(attrs, ctx);
   if (x.length !== 4) {
     throw new ShapeError(`${ctx.path}: conv2d expects a 4-D NCHW input, got ${formatShape(x)}`);
   }
@@ -137,13 +126,12 @@ export function conv2dReference(x: Tensor, weight: Tensor, bias: Tensor | undefi
   return { shape: [n, oc, oh, ow], data: out };
 }
 
-export const conv2dOp: OpDef = {
+export const conv2dOp: OpDef<'conv2d'> = {
   name: 'conv2d',
   arity: [1, 1],
-  checkAttrs: (attrs, ctx) => void readConv2dAttrs(attrs, ctx),
+  attrs: conv2dAttrs,
   inferShapes: inferConv,
-  params(shapes, attrs) {
-    const a = readConv2dAttrs(attrs);
+  params(shapes, a) {
     const cin = shapes[0]![1]!;
     const fanIn = (cin / a.groups) * a.kernel[0] * a.kernel[1];
     const req: ParamRequirement[] = [
@@ -166,13 +154,12 @@ export const conv2dOp: OpDef = {
     }
     return req;
   },
-  macs(shapes, outShapes, attrs) {
-    const a = readConv2dAttrs(attrs);
+  macs(shapes, outShapes, a) {
     const out = outShapes[0]!;
     const cin = shapes[0]![1]!;
     return out[0]! * out[1]! * out[2]! * out[3]! * (cin / a.groups) * a.kernel[0] * a.kernel[1];
   },
   reference({ inputs, params, attrs }) {
-    return [conv2dReference(inputs[0]!, params.weight!, params.bias, readConv2dAttrs(attrs))];
+    return [conv2dReference(inputs[0]!, params.weight!, params.bias, attrs)];
   },
 };

@@ -1,5 +1,7 @@
 import { formatShape, ShapeError } from '../errors.js';
+import type { AttrsOf } from '../ir/attrs.js';
 import { shapeSize, stridesOf, type Tensor } from '../tensor.js';
+import { type AttrSchema, NO_ATTRS } from './attrs.js';
 import type { OpDef } from './op-def.js';
 
 /**
@@ -73,11 +75,11 @@ function channelBroadcast(a: Tensor, b: Tensor, f: (x: number, y: number) => num
   return { shape: [...a.shape], data: out };
 }
 
-function binary(name: 'add' | 'mul', f: (x: number, y: number) => number): OpDef {
+function binary<O extends 'add' | 'mul'>(name: O, f: (x: number, y: number) => number): OpDef<O> {
   return {
     name,
     arity: [2, 2],
-    checkAttrs: () => {},
+    attrs: NO_ATTRS as AttrSchema<AttrsOf<O>>,
     inferShapes: (shapes, _attrs, ctx) => [broadcastShape(shapes[0]!, shapes[1]!, ctx.path, name)],
     params: () => [],
     macs: () => 0,

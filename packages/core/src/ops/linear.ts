@@ -1,29 +1,25 @@
 import { formatShape, ShapeError } from '../errors.js';
-import { boolAttr, intAttr, unchecked } from './attrs.js';
 import type { OpDef, ParamRequirement } from './op-def.js';
 
 /** y = x W^T + b with W of shape [out, in], as torch.nn.Linear. */
-export const linearOp: OpDef = {
+export const linearOp: OpDef<'linear'> = {
   name: 'linear',
   arity: [1, 1],
-  checkAttrs(attrs, ctx) {
-    intAttr(attrs, 'outFeatures', ctx);
-    boolAttr(attrs, 'bias', ctx, true);
-  },
+  attrs: { outFeatures: { kind: 'int' }, bias: { kind: 'bool', default: true } },
   inferShapes(shapes, attrs, ctx) {
     const x = shapes[0]!;
     if (x.length !== 2)
       throw new ShapeError(`${ctx.path}: linear expects a 2-D [N, features] input, got ${formatShape(x)}`);
-    return [[x[0]!, intAttr(attrs, 'outFeatures', ctx)]];
+    return [[x[0]!, attrs.outFeatures]];
   },
   params(shapes, attrs) {
     const inF = shapes[0]![1]!;
-    const outF = intAttr(attrs, 'outFeatures', unchecked);
+    const outF = attrs.outFeatures;
     const init = { kind: 'uniformFanIn', fanIn: inF } as const;
     const req: ParamRequirement[] = [
       { role: 'weight', shape: [outF, inF], kind: 'parameter', dtype: 'float32', init },
     ];
-    if (boolAttr(attrs, 'bias', unchecked, true)) {
+    if (attrs.bias) {
       req.push({ role: 'bias', shape: [outF], kind: 'parameter', dtype: 'float32', init });
     }
     return req;
@@ -32,7 +28,7 @@ export const linearOp: OpDef = {
   reference({ inputs, params, attrs }) {
     const x = inputs[0]!;
     const [n, inF] = x.shape as [number, number];
-    const outF = intAttr(attrs, 'outFeatures', unchecked);
+    const outF = attrs.outFeatures;
     const w = params.weight!.data;
     const b = params.bias?.data;
     const out = new Float32Array(n * outF);

@@ -1,5 +1,7 @@
-import type { Attrs, OpName } from '../ir/graph.js';
+import type { AttrsOf } from '../ir/attrs.js';
+import type { OpName, ParamInit } from '../ir/graph.js';
 import type { Tensor } from '../tensor.js';
+import type { AttrSchema } from './attrs.js';
 
 /** A parameter an op needs, by role, with its shape derived from attrs and input shapes. */
 export interface ParamRequirement {
@@ -9,7 +11,7 @@ export interface ParamRequirement {
   dtype: 'float32' | 'int64';
   /** Optional roles may be absent from a weight file (BatchNorm's num_batches_tracked). */
   optional?: boolean;
-  init: import('../ir/graph.js').ParamInit;
+  init: ParamInit;
 }
 
 export interface ShapeContext {
@@ -17,31 +19,30 @@ export interface ShapeContext {
   path: string;
 }
 
-export interface ReferenceArgs {
+export interface ReferenceArgs<O extends OpName = OpName> {
   inputs: Tensor[];
   params: Record<string, Tensor>;
-  attrs: Attrs;
+  attrs: AttrsOf<O>;
 }
 
+type Shapes = readonly (readonly number[])[];
+
 /**
- * One op of the IR: everything a backend or a pass needs to know about it.
- * The reference kernel is the executable definition of the op.
+ * One op of the IR: everything a backend or a pass needs to know about it. Its attributes are
+ * declared once (`attrs`: types and defaults); every other member receives them resolved. The
+ * reference kernel is the executable definition of the op.
  */
-export interface OpDef {
-  name: OpName;
+export interface OpDef<O extends OpName = OpName> {
+  name: O;
   /** Minimum and maximum number of inputs. */
   arity: [number, number];
-  /** Checks attrs; throws GraphError naming the path when one is missing or wrong. */
-  checkAttrs(attrs: Attrs, ctx: ShapeContext): void;
+  /** The attribute declaration: kinds and defaults. */
+  attrs: AttrSchema<AttrsOf<O>>;
   /** Output shapes from input shapes; throws ShapeError naming the path and the shapes. */
-  inferShapes(inputShapes: readonly (readonly number[])[], attrs: Attrs, ctx: ShapeContext): number[][];
+  inferShapes(inputShapes: Shapes, attrs: AttrsOf<O>, ctx: ShapeContext): number[][];
   /** Parameters the op needs. */
-  params(inputShapes: readonly (readonly number[])[], attrs: Attrs): ParamRequirement[];
+  params(inputShapes: Shapes, attrs: AttrsOf<O>): ParamRequirement[];
   /** Multiply-accumulates for these shapes (0 for ops that are not conv or linear). */
-  macs(
-    inputShapes: readonly (readonly number[])[],
-    outputShapes: readonly (readonly number[])[],
-    attrs: Attrs,
-  ): number;
-  reference(args: ReferenceArgs): Tensor[];
+  macs(inputShapes: Shapes, outputShapes: Shapes, attrs: AttrsOf<O>): number;
+  reference(args: ReferenceArgs<O>): Tensor[];
 }

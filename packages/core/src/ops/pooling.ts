@@ -1,29 +1,19 @@
 import { formatShape, ShapeError } from '../errors.js';
-import type { Attrs } from '../ir/graph.js';
-import { boolAttr, intsAttr, unchecked } from './attrs.js';
+import type { AttrsOf, PoolAttrs } from '../ir/attrs.js';
+import type { AttrSchema } from './attrs.js';
 import type { OpDef, ShapeContext } from './op-def.js';
 
-/** Pooling attributes; padding is [top, left, bottom, right]. */
-export interface PoolAttrs {
-  kernel: [number, number];
-  stride: [number, number];
-  padding: [number, number, number, number];
-  dilation: [number, number];
-  ceilMode: boolean;
-  countIncludePad: boolean;
-}
+export type { PoolAttrs };
 
-export function readPoolAttrs(attrs: Attrs, ctx: ShapeContext = unchecked): PoolAttrs {
-  const kernel = intsAttr(attrs, 'kernel', ctx, 2) as [number, number];
-  return {
-    kernel,
-    stride: intsAttr(attrs, 'stride', ctx, 2, kernel) as [number, number],
-    padding: intsAttr(attrs, 'padding', ctx, 4, [0, 0, 0, 0]) as [number, number, number, number],
-    dilation: intsAttr(attrs, 'dilation', ctx, 2, [1, 1]) as [number, number],
-    ceilMode: boolAttr(attrs, 'ceilMode', ctx, false),
-    countIncludePad: boolAttr(attrs, 'countIncludePad', ctx, true),
-  };
-}
+/** Pooling's attributes, declared once: the stride defaults to the kernel, as in PyTorch. */
+const poolAttrs: AttrSchema<PoolAttrs> = {
+  kernel: { kind: 'ints', length: 2 },
+  stride: { kind: 'ints', length: 2, default: (a) => a.kernel as [number, number] },
+  padding: { kind: 'ints', length: 4, default: [0, 0, 0, 0] },
+  dilation: { kind: 'ints', length: 2, default: [1, 1] },
+  ceilMode: { kind: 'bool', default: false },
+  countIncludePad: { kind: 'bool', default: true },
+};
 
 /**
  * PyTorch's pooling output length: in ceil mode a last window that would start inside the
@@ -52,11 +42,10 @@ export function poolOutSize(h: number, w: number, a: PoolAttrs): [number, number
   ];
 }
 
-function inferPool(shapes: readonly (readonly number[])[], attrs: Attrs, ctx: ShapeContext): number[][] {
+function inferPool(shapes: readonly (readonly number[])[], a: PoolAttrs, ctx: ShapeContext): number[][] {
   const x = shapes[0]!;
   if (x.length !== 4)
     throw new ShapeError(`${ctx.path}: pooling expects a 4-D NCHW input, got ${formatShape(x)}`);
-  const a = readPoolAttrs(attrs, ctx);
   const [oh, ow] = poolOutSize(x[2]!, x[3]!, a);
   if (oh < 1 || ow < 1) {
     throw new ShapeError(
@@ -121,15 +110,15 @@ function poolReference(
 }
 
 /** maxPool and avgPool share attrs and shape rule; only the window reduction differs. */
-function poolOp(name: 'maxPool' | 'avgPool', mode: 'max' | 'avg'): OpDef {
+function poolOp<O extends 'maxPool' | 'avgPool'>(name: O, mode: 'max' | 'avg'): OpDef<O> {
   return {
     name,
     arity: [1, 1],
-    checkAttrs: (attrs, ctx) => void readPoolAttrs(attrs, ctx),
+    attrs: poolAttrs as AttrSchema<AttrsOf<O>>,
     inferShapes: inferPool,
     params: () => [],
     macs: () => 0,
-    reference: ({ inputs, attrs }) => [poolReference(inputs[0]!, readPoolAttrs(attrs), mode)],
+    reference: ({ inputs, attrs }) => [poolReference(inputs[0]!, attrs, mode)],
   };
 }
 
@@ -137,10 +126,10 @@ export const maxPoolOp = poolOp('maxPool', 'max');
 export const avgPoolOp = poolOp('avgPool', 'avg');
 
 /** Mean over H and W, keeping them as 1: [N, C, H, W] -> [N, C, 1, 1]. */
-export const globalAvgPoolOp: OpDef = {
+export const globalAvgPoolOp: OpDef<'globalAvgPool'> = {
   name: 'globalAvgPool',
   arity: [1, 1],
-  checkAttrs: () => {},
+  attrs: {},
   inferShapes(shapes, _attrs, ctx) {
     const x = shapes[0]!;
     if (x.length !== 4)

@@ -1,16 +1,18 @@
 import { UnknownModelError } from '../errors.js';
-import type { OpName } from '../ir/graph.js';
+import type { AttrsOf } from '../ir/attrs.js';
+import type { Attrs, OpName } from '../ir/graph.js';
 import { reluOp, sigmoidOp, softmaxOp } from './activations.js';
+import { resolveAttrs } from './attrs.js';
 import { batchNormOp } from './batch-norm.js';
 import { conv2dOp } from './conv2d.js';
 import { addOp, mulOp } from './elementwise.js';
 import { linearOp } from './linear.js';
-import type { OpDef } from './op-def.js';
+import type { OpDef, ShapeContext } from './op-def.js';
 import { avgPoolOp, globalAvgPoolOp, maxPoolOp } from './pooling.js';
 import { concatOp, flattenOp, reshapeOp, splitOp, transposeOp } from './shape-ops.js';
 
 /** The op registry: one entry per primitive. Adding an op means adding it here. */
-export const OPS: Readonly<Record<OpName, OpDef>> = {
+export const OPS: { readonly [O in OpName]: OpDef<O> } = {
   conv2d: conv2dOp,
   batchNorm: batchNormOp,
   relu: reluOp,
@@ -31,8 +33,20 @@ export const OPS: Readonly<Record<OpName, OpDef>> = {
 
 export const OP_NAMES = Object.keys(OPS) as OpName[];
 
-export function getOp(name: string): OpDef {
-  const def = (OPS as Record<string, OpDef | undefined>)[name];
-  if (!def) throw new UnknownModelError(`unknown op '${name}'; known ops: ${OP_NAMES.join(', ')}`);
-  return def;
+/**
+ * An op's definition by name. For a node of any op, the definition takes that node's attrs
+ * (`getOp(node.op).inferShapes(shapes, node.attrs, ctx)`): the one place where TypeScript
+ * cannot see that a node's op and its attrs belong together is this cast.
+ */
+export function getOp<O extends OpName>(name: O): OpDef<O>;
+export function getOp(name: string): OpDef<OpName>;
+export function getOp(name: string): OpDef<OpName> {
+  if (!Object.hasOwn(OPS, name))
+    throw new UnknownModelError(`unknown op '${name}'; known ops: ${OP_NAMES.join(', ')}`);
+  return OPS[name as OpName] as unknown as OpDef<OpName>;
+}
+
+/** Resolves a node's raw attributes for its op: checked, defaults filled, nothing unknown. */
+export function resolveNodeAttrs<O extends OpName>(op: O, raw: Attrs, ctx: ShapeContext): AttrsOf<O> {
+  return resolveAttrs(getOp(op).attrs, raw, ctx, op);
 }

@@ -1,7 +1,6 @@
 import { formatShape, GraphError, ShapeError } from '../errors.js';
 import { shapeSize, stridesOf, type Tensor } from '../tensor.js';
 import { normaliseAxis } from './activations.js';
-import { intAttr, intsAttr, unchecked } from './attrs.js';
 import type { OpDef } from './op-def.js';
 
 /** Copies blocks along `axis`: the tensor is viewed as [outer, len, inner]. */
@@ -13,13 +12,13 @@ function axisView(shape: readonly number[], axis: number): { outer: number; len:
   return { outer, len: shape[axis]!, inner };
 }
 
-export const concatOp: OpDef = {
+export const concatOp: OpDef<'concat'> = {
   name: 'concat',
   arity: [1, Number.POSITIVE_INFINITY],
-  checkAttrs: (attrs, ctx) => void intAttr(attrs, 'axis', ctx),
+  attrs: { axis: { kind: 'int' } },
   inferShapes(shapes, attrs, ctx) {
     const first = shapes[0]!;
-    const axis = normaliseAxis(intAttr(attrs, 'axis', ctx), first.length, ctx.path);
+    const axis = normaliseAxis(attrs.axis, first.length, ctx.path);
     const out = [...first];
     out[axis] = 0;
     for (const s of shapes) {
@@ -35,7 +34,7 @@ export const concatOp: OpDef = {
   params: () => [],
   macs: () => 0,
   reference({ inputs, attrs }) {
-    const axis = normaliseAxis(intAttr(attrs, 'axis', unchecked), inputs[0]!.shape.length, 'concat');
+    const axis = normaliseAxis(attrs.axis, inputs[0]!.shape.length, 'concat');
     const shape = [...inputs[0]!.shape];
     shape[axis] = inputs.reduce((s, t) => s + t.shape[axis]!, 0);
     const { outer, len, inner } = axisView(shape, axis);
@@ -51,17 +50,14 @@ export const concatOp: OpDef = {
   },
 };
 
-export const splitOp: OpDef = {
+export const splitOp: OpDef<'split'> = {
   name: 'split',
   arity: [1, 1],
-  checkAttrs(attrs, ctx) {
-    intAttr(attrs, 'axis', ctx);
-    intsAttr(attrs, 'sizes', ctx);
-  },
+  attrs: { axis: { kind: 'int' }, sizes: { kind: 'ints' } },
   inferShapes(shapes, attrs, ctx) {
     const x = shapes[0]!;
-    const axis = normaliseAxis(intAttr(attrs, 'axis', ctx), x.length, ctx.path);
-    const sizes = intsAttr(attrs, 'sizes', ctx);
+    const axis = normaliseAxis(attrs.axis, x.length, ctx.path);
+    const sizes = attrs.sizes;
     const total = sizes.reduce((a, b) => a + b, 0);
     if (total !== x[axis] || sizes.some((s) => s < 1)) {
       throw new ShapeError(
@@ -74,8 +70,8 @@ export const splitOp: OpDef = {
   macs: () => 0,
   reference({ inputs, attrs }) {
     const x = inputs[0]!;
-    const axis = normaliseAxis(intAttr(attrs, 'axis', unchecked), x.shape.length, 'split');
-    const sizes = intsAttr(attrs, 'sizes', unchecked);
+    const axis = normaliseAxis(attrs.axis, x.shape.length, 'split');
+    const sizes = attrs.sizes;
     const { outer, len, inner } = axisView(x.shape, axis);
     const outs: Tensor[] = [];
     let offset = 0;
@@ -127,31 +123,31 @@ export function resolveReshape(input: readonly number[], target: readonly number
   return out;
 }
 
-export const reshapeOp: OpDef = {
+export const reshapeOp: OpDef<'reshape'> = {
   name: 'reshape',
   arity: [1, 1],
-  checkAttrs: (attrs, ctx) => void intsAttr(attrs, 'shape', ctx),
-  inferShapes: (shapes, attrs, ctx) => [resolveReshape(shapes[0]!, intsAttr(attrs, 'shape', ctx), ctx.path)],
+  attrs: { shape: { kind: 'ints' } },
+  inferShapes: (shapes, attrs, ctx) => [resolveReshape(shapes[0]!, attrs.shape, ctx.path)],
   params: () => [],
   macs: () => 0,
   reference({ inputs, attrs }) {
     const x = inputs[0]!;
     return [
       {
-        shape: resolveReshape(x.shape, intsAttr(attrs, 'shape', unchecked), 'reshape'),
+        shape: resolveReshape(x.shape, attrs.shape, 'reshape'),
         data: x.data.slice(),
       },
     ];
   },
 };
 
-export const flattenOp: OpDef = {
+export const flattenOp: OpDef<'flatten'> = {
   name: 'flatten',
   arity: [1, 1],
-  checkAttrs: (attrs, ctx) => void intAttr(attrs, 'axis', ctx, 1),
+  attrs: { axis: { kind: 'int', default: 1 } },
   inferShapes(shapes, attrs, ctx) {
     const x = shapes[0]!;
-    const axis = intAttr(attrs, 'axis', ctx, 1);
+    const axis = attrs.axis;
     if (axis < 0 || axis > x.length)
       throw new ShapeError(`${ctx.path}: flatten axis ${axis} out of range for ${formatShape(x)}`);
     return [[shapeSize(x.slice(0, axis)), shapeSize(x.slice(axis))]];
@@ -160,7 +156,7 @@ export const flattenOp: OpDef = {
   macs: () => 0,
   reference({ inputs, attrs }) {
     const x = inputs[0]!;
-    const axis = intAttr(attrs, 'axis', unchecked, 1);
+    const axis = attrs.axis;
     return [
       { shape: [shapeSize(x.shape.slice(0, axis)), shapeSize(x.shape.slice(axis))], data: x.data.slice() },
     ];
@@ -174,13 +170,13 @@ function checkPerm(perm: readonly number[], rank: number, path: string): void {
   }
 }
 
-export const transposeOp: OpDef = {
+export const transposeOp: OpDef<'transpose'> = {
   name: 'transpose',
   arity: [1, 1],
-  checkAttrs: (attrs, ctx) => void intsAttr(attrs, 'perm', ctx),
+  attrs: { perm: { kind: 'ints' } },
   inferShapes(shapes, attrs, ctx) {
     const x = shapes[0]!;
-    const perm = intsAttr(attrs, 'perm', ctx);
+    const perm = attrs.perm;
     checkPerm(perm, x.length, ctx.path);
     return [perm.map((p) => x[p]!)];
   },
@@ -188,7 +184,7 @@ export const transposeOp: OpDef = {
   macs: () => 0,
   reference({ inputs, attrs }) {
     const x = inputs[0]!;
-    const perm = intsAttr(attrs, 'perm', unchecked);
+    const perm = attrs.perm;
     const shape = perm.map((p) => x.shape[p]!);
     const inStrides = stridesOf(x.shape);
     const permStrides = perm.map((p) => inStrides[p]!);

@@ -1,6 +1,4 @@
 import type { Graph, GraphNode, WeightMap } from '../ir/graph.js';
-import { numAttr, unchecked } from '../ops/attrs.js';
-import { readConv2dAttrs } from '../ops/conv2d.js';
 
 export interface FoldedModel {
   graph: Graph;
@@ -28,8 +26,8 @@ export function foldBatchNorm(graph: Graph, weights: WeightMap): FoldedModel {
     if (bn.op !== 'batchNorm') continue;
     const conv = producer.get(bn.inputs[0]!);
     if (conv?.op !== 'conv2d' || consumers.get(conv.outputs[0]!) !== 1 || replaced.has(conv)) continue;
-    const a = readConv2dAttrs(conv.attrs);
-    const eps = numAttr(bn.attrs, 'eps', unchecked, 1e-5);
+    const a = conv.attrs;
+    const eps = bn.attrs.eps;
     const w = newWeights.get(conv.params.weight!)!;
     const gamma = weights.get(bn.params.weight!)!.data;
     const beta = weights.get(bn.params.bias!)!.data;

@@ -1,6 +1,4 @@
 import type { Graph, GraphNode } from '../ir/graph.js';
-import { intsAttr, unchecked } from '../ops/attrs.js';
-import { readPoolAttrs } from '../ops/pooling.js';
 import { shapesEqual } from '../tensor.js';
 
 /** A node that passes its only input through unchanged. */
@@ -16,10 +14,10 @@ export function isIdentity(node: GraphNode, graph: Graph): boolean {
     case 'split':
       return true;
     case 'transpose':
-      return intsAttr(node.attrs, 'perm', unchecked).every((p, i) => p === i);
+      return node.attrs.perm.every((p, i) => p === i);
     case 'maxPool':
     case 'avgPool': {
-      const a = readPoolAttrs(node.attrs);
+      const a = node.attrs;
       return (
         a.kernel.every((k) => k === 1) && a.stride.every((s) => s === 1) && a.padding.every((p) => p === 0)
       );

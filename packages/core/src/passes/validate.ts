@@ -1,6 +1,6 @@
 import { formatShape, GraphError, ShapeError } from '../errors.js';
-import type { Graph } from '../ir/graph.js';
-import { getOp } from '../ops/registry.js';
+import type { Attrs, Graph } from '../ir/graph.js';
+import { getOp, resolveNodeAttrs } from '../ops/registry.js';
 import { shapesEqual } from '../tensor.js';
 
 /**
@@ -28,7 +28,8 @@ export function validateGraph(graph: Graph): Graph {
         `${where}: ${node.op} takes ${def.arity[0]}..${def.arity[1]} inputs, got ${node.inputs.length}`,
       );
     }
-    def.checkAttrs(node.attrs, ctx);
+    // Resolved in place: a document's node gets its defaults and is checked attribute by attribute.
+    (node as { attrs: unknown }).attrs = resolveNodeAttrs(node.op, node.attrs as unknown as Attrs, ctx);
     for (const t of node.inputs) {
       if (!defined.has(t))
         throw new GraphError(

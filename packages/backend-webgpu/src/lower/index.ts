@@ -1,0 +1,199 @@
+import { type NodeOf, type OpTable, shapeSize } from '@cardinal/core';
+import { packConvWeights, planConvTiling, renderConv } from '../codegen/conv.js';
+import { renderChannelAffine, renderElementwise } from '../codegen/elementwise.js';
+import type { KernelSource, RenderLimits } from '../codegen/kernel.js';
+import { renderAxisCopy, renderTranspose } from '../codegen/layout.js';
+import { renderGlobalAvgPool, renderPool } from '../codegen/pool.js';
+import { packLinearWeights, renderLinear, renderSoftmax } from '../codegen/reduce.js';
+import type { FusedGroup } from '../plan/fuse.js';
+import type { LowerOptions, PlanStep } from '../plan/lower.js';
+
+/** What lowering one fused group needs: the group, shapes, weights, limits, and a view registry. */
+export interface GroupContext {
+  group: FusedGroup;
+  shape(t: string): number[];
+  /** A step running `kernel` for the group's head: its first input, the epilogue's operands, the group's output. */
+  step(kernel: KernelSource, extra?: Partial<PlanStep>): PlanStep;
+  /** A parameter of the head by role (a typed error when it has no value). */
+  weight(role: string): Float32Array;
+  limits: RenderLimits;
+  options: LowerOptions;
+  /** Records that `view` is `of`'s storage (reshape and flatten move no data). */
+  alias(view: string, of: string): void;
+}
+
+function axisView(shape: readonly number[], axis: number) {
+  const a = axis < 0 ? axis + shape.length : axis;
+  return {
+    outer: shapeSize(shape.slice(0, a)),
+    len: shape[a]!,
+    inner: shapeSize(shape.slice(a + 1)),
+    axis: a,
+  };
+}
+
+const input = (c: GroupContext) => c.shape(c.group.head.inputs[0]!);
+
+function elementwise(n: NodeOf<'relu' | 'sigmoid' | 'add' | 'mul'>, c: GroupContext): PlanStep[] {
+  const g = c.group;
+  const operands = [...n.inputs, ...g.operands];
+  const own = n.op === 'relu' || n.op === 'sigmoid' ? [{ op: n.op }] : [];
+  const binary = n.op === 'add' || n.op === 'mul' ? [{ op: n.op, operand: 1, index: 'full' as const }] : [];
+  const shift = n.inputs.length;
+  const rest = g.steps.map((s) => ('operand' in s ? { ...s, operand: s.operand + shift } : s));
+  const kernel = renderElementwise(
+    { shape: c.shape(g.output), operandShapes: operands.map(c.shape), steps: [...own, ...binary, ...rest] },
+    c.limits,
+  );
+  return [c.step(kernel, { inputs: [], operands })];
+}
+
+function pool(n: NodeOf<'maxPool' | 'avgPool'>, c: GroupContext): PlanStep[] {
+  const xs = input(c);
+  const [, , oh, ow] = c.shape(n.outputs[0]!) as [number, number, number, number];
+  const mode = n.op === 'maxPool' ? ('max' as const) : ('avg' as const);
+  return [
+    c.step(
+      renderPool({ n: xs[0]!, c: xs[1]!, h: xs[2]!, w: xs[3]!, oh, ow, attrs: n.attrs, mode }, c.limits),
+    ),
+  ];
+}
+
+/** Axis copies: split reads one slice per output, concat writes one per input. */
+function axisCopies(n: NodeOf<'split' | 'concat'>, c: GroupContext): PlanStep[] {
+  const whole = n.op === 'split' ? c.shape(n.inputs[0]!) : c.shape(n.outputs[0]!);
+  const v = axisView(whole, n.attrs.axis);
+  const parts = n.op === 'split' ? n.outputs : n.inputs;
+  let offset = 0;
+  return parts.map((part) => {
+    const len = c.shape(part)[v.axis]!;
+    const [src, dst] =
+      n.op === 'split'
+        ? [
+            { len: v.len, off: offset },
+            { len, off: 0 },
+          ]
+        : [
+            { len, off: 0 },
+            { len: v.len, off: offset },
+          ];
+    const k = renderAxisCopy(
+      {
+        outer: v.outer,
+        inner: v.inner,
+        len,
+        srcLen: src.len,
+        srcOffset: src.off,
+        dstLen: dst.len,
+        dstOffset: dst.off,
+      },
+      c.limits,
+      n.op,
+    );
+    offset += len;
+    return n.op === 'split'
+      ? c.step(k, { output: part, operands: [] })
+      : c.step(k, { inputs: [part], output: n.outputs[0]!, operands: [] });
+  });
+}
+
+/** One function per IR op: the kernels (plan steps) its fused group runs. */
+export const LOWER: OpTable<[GroupContext], PlanStep[]> = {
+  conv2d(n, c) {
+    const xs = input(c);
+    const a = n.attrs;
+    const [, , oh, ow] = c.shape(n.outputs[0]!) as [number, number, number, number];
+    const problem = {
+      n: xs[0]!,
+      cin: xs[1]!,
+      h: xs[2]!,
+      w: xs[3]!,
+      oh,
+      ow,
+      attrs: a,
+      epilogue: c.group.steps,
+    };
+    const tiling = planConvTiling(problem, c.options.convTiling);
+    return [
+      c.step(renderConv(problem, tiling, c.limits), {
+        constants: {
+          weight: {
+            key: `${n.name}.weight/${tiling.tco}`,
+            make: () => packConvWeights(c.weight('weight'), a, tiling),
+          },
+          bias: {
+            key: `${n.name}.bias`,
+            make: () => (a.bias ? c.weight('bias') : new Float32Array(a.outChannels)),
+          },
+        },
+      }),
+    ];
+  },
+  batchNorm(n, c) {
+    const xs = input(c);
+    const ch = xs[1]!;
+    // Scale and shift come from the same four parameters: computed once, on first upload.
+    let affine: { scale: Float32Array; shift: Float32Array } | undefined;
+    const makeAffine = () => {
+      if (affine) return affine;
+      const [gamma, beta, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map(
+        c.weight,
+      ) as [Float32Array, Float32Array, Float32Array, Float32Array];
+      const scale = new Float32Array(ch);
+      const shift = new Float32Array(ch);
+      for (let i = 0; i < ch; i++) {
+        const s = gamma[i]! / Math.sqrt(variance[i]! + n.attrs.eps);
+        scale[i] = s;
+        shift[i] = beta[i]! - mean[i]! * s;
+      }
+      affine = { scale, shift };
+      return affine;
+    };
+    return [
+      c.step(renderChannelAffine({ shape: xs, epilogue: c.group.steps }, c.limits), {
+        constants: {
+          scale: { key: `${n.name}.scale`, make: () => makeAffine().scale },
+          shift: { key: `${n.name}.shift`, make: () => makeAffine().shift },
+        },
+      }),
+    ];
+  },
+  relu: elementwise,
+  sigmoid: elementwise,
+  add: elementwise,
+  mul: elementwise,
+  maxPool: pool,
+  avgPool: pool,
+  globalAvgPool(_, c) {
+    const xs = input(c);
+    return [
+      c.step(
+        renderGlobalAvgPool({ n: xs[0]!, c: xs[1]!, hw: xs[2]! * xs[3]!, epilogue: c.group.steps }, c.limits),
+      ),
+    ];
+  },
+  softmax: (n, c) => [c.step(renderSoftmax(axisView(input(c), n.attrs.axis), c.limits))],
+  linear(n, c) {
+    const { outFeatures: outF, bias } = n.attrs;
+    const inF = input(c)[1]!;
+    return [
+      c.step(renderLinear({ n: input(c)[0]!, inF, outF, bias }, c.limits), {
+        constants: {
+          weight: { key: `${n.name}.weight`, make: () => packLinearWeights(c.weight('weight'), inF, outF) },
+          ...(bias ? { bias: { key: `${n.name}.bias`, make: () => c.weight('bias') } } : {}),
+        },
+      }),
+    ];
+  },
+  reshape(n, c) {
+    c.alias(n.outputs[0]!, n.inputs[0]!);
+    return [];
+  },
+  flatten(n, c) {
+    c.alias(n.outputs[0]!, n.inputs[0]!);
+    return [];
+  },
+  transpose: (n, c) => [c.step(renderTranspose({ shape: input(c), perm: n.attrs.perm }, c.limits))],
+  split: axisCopies,
+  concat: axisCopies,
+};

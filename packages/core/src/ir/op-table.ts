@@ -1,0 +1,32 @@
+import { GraphError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import type { GraphNode, NodeBase, NodeOf, OpName, WeightMap } from './graph.js';
+
+/**
+ * One function per op, each receiving nodes of its own op with their attributes typed: the
+ * shape of every backend's lowering table (and the compiler checks that none is missing).
+ */
+export type OpTable<Args extends unknown[], R> = {
+  readonly [O in OpName]: (node: NodeOf<O>, ...args: Args) => R;
+};
+
+/** Calls the table's function for the node's op. */
+export function dispatchOp<Args extends unknown[], R>(
+  table: OpTable<Args, R>,
+  node: GraphNode,
+  ...args: Args
+): R {
+  // The one cast: TypeScript cannot tie a union node's op to the table entry that takes it.
+  return (table[node.op] as (node: GraphNode, ...args: Args) => R)(node, ...args);
+}
+
+/** A node's parameter value by role, or a GraphError naming the node and the role. */
+export function requireParam(weights: WeightMap, node: NodeBase, role: string): Tensor {
+  const key = Object.hasOwn(node.params, role) ? node.params[role] : undefined;
+  const t = key === undefined ? undefined : weights.get(key);
+  if (!t)
+    throw new GraphError(
+      `${node.path || node.name}: no value for parameter '${role}'${key ? ` (${key})` : ''}`,
+    );
+  return t;
+}
