@@ -7,7 +7,6 @@ import {
   DisposeGuard,
   type Executable,
   type Graph,
-  InputError,
   OP_NAMES,
   type Tensor,
   type WeightMap,

@@ -7,7 +7,6 @@ import {
   type Executable,
   type Graph,
   GraphError,
-  InputError,
   OP_NAMES,
   prepareForInference,
   type Tensor,

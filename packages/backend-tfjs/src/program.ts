@@ -1,7 +1,6 @@
 import { dispatchOp, type Graph, type GraphNode, type NodeOf, poolOutSize } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 import { fromPlain, toPlain, type Value } from './layout.js';
-import { APPLY } from './lower/index.js';
 import {
   type ConvPlan,
   type ConvStrategy,
@@ -10,6 +9,7 @@ import {
   prepareFilter,
   undilated,
 } from './lower/conv.js';
+import { APPLY } from './lower/index.js';
 import { avgDivisors } from './lower/pool.js';
 import type { Tf } from './runtime.js';
 

@@ -6,7 +6,6 @@ import {
   DisposeGuard,
   type Executable,
   type Graph,
-  InputError,
   inferShapes,
   OP_NAMES,
   prepareForInference,
