@@ -1,9 +1,10 @@
-// Errors
-
-// Backends and the reference executor
+// @cardinal/core's public API, by folder (kept in path order by the formatter, so the paths are
+// the sections): backend contract and kit; builders/ (blocks, ResNet, block configs); config/
+// (timm configs); cost limits; errors; executor/ (reference); io/; ir/ (graph, attrs, builder,
+// op tables); layers/ (conv-norm-act, SE, SK, split attention); model specs; ops/; passes/;
+// random; serialisation; summary; tensors; weights/; zoo/.
 export type { Availability, Backend, CompileOptions, Executable } from './backend.js';
 export { DisposeGuard, prepareForInference } from './backend-kit.js';
-export * from './builders/attention.js';
 export {
   BLOCK_MODULES,
   type BlockConfigJson,
@@ -11,23 +12,22 @@ export {
   buildBlockGraph,
 } from './builders/block-config.js';
 export * from './builders/blocks.js';
-// Builders
-export { type ConvNormActOptions, convNormAct, getPadding, makeDivisible } from './builders/common.js';
+export { type BuildOptions, resnet } from './builders/resnet.js';
+export { CONFIG_LIMITS, formatIssues } from './config/parse.js';
 export {
-  type BuildOptions,
-  type ResNetConfig,
-  resnet,
-  resolveResNetConfig,
-  type StemType,
-} from './builders/resnet.js';
-export * from './builders/resnext-forms.js';
-// Configs, the zoo, model specs
-export {
+  BLOCK_NAMES,
+  type BlockArgs,
+  blockName,
   parseResNetConfig,
+  type ResNetConfig,
   type ResNetConfigJson,
+  type ResolvedResNetConfig,
   resnetConfigSchema,
   resnetConfigToJson,
-} from './config.js';
+  resolveResNetConfig,
+  type SkKwargs,
+  type StemType,
+} from './config/resnet.js';
 export * from './cost.js';
 export * from './errors.js';
 export {
@@ -49,6 +49,8 @@ export {
 } from './ir/builder.js';
 export type * from './ir/graph.js';
 export { dispatchOp, type OpTable, requireParam } from './ir/op-table.js';
+export * from './layers/attention.js';
+export { type ConvNormActOptions, convNormAct, getPadding, makeDivisible } from './layers/common.js';
 export {
   type BuiltModel,
   buildFromJson,
@@ -56,7 +58,6 @@ export {
   type ModelSpecOptions,
   parseInputShape,
 } from './model-spec.js';
-// Ops
 export { type AttrField, type AttrSchema, resolveAttrs } from './ops/attrs.js';
 export { convOutLength, convOutSize } from './ops/conv2d.js';
 export { broadcastShape } from './ops/elementwise.js';
@@ -67,7 +68,6 @@ export { resolveReshape } from './ops/shape-ops.js';
 export { type FoldedModel, foldBatchNorm } from './passes/fold-batchnorm.js';
 export { inferShapes } from './passes/infer-shapes.js';
 export { isIdentity, removeIdentities } from './passes/remove-identities.js';
-// Passes, summary, serialisation
 export { validateGraph } from './passes/validate.js';
 export { mulberry32, normalSampler, permutation, randomNormal } from './random.js';
 export {
@@ -86,11 +86,9 @@ export {
   summarize,
   summarizeStages,
 } from './summary.js';
-// Tensors and the IR
 export * from './tensor.js';
 export { SAFETENSORS_DTYPES, type SafetensorsDType } from './weights/dtypes.js';
 export { initParam, initTestWeights, initWeights } from './weights/init.js';
 export * from './weights/load.js';
-// Weights and tensor files
 export * from './weights/safetensors.js';
 export { createModel, getZooEntry, similarZooNames, ZOO, type ZooEntry, zooNames } from './zoo/zoo.js';

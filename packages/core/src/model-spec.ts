@@ -1,6 +1,6 @@
 import { buildBlockGraph } from './builders/block-config.js';
 import { resnet } from './builders/resnet.js';
-import { parseResNetConfig } from './config.js';
+import { parseResNetConfig } from './config/resnet.js';
 import type { CostLimits } from './cost.js';
 import { ConfigError } from './errors.js';
 import type { Graph } from './ir/graph.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { formatIssues } from './config.js';
+import { formatIssues } from './config/parse.js';
 import { checkGraphCost } from './cost.js';
 import { GraphError, printable } from './errors.js';
 import type { Graph } from './ir/graph.js';

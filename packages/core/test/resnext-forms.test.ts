@@ -1,17 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import {
   bottleneck,
-  convertFormAToB,
-  convertFormBToC,
   GraphBuilder,
   initWeights,
   maxAbsDiff,
-  resnextFormGraph,
   runReference,
   summarize,
   type WeightMap,
 } from '../src/index.js';
 import { randomInput, randomiseBatchNorm } from './helpers.js';
+import { convertFormAToB, convertFormBToC, resnextFormGraph } from './resnext-forms.js';
 
 describe('the three equivalent forms of the ResNeXt block', () => {
   it('have the paper-tutorial parameter counts (256 in, cardinality 32, width 4, bias on the 3x3)', () => {

@@ -15,7 +15,7 @@ import {
   tfjsBackend,
 } from '@cardinal/backend-tfjs';
 import { type Backend, type Conv2dAttrs, createModel, initTestWeights } from '@cardinal/core';
-import { stats } from './stats.js';
+import { stats, timeRuns } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,14 +30,7 @@ const runs = Number(values.runs);
 const runtimeName = values.runtime as TfjsRuntimeName;
 
 async function timeIt(fn: () => Promise<unknown>, warmup = 2, count = runs): Promise<number> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const samples: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const t0 = performance.now();
-    await fn();
-    samples.push(performance.now() - t0);
-  }
-  return stats(samples).medianMs;
+  return stats(await timeRuns(fn, warmup, count)).medianMs;
 }
 
 const runtime = await selectRuntime(runtimeName);

@@ -18,7 +18,7 @@ import { compileWebGpu } from '@cardinal/backend-webgpu';
 import { buildModel, initTestWeights, randomNormal, saveWeights } from '@cardinal/core';
 import { chromiumUnavailableReason, launchChromium, serveDirectory } from '@cardinal/testkit/browser';
 import { createServer, defaultClientConditions } from 'vite';
-import { stats } from './stats.js';
+import { stats, timeRuns } from './stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -128,13 +128,13 @@ try {
         const exe = await compileWebGpu(g, weights);
         const x = { [g.inputs[0]!.name]: randomNormal([1, 3, size, size], 7) };
         let out: Float32Array = new Float32Array();
-        for (let i = 0; i < warmup; i++) out = (await exe.run(x))[g.outputs[0]!]!.data;
-        const times: number[] = [];
-        for (let i = 0; i < runs; i++) {
-          const s = performance.now();
-          out = (await exe.run(x))[g.outputs[0]!]!.data;
-          times.push(performance.now() - s);
-        }
+        const times = await timeRuns(
+          async () => {
+            out = (await exe.run(x))[g.outputs[0]!]!.data;
+          },
+          warmup,
+          runs,
+        );
         if (values.profile) profiles[`${subject}@${size}`] = await exe.profile(x);
         const st = { ...stats(times), maxMs: Math.max(...times) };
         row = {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { type Backend, createModel, loadSafetensorsWeights } from '@cardinal/core';
 import type { SubjectResult, WorkerRequest } from './protocol.js';
-import { stats } from './stats.js';
+import { stats, timeRuns } from './stats.js';
 
 function input(n: number, size: number): Float32Array {
   const data = new Float32Array(n * 3 * size * size);
@@ -12,17 +12,6 @@ function input(n: number, size: number): Float32Array {
     data[i] = s / 1073741824 - 1;
   }
   return data;
-}
-
-async function time(fn: () => Promise<unknown>, warmup: number, runs: number): Promise<number[]> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
 }
 
 async function measure(req: WorkerRequest): Promise<SubjectResult> {
@@ -37,7 +26,11 @@ async function measure(req: WorkerRequest): Promise<SubjectResult> {
     });
     for (const n of req.batches) {
       const x = new ort.Tensor('float32', input(n, req.size), [n, 3, req.size, req.size]);
-      const samples = await time(() => session.run({ [session.inputNames[0]!]: x }), req.warmup, req.runs);
+      const samples = await timeRuns(
+        () => session.run({ [session.inputNames[0]!]: x }),
+        req.warmup,
+        req.runs,
+      );
       const latency = stats(samples);
       batches.push({ batch: n, latency, imagesPerSecond: (n * 1000) / latency.medianMs, samples });
     }
@@ -68,7 +61,7 @@ async function measure(req: WorkerRequest): Promise<SubjectResult> {
     } as object);
     detail = exe.describe();
     const x = { shape: [n, 3, req.size, req.size], data: input(n, req.size) };
-    const samples = await time(() => exe.run({ input: x }), req.warmup, req.runs);
+    const samples = await timeRuns(() => exe.run({ input: x }), req.warmup, req.runs);
     exe.dispose();
     const latency = stats(samples);
     batches.push({ batch: n, latency, imagesPerSecond: (n * 1000) / latency.medianMs, samples });

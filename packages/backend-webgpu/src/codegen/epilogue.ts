@@ -4,8 +4,19 @@
  * the operand lines up with the output: the same shape, or one value per (n, c).
  */
 export type EpilogueStep =
-  | { op: 'relu' | 'sigmoid' }
+  | { op: 'activation'; act: Activation }
   | { op: 'add' | 'mul'; operand: number; index: 'full' | 'channel' };
+
+/**
+ * An element-wise activation in WGSL: `expr` maps a value (f32 or vec4<f32>, `t`; `zero` is
+ * 0.0 of that type) to an expression; `helper`, if any, is a function the expression calls,
+ * emitted once per kernel. Each op's activation is declared with its lowering (lower/index.ts).
+ */
+export interface Activation {
+  name: string;
+  expr(v: string, zero: string): string;
+  helper?(t: string, zero: string): string;
+}
 
 /** How a kernel addresses the element it is finishing. */
 export interface EpilogueSite {
@@ -25,11 +36,8 @@ export function renderEpilogue(value: string, steps: readonly EpilogueStep[], si
   let v = value;
   for (const s of steps) {
     switch (s.op) {
-      case 'relu':
-        v = `max(${v}, ${site.vec4 ? 'vec4<f32>(0.0)' : '0.0'})`;
-        break;
-      case 'sigmoid':
-        v = `sigmoid_(${v})`;
+      case 'activation':
+        v = s.act.expr(v, site.vec4 ? 'vec4<f32>(0.0)' : '0.0');
         break;
       case 'add':
       case 'mul': {
@@ -43,18 +51,14 @@ export function renderEpilogue(value: string, steps: readonly EpilogueStep[], si
   return v;
 }
 
-/**
- * Helpers a kernel includes when its epilogue uses them. The sigmoid is written so that
- * neither branch overflows: exp of a non-positive number only.
- */
+/** The helper functions a kernel's epilogue calls, each once. */
 export function epilogueHelpers(steps: readonly EpilogueStep[], vec4: boolean): string {
-  if (!steps.some((s) => s.op === 'sigmoid')) return '';
   const t = vec4 ? 'vec4<f32>' : 'f32';
-  return `fn sigmoid_(x: ${t}) -> ${t} {
-  let e = exp(-abs(x));
-  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= ${vec4 ? 'vec4<f32>(0.0)' : '0.0'});
-}
-`;
+  const zero = vec4 ? 'vec4<f32>(0.0)' : '0.0';
+  const helpers = new Map<string, string>();
+  for (const s of steps)
+    if (s.op === 'activation' && s.act.helper) helpers.set(s.act.name, s.act.helper(t, zero));
+  return [...helpers.values()].join('');
 }
 
 /** Element type of operand k's binding in a kernel whose values are `vec4` or scalar. */

@@ -1,11 +1,12 @@
-import { type NodeOf, type OpTable, shapeSize } from '@cardinal/core';
+import { type NodeOf, type OpName, type OpTable, shapeSize } from '@cardinal/core';
 import { packConvWeights, planConvTiling, renderConv } from '../codegen/conv.js';
 import { renderChannelAffine, renderElementwise } from '../codegen/elementwise.js';
+import type { Activation } from '../codegen/epilogue.js';
 import type { KernelSource, RenderLimits } from '../codegen/kernel.js';
 import { renderAxisCopy, renderTranspose } from '../codegen/layout.js';
 import { renderGlobalAvgPool, renderPool } from '../codegen/pool.js';
 import { packLinearWeights, renderLinear, renderSoftmax } from '../codegen/reduce.js';
-import type { FusedGroup } from '../plan/fuse.js';
+import type { FusedGroup, FusionRole } from '../plan/fuse.js';
 import type { LowerOptions, PlanStep } from '../plan/lower.js';
 
 /** What lowering one fused group needs: the group, shapes, weights, limits, and a view registry. */
@@ -34,10 +35,38 @@ function axisView(shape: readonly number[], axis: number) {
 
 const input = (c: GroupContext) => c.shape(c.group.head.inputs[0]!);
 
+const SPATIAL_HEAD = { operands: 'full-or-channel', ownBuffers: 4 } as const;
+const ELEMENTWISE_HEAD = { operands: 'broadcast', ownBuffers: 2 } as const;
+
+const relu: Activation = { name: 'relu', expr: (v, zero) => `max(${v}, ${zero})` };
+/** Written so that neither branch overflows: exp of a non-positive number only. */
+const sigmoid: Activation = {
+  name: 'sigmoid',
+  expr: (v) => `sigmoid_(${v})`,
+  helper: (t, zero) => `fn sigmoid_(x: ${t}) -> ${t} {
+  let e = exp(-abs(x));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= ${zero});
+}
+`,
+};
+
+/** What may fuse, per op (see FusionRole): the one declaration, beside the lowerings. */
+export const FUSION: { readonly [O in OpName]?: FusionRole } = {
+  conv2d: { head: SPATIAL_HEAD },
+  batchNorm: { head: SPATIAL_HEAD },
+  globalAvgPool: { head: { operands: 'full-or-channel', ownBuffers: 2 } },
+  add: { head: ELEMENTWISE_HEAD, step: 'binary' },
+  mul: { head: ELEMENTWISE_HEAD, step: 'binary' },
+  relu: { head: ELEMENTWISE_HEAD, step: relu },
+  sigmoid: { head: ELEMENTWISE_HEAD, step: sigmoid },
+};
+
+/** An element-wise op as a kernel of its own: its activation or binary op, then its epilogue. */
 function elementwise(n: NodeOf<'relu' | 'sigmoid' | 'add' | 'mul'>, c: GroupContext): PlanStep[] {
   const g = c.group;
   const operands = [...n.inputs, ...g.operands];
-  const own = n.op === 'relu' || n.op === 'sigmoid' ? [{ op: n.op }] : [];
+  const act = FUSION[n.op]?.step;
+  const own = typeof act === 'object' ? [{ op: 'activation' as const, act }] : [];
   const binary = n.op === 'add' || n.op === 'mul' ? [{ op: n.op, operand: 1, index: 'full' as const }] : [];
   const shift = n.inputs.length;
   const rest = g.steps.map((s) => ('operand' in s ? { ...s, operand: s.operand + shift } : s));

@@ -1,5 +1,6 @@
 import type { Graph, GraphNode, OpName } from '@cardinal/core';
-import type { EpilogueStep } from '../codegen/epilogue.js';
+import type { Activation, EpilogueStep } from '../codegen/epilogue.js';
+import { FUSION } from '../lower/index.js';
 
 /**
  * A node that starts a kernel and the element-wise nodes folded into its epilogue. The
@@ -29,21 +30,9 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
  */
 export interface FusionRole {
   head?: { operands: 'full-or-channel' | 'broadcast'; ownBuffers: number };
-  step?: 'activation' | 'binary';
+  /** An activation's WGSL (it fuses as an epilogue step), or 'binary' (add, mul). */
+  step?: Activation | 'binary';
 }
-
-const SPATIAL_HEAD = { operands: 'full-or-channel', ownBuffers: 4 } as const;
-const ELEMENTWISE_HEAD = { operands: 'broadcast', ownBuffers: 2 } as const;
-
-export const FUSION: { readonly [O in OpName]?: FusionRole } = {
-  conv2d: { head: SPATIAL_HEAD },
-  batchNorm: { head: SPATIAL_HEAD },
-  globalAvgPool: { head: { operands: 'full-or-channel', ownBuffers: 2 } },
-  add: { head: ELEMENTWISE_HEAD, step: 'binary' },
-  mul: { head: ELEMENTWISE_HEAD, step: 'binary' },
-  relu: { head: ELEMENTWISE_HEAD, step: 'activation' },
-  sigmoid: { head: ELEMENTWISE_HEAD, step: 'activation' },
-};
 
 /** How an epilogue of `head` would index an operand of `shape` against its output, if it can. */
 function operandIndex(
@@ -97,8 +86,8 @@ export function fuseEpilogues(graph: Graph, maxStorageBuffersPerStage: number): 
         const nextShape = graph.tensors[next.outputs[0]!]!.shape;
         if (!sameShape(nextShape, outShape)) break;
         const step = FUSION[next.op]?.step;
-        if (step === 'activation' && (next.op === 'relu' || next.op === 'sigmoid')) {
-          group.steps.push({ op: next.op });
+        if (typeof step === 'object') {
+          group.steps.push({ op: 'activation', act: step });
         } else if (
           step === 'binary' &&
           (next.op === 'add' || next.op === 'mul') &&

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { CONFIG_LIMITS, parseWith, skKwargsFromJson, skKwargsSchema } from '../config.js';
+import { CONFIG_LIMITS, camelCase, parseWith, renameKeysDeep } from '../config/parse.js';
+import { BLOCK_NAMES, type SkKwargs, skKwargsSchema } from '../config/resnet.js';
 import type { CostLimits } from '../cost.js';
 import { ConfigError, formatShape, ShapeError } from '../errors.js';
 import { GraphBuilder, type SymbolicTensor } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
-import { selectiveKernel, seModule, splitAttn } from './attention.js';
+import { selectiveKernel, seModule, splitAttn } from '../layers/attention.js';
 import { BLOCK_TYPES, type BlockName, downsampleAvg, downsampleConv, type ShortcutFn } from './blocks.js';
 
 /** Positive integers bounded like the model config's channels, so no block config can ask for an absurd graph. */
@@ -109,17 +110,7 @@ function downsampleFrom(j: z.infer<typeof downsampleSchema>, source: string): Sh
   throw new ConfigError(`${source}: unknown downsample '${j.fn}' (known: downsample_conv, downsample_avg)`);
 }
 
-export const BLOCK_MODULES = [
-  'BasicBlock',
-  'Bottleneck',
-  'ResNeXtBasicBlock',
-  'SelectiveKernelBasic',
-  'SelectiveKernelBottleneck',
-  'ResNestBottleneck',
-  'SEModule',
-  'SelectiveKernel',
-  'SplitAttn',
-] as const;
+export const BLOCK_MODULES = [...BLOCK_NAMES, 'SEModule', 'SelectiveKernel', 'SplitAttn'] as const;
 
 /**
  * Builds one block or attention module on its own from a fixture-style block config, with
@@ -153,7 +144,7 @@ export function buildBlockGraph(
       dilation: a.dilation,
       firstDilation: a.first_dilation ?? undefined,
       attnLayer: a.attn_layer ?? null,
-      skKwargs: skKwargsFromJson(a.sk_kwargs),
+      skKwargs: renameKeysDeep(a.sk_kwargs, camelCase) as SkKwargs | undefined,
       radix: a.radix,
       avd: a.avd,
       avdFirst: a.avd_first,
@@ -179,7 +170,7 @@ export function buildBlockGraph(
     const a = parseWith(skArgsSchema, cfg.args, `${source}: args`);
     expectChannels(x, a.in_channels, `${source}: SelectiveKernel(in_channels=${a.in_channels})`);
     y = selectiveKernel(b, x, '', {
-      ...skKwargsFromJson(a),
+      ...(renameKeysDeep(a, camelCase) as SkKwargs),
       inChannels: a.in_channels,
       outChannels: a.out_channels ?? undefined,
       stride: a.stride,

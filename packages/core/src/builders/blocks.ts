@@ -1,13 +1,15 @@
+import type { BlockArgs, BlockName } from '../config/resnet.js';
 import { ConfigError } from '../errors.js';
 import type { GraphBuilder, SymbolicTensor } from '../ir/builder.js';
-import { type SelectiveKernelOptions, selectiveKernel, seModule, splitAttn } from './attention.js';
-import { convNormAct, getPadding } from './common.js';
+import { type SelectiveKernelOptions, selectiveKernel, seModule, splitAttn } from '../layers/attention.js';
+import { convNormAct, getPadding } from '../layers/common.js';
 
 /** Builds the shortcut of a block from the block's input (`<block>.downsample`). */
 export type ShortcutFn = (b: GraphBuilder, x: SymbolicTensor) => SymbolicTensor;
 
 /** timm's ResNet block arguments (camelCase), shared by every block type. */
-export interface BlockOptions {
+/** What a block is built with: its place in the network, and timm's `block_args` (BlockArgs). */
+export interface BlockOptions extends BlockArgs {
   inplanes: number;
   planes: number;
   stride?: number;
@@ -17,16 +19,8 @@ export interface BlockOptions {
   reduceFirst?: number;
   dilation?: number;
   firstDilation?: number;
-  /** 'se' adds timm's SEModule after the last conv. */
-  attnLayer?: 'se' | null;
   /** Cardinal extension: every conv of the block carries a bias (the from-scratch ResNeXt). */
   convBias?: boolean;
-  /** SelectiveKernel arguments for the SK blocks. */
-  skKwargs?: Omit<SelectiveKernelOptions, 'inChannels' | 'outChannels' | 'stride' | 'dilation' | 'groups'>;
-  /** ResNeSt options. */
-  radix?: number;
-  avd?: boolean;
-  avdFirst?: boolean;
   isFirst?: boolean;
 }
 
@@ -55,6 +49,41 @@ function residual(
   return b.relu(b.add(x, shortcut, 'add'), act);
 }
 
+/**
+ * Two 3x3 convs (conv1 strided, conv2 `groups`-grouped), each with BatchNorm, attention, then
+ * the residual: the body BasicBlock and ResNeXtBasicBlock share.
+ */
+function twoConvBlock(
+  b: GraphBuilder,
+  input: SymbolicTensor,
+  o: BlockOptions,
+  widths: { first: number; second: number; groups: number },
+): SymbolicTensor {
+  const dilation = o.dilation ?? 1;
+  const first = o.firstDilation ?? dilation;
+  const bias = o.convBias ?? false;
+  let x = b.conv2d(input, 'conv1', {
+    outChannels: widths.first,
+    kernel: 3,
+    stride: o.stride ?? 1,
+    padding: first,
+    dilation: first,
+    bias,
+  });
+  x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
+  x = b.conv2d(x, 'conv2', {
+    outChannels: widths.second,
+    kernel: 3,
+    padding: dilation,
+    dilation,
+    groups: widths.groups,
+    bias,
+  });
+  x = b.batchNorm(x, 'bn2');
+  x = attention(b, x, o, widths.second);
+  return residual(b, x, input, o, 'act2');
+}
+
 /** timm/torchvision BasicBlock: 3x3 -> 3x3, expansion 1. */
 export const basicBlock: BlockFn = (b, input, o) => {
   if ((o.cardinality ?? 1) !== 1 || (o.baseWidth ?? 64) !== 64) {
@@ -63,22 +92,7 @@ export const basicBlock: BlockFn = (b, input, o) => {
     );
   }
   const firstPlanes = Math.floor(o.planes / (o.reduceFirst ?? 1));
-  const dilation = o.dilation ?? 1;
-  const first = o.firstDilation ?? dilation;
-  const bias = o.convBias ?? false;
-  let x = b.conv2d(input, 'conv1', {
-    outChannels: firstPlanes,
-    kernel: 3,
-    stride: o.stride ?? 1,
-    padding: first,
-    dilation: first,
-    bias,
-  });
-  x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
-  x = b.conv2d(x, 'conv2', { outChannels: o.planes, kernel: 3, padding: dilation, dilation, bias });
-  x = b.batchNorm(x, 'bn2');
-  x = attention(b, x, o, o.planes);
-  return residual(b, x, input, o, 'act2');
+  return twoConvBlock(b, input, o, { first: firstPlanes, second: o.planes, groups: 1 });
 };
 
 /** timm/torchvision Bottleneck: 1x1 -> grouped 3x3 -> 1x1, width floor(planes * base_width / 64) * cardinality. */
@@ -113,32 +127,8 @@ export const bottleneck: BlockFn = (b, input, o) => {
  * channels and cannot be added to a 2 * planes branch; here the shortcut projects to
  * 2 * planes whenever the widths differ.
  */
-export const resnextBasicBlock: BlockFn = (b, input, o) => {
-  const width = o.planes * 2;
-  const dilation = o.dilation ?? 1;
-  const first = o.firstDilation ?? dilation;
-  const bias = o.convBias ?? false;
-  let x = b.conv2d(input, 'conv1', {
-    outChannels: width,
-    kernel: 3,
-    stride: o.stride ?? 1,
-    padding: first,
-    dilation: first,
-    bias,
-  });
-  x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
-  x = b.conv2d(x, 'conv2', {
-    outChannels: width,
-    kernel: 3,
-    padding: dilation,
-    dilation,
-    groups: o.cardinality ?? 32,
-    bias,
-  });
-  x = b.batchNorm(x, 'bn2');
-  x = attention(b, x, o, width);
-  return residual(b, x, input, o, 'act2');
-};
+export const resnextBasicBlock: BlockFn = (b, input, o) =>
+  twoConvBlock(b, input, o, { first: o.planes * 2, second: o.planes * 2, groups: o.cardinality ?? 32 });
 
 /** timm SelectiveKernelBasic: SelectiveKernel(conv1) -> ConvNormAct 3x3 (conv2), expansion 1. */
 export const selectiveKernelBasic: BlockFn = (b, input, o) => {
@@ -241,9 +231,9 @@ export const BLOCK_TYPES = {
   SelectiveKernelBasic: { fn: selectiveKernelBasic, expansion: 1 },
   SelectiveKernelBottleneck: { fn: selectiveKernelBottleneck, expansion: 4 },
   ResNestBottleneck: { fn: resnestBottleneck, expansion: 4 },
-} as const satisfies Record<string, BlockType>;
+} as const satisfies Record<BlockName, BlockType>;
 
-export type BlockName = keyof typeof BLOCK_TYPES;
+export type { BlockName };
 
 export interface DownsampleOptions {
   inChannels: number;

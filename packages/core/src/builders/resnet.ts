@@ -1,40 +1,16 @@
+import {
+  type ResNetConfig,
+  type ResolvedResNetConfig,
+  resolveResNetConfig,
+  type StemType,
+} from '../config/resnet.js';
 import type { CostLimits } from '../cost.js';
 import { ConfigError } from '../errors.js';
 import { GraphBuilder, type SymbolicTensor } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
-import {
-  BLOCK_TYPES,
-  type BlockName,
-  type BlockOptions,
-  downsampleAvg,
-  downsampleConv,
-  type ShortcutFn,
-} from './blocks.js';
+import { BLOCK_TYPES, downsampleAvg, downsampleConv, type ShortcutFn } from './blocks.js';
 
-export type StemType = '' | 'deep' | 'deep_tiered';
-
-/** timm `ResNet(...)` arguments in camelCase. Defaults are timm's. */
-export interface ResNetConfig {
-  block: BlockName;
-  layers: number[];
-  channels?: number[];
-  numClasses?: number;
-  inChans?: number;
-  outputStride?: 8 | 16 | 32;
-  cardinality?: number;
-  baseWidth?: number;
-  stemWidth?: number;
-  stemType?: StemType;
-  replaceStemPool?: boolean;
-  blockReduceFirst?: number;
-  downKernelSize?: number;
-  avgDown?: boolean;
-  /** Zero-initialise the last BatchNorm of each residual branch (timm default true). */
-  zeroInitLast?: boolean;
-  /** Cardinal extension: every convolution carries a bias. */
-  convBias?: boolean;
-  blockArgs?: Pick<BlockOptions, 'attnLayer' | 'skKwargs' | 'radix' | 'avd' | 'avdFirst'>;
-}
+export type { ResNetConfig, StemType };
 
 export interface BuildOptions {
   /** Input shape [N, C, H, W]; default [1, inChans, 224, 224]. */
@@ -48,7 +24,7 @@ export interface BuildOptions {
 function stem(
   b: GraphBuilder,
   x: SymbolicTensor,
-  c: Required<Omit<ResNetConfig, 'blockArgs'>>,
+  c: ResolvedResNetConfig,
 ): { x: SymbolicTensor; channels: number } {
   const deep = c.stemType.includes('deep');
   const inplanes = deep ? c.stemWidth * 2 : 64;
@@ -77,49 +53,6 @@ function stem(
     x = b.maxPool(x, { kernel: 3, stride: 2, padding: 1 }, 'maxpool');
   }
   return { x, channels: inplanes };
-}
-
-/** Fills timm's defaults and checks what timm would reject. */
-export function resolveResNetConfig(
-  config: ResNetConfig,
-): Required<Omit<ResNetConfig, 'blockArgs'>> & { blockArgs: ResNetConfig['blockArgs'] } {
-  const block = BLOCK_TYPES[config.block];
-  if (!block) {
-    throw new ConfigError(
-      `unknown block '${String(config.block)}'; known blocks: ${Object.keys(BLOCK_TYPES).join(', ')}`,
-    );
-  }
-  const c = {
-    block: config.block,
-    layers: config.layers,
-    channels: config.channels ?? [64, 128, 256, 512],
-    numClasses: config.numClasses ?? 1000,
-    inChans: config.inChans ?? 3,
-    outputStride: config.outputStride ?? 32,
-    cardinality: config.cardinality ?? 1,
-    baseWidth: config.baseWidth ?? 64,
-    stemWidth: config.stemWidth ?? 64,
-    stemType: config.stemType ?? '',
-    replaceStemPool: config.replaceStemPool ?? false,
-    blockReduceFirst: config.blockReduceFirst ?? 1,
-    downKernelSize: config.downKernelSize ?? 1,
-    avgDown: config.avgDown ?? false,
-    zeroInitLast: config.zeroInitLast ?? true,
-    convBias: config.convBias ?? false,
-    blockArgs: config.blockArgs,
-  };
-  if (c.layers.length === 0 || c.layers.length !== c.channels.length) {
-    throw new ConfigError(
-      `layers (${c.layers.length} stages) and channels (${c.channels.length}) must have the same non-zero length`,
-    );
-  }
-  if (c.layers.some((n) => !Number.isInteger(n) || n < 1))
-    throw new ConfigError(`layers must be positive integers, got [${c.layers.join(', ')}]`);
-  if (![8, 16, 32].includes(c.outputStride))
-    throw new ConfigError(`output_stride must be 8, 16 or 32, got ${c.outputStride}`);
-  if (!['', 'deep', 'deep_tiered'].includes(c.stemType))
-    throw new ConfigError(`stem_type must be '', 'deep' or 'deep_tiered', got '${c.stemType}'`);
-  return c;
 }
 
 /**

@@ -1,14 +1,19 @@
-import { WeightLoadError } from '../errors.js';
-import { GraphBuilder, type SymbolicTensor } from '../ir/builder.js';
-import type { Graph, WeightMap } from '../ir/graph.js';
-import type { Tensor } from '../tensor.js';
+import {
+  type Graph,
+  GraphBuilder,
+  type SymbolicTensor,
+  type Tensor,
+  WeightLoadError,
+  type WeightMap,
+} from '../src/index.js';
 
 /**
  * The three equivalent forms of the ResNeXt block (Xie et al. 2017, Fig. 3):
  * (A) `cardinality` separate paths 1x1 -> 3x3 -> 1x1, summed;
  * (B) paths 1x1 -> 3x3, concatenated, then one 1x1;
  * (C) one grouped 3x3 conv.
- * Each conv is followed by BatchNorm; the 3x3 conv may carry a bias.
+ * Each conv is followed by BatchNorm; the 3x3 conv may carry a bias. A study of the paper's
+ * equivalence (kept with the tests that prove it), not part of the library.
  */
 export interface ResNeXtFormOptions {
   inChannels?: number;

@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import {
+  camelCase,
+  type DeepCamel,
+  CONFIG_LIMITS as L,
+  parseWith,
+  renameKeysDeep,
+  snakeKeys,
+} from './parse.js';
+
+const posInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+
+/** The block types, by timm's class name (plus Cardinal's ResNeXtBasicBlock). */
+export const BLOCK_NAMES = [
+  'BasicBlock',
+  'Bottleneck',
+  'ResNeXtBasicBlock',
+  'SelectiveKernelBasic',
+  'SelectiveKernelBottleneck',
+  'ResNestBottleneck',
+] as const;
+export type BlockName = (typeof BLOCK_NAMES)[number];
+
+/** timm's `sk_kwargs` (SelectiveKernel arguments). */
+export const skKwargsSchema = z.strictObject({
+  rd_ratio: z.number().positive().max(16).optional(),
+  rd_divisor: posInt.max(L.width).optional(),
+  rd_channels: posInt.max(L.channels).optional(),
+  split_input: z.boolean().optional(),
+  keep_3x3: z.boolean().optional(),
+  kernel_size: z.union([posInt.max(L.kernel), z.array(posInt.max(L.kernel)).min(1).max(8)]).optional(),
+});
+
+/** timm's `block_args`: what the ResNet passes to every block. */
+export const blockArgsSchema = z.strictObject({
+  attn_layer: z.enum(['se']).nullable().optional(),
+  sk_kwargs: skKwargsSchema.optional(),
+  radix: nonNegInt.max(L.radix).optional(),
+  avd: z.boolean().optional(),
+  avd_first: z.boolean().optional(),
+});
+
+/**
+ * timm's `ResNet(...)` arguments, in its own names: **the one declaration of every config
+ * knob** with its bound and its default (timm's). The camelCase `ResNetConfig`, the resolved
+ * config the builder reads, and the JSON form all derive from it; a new knob is one line here
+ * and the code in the builder that uses it.
+ */
+export const resnetConfigSchema = z.strictObject({
+  block: z.string(),
+  layers: z.array(posInt.max(L.blocksPerStage)).min(1).max(L.stages),
+  channels: z.array(posInt.max(L.channels)).min(1).max(L.stages).default([64, 128, 256, 512]),
+  num_classes: nonNegInt.max(L.classes).default(1000),
+  in_chans: posInt.max(L.inChans).default(3),
+  output_stride: z.union([z.literal(8), z.literal(16), z.literal(32)]).default(32),
+  global_pool: z.literal('avg').default('avg'),
+  cardinality: posInt.max(L.width).default(1),
+  base_width: posInt.max(L.width).default(64),
+  stem_width: posInt.max(L.width).default(64),
+  stem_type: z.enum(['', 'deep', 'deep_tiered']).default(''),
+  replace_stem_pool: z.boolean().default(false),
+  block_reduce_first: posInt.max(64).default(1),
+  down_kernel_size: posInt.max(L.kernel).default(1),
+  avg_down: z.boolean().default(false),
+  act_layer: z.literal('relu').default('relu'),
+  norm_layer: z.enum(['batchnorm', 'BatchNorm2d']).default('batchnorm'),
+  aa_layer: z.null().default(null),
+  // Dropout and stochastic depth do nothing at inference; accepted so timm configs load as is.
+  drop_rate: z.number().min(0).max(1).default(0),
+  drop_path_rate: z.number().min(0).max(1).default(0),
+  drop_block_rate: z.number().min(0).max(1).default(0),
+  /** Zero-initialise the last BatchNorm of each residual branch (timm's default). */
+  zero_init_last: z.boolean().default(true),
+  /** Cardinal extension: every convolution carries a bias. */
+  conv_bias: z.boolean().default(false),
+  block_args: blockArgsSchema.default({}),
+});
+
+/** A config as written in JSON (timm's names; every knob but block and layers optional). */
+export type ResNetConfigJson = z.input<typeof resnetConfigSchema>;
+/** The same in TypeScript's names, as code and the zoo write it. */
+export type ResNetConfig = DeepCamel<ResNetConfigJson>;
+/** With every default filled in: what the builder reads. */
+export type ResolvedResNetConfig = DeepCamel<z.output<typeof resnetConfigSchema>>;
+export type BlockArgs = DeepCamel<z.input<typeof blockArgsSchema>>;
+export type SkKwargs = DeepCamel<z.input<typeof skKwargsSchema>>;
+export type StemType = ResolvedResNetConfig['stemType'];
+
+const toSnake = snakeKeys(resnetConfigSchema.shape, blockArgsSchema.shape, skKwargsSchema.shape);
+
+/** Accepts a block name as timm's class name, with or without its module prefix. */
+export function blockName(name: string, source: string): BlockName {
+  const short = name.slice(name.lastIndexOf('.') + 1);
+  if (!(BLOCK_NAMES as readonly string[]).includes(short)) {
+    throw new ConfigError(`${source}: unknown block '${name}'; known blocks: ${BLOCK_NAMES.join(', ')}`);
+  }
+  return short as BlockName;
+}
+
+/** Converts a camelCase config to timm's snake_case JSON. */
+export function resnetConfigToJson(c: ResNetConfig): ResNetConfigJson {
+  return renameKeysDeep(c, toSnake) as ResNetConfigJson;
+}
+
+/** Parses a timm-format (snake_case) config into a camelCase ResNetConfig, checked against the declaration. */
+export function parseResNetConfig(value: unknown, source = 'config'): ResNetConfig {
+  const j = parseWith(resnetConfigSchema, value, source);
+  return { ...(renameKeysDeep(j, camelCase) as ResolvedResNetConfig), block: blockName(j.block, source) };
+}
+
+/** Fills the declared defaults and checks what timm would reject. */
+export function resolveResNetConfig(
+  config: ResNetConfig,
+  source = 'config',
+): ResolvedResNetConfig & { block: BlockName } {
+  const j = parseWith(resnetConfigSchema, resnetConfigToJson(config), source);
+  const c = { ...(renameKeysDeep(j, camelCase) as ResolvedResNetConfig), block: blockName(j.block, source) };
+  if (c.layers.length !== c.channels.length) {
+    throw new ConfigError(
+      `${source}: layers (${c.layers.length} stages) and channels (${c.channels.length}) must have the same length`,
+    );
+  }
+  return c;
+}
