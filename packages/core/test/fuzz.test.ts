@@ -72,6 +72,9 @@ function mutateJsonText(text: string, r: Rng): string {
     (s) => `${'['.repeat(10_000 + r.int(100_000))}${s}`,
     (s) => s.slice(0, r.int(s.length)),
     (s) => s.replace(/:/, ':{"a":'.repeat(1 + r.int(2000))),
+    // Valid JSON that is not an object, and an object naming a key twice.
+    () => r.pick(['null', '[]', '"header"', '5', 'true', '{}']),
+    (s) => s.replace(/^\{("[^"]+":\{[^}]*\})/, '{$1,$1'),
   ];
   return r.pick(edits)(text);
 }
