@@ -2,8 +2,11 @@ import {
   type Graph,
   initTestWeights,
   initWeights,
+  isTorchCheckpoint,
   loadSafetensorsWeights,
+  loadWeights,
   MAX_HEADER_BYTES,
+  readTorchCheckpoint,
   SafetensorsError,
   type WeightMap,
 } from '@cardinal/core';
@@ -32,7 +35,8 @@ function safetensorsHead(path: string) {
 }
 
 /**
- * The weights a command runs with: a safetensors file loaded strictly by state_dict name, or,
+ * The weights a command runs with: a safetensors file or a PyTorch checkpoint (torch.save's
+ * zip or legacy format, found by content) loaded strictly by state_dict name, or,
  * without one, a deterministic initialisation (with a note, unless quiet). `init: 'test'` (for
  * run and export) gives every BatchNorm random statistics so that every block changes the
  * output; `init: 'train'` keeps timm's training init (the last BatchNorm of each block zeroed).
@@ -43,11 +47,26 @@ export function weightsFor(
   note?: (s: string) => void,
   seed = 0,
   init: 'test' | 'train' = 'test',
+  weightsKey?: string,
 ): WeightMap {
-  if (path)
-    return loadSafetensorsWeights(graph, readInputFile(path, 'weights file', safetensorsHead(path)), {
-      source: path,
-    }).weights;
+  if (path) {
+    // A safetensors header length is checked before the file is read whole.
+    const bytes = readInputFile(path, 'weights file', {
+      bytes: 8,
+      check: (head, size) => {
+        if (!isTorchCheckpoint(head)) safetensorsHead(path).check(head, size);
+      },
+    });
+    // By content, not by name: a torch.save file (.pth/.pt/.bin) or safetensors.
+    if (isTorchCheckpoint(bytes)) {
+      const ckpt = readTorchCheckpoint(bytes, { source: path, weightsKey });
+      for (const n of ckpt.notes) note?.(`note: ${path}: ${n}`);
+      return loadWeights(graph, ckpt.tensors, { source: path }).weights;
+    }
+    if (weightsKey !== undefined)
+      note?.(`note: --weights-key is for PyTorch checkpoints; ${path} is safetensors`);
+    return loadSafetensorsWeights(graph, bytes, { source: path }).weights;
+  }
   note?.(
     init === 'test'
       ? 'note: no --weights given; using a deterministic random initialisation (random BatchNorm statistics)'

@@ -13,6 +13,7 @@ export type CardinalErrorCode =
   | 'E_UNKNOWN_MODEL'
   | 'E_UNSUPPORTED'
   | 'E_COST'
+  | 'E_CHECKPOINT'
   | 'E_UNAVAILABLE';
 
 export class CardinalError extends Error {
@@ -49,6 +50,13 @@ export class GraphError extends CardinalError {
 export class SafetensorsError extends CardinalError {
   constructor(message: string) {
     super('E_SAFETENSORS', message);
+  }
+}
+
+/** A PyTorch checkpoint (.pth/.pt/.bin) is malformed, truncated, or names something it may not. */
+export class CheckpointError extends CardinalError {
+  constructor(message: string) {
+    super('E_CHECKPOINT', message);
   }
 }
 

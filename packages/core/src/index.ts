@@ -91,4 +91,10 @@ export { SAFETENSORS_DTYPES, type SafetensorsDType } from './weights/dtypes.js';
 export { initParam, initTestWeights, initWeights } from './weights/init.js';
 export * from './weights/load.js';
 export * from './weights/safetensors.js';
+export {
+  type CheckpointOptions,
+  isTorchCheckpoint,
+  type LoadedCheckpoint,
+  readTorchCheckpoint,
+} from './weights/torch/checkpoint.js';
 export { createModel, getZooEntry, similarZooNames, ZOO, type ZooEntry, zooNames } from './zoo/zoo.js';

@@ -5,7 +5,7 @@ import { checkOutputPath, writeFileAtomic } from '../files.js';
 import { declaredInputShape, isModelFile, loadModel } from '../model-source.js';
 import { weightsFor } from '../weights.js';
 
-export const exportHelp = `cardinal export <model | config.json> --format onnx --out model.onnx [--weights W.safetensors]
+export const exportHelp = `cardinal export <model | config.json> --format onnx --out model.onnx [--weights W.safetensors|W.pth [--weights-key K]]
                 [--input-size H[,W]] [--keep-batchnorm] [--static-batch] [--force] [--json]
   Writes the model as an ONNX file (opset 17, IR 8, symbolic batch 'N', BatchNorm folded).`;
 
@@ -18,6 +18,7 @@ export async function exportCommand(
     format: { type: 'string', default: 'onnx' },
     out: { type: 'string' },
     weights: { type: 'string' },
+    'weights-key': { type: 'string' },
     'input-size': { type: 'string' },
     'keep-batchnorm': { type: 'boolean' },
     'static-batch': { type: 'boolean' },
@@ -43,7 +44,14 @@ export async function exportCommand(
     ? parseSize(values['input-size'], '--input-size')
     : [declared?.[2] ?? 224, declared?.[3] ?? 224];
   const { graph, label } = loadModel(spec, [1, declared?.[1] ?? 3, h, w]);
-  const weights = weightsFor(graph, values.weights, values.json ? undefined : err);
+  const weights = weightsFor(
+    graph,
+    values.weights,
+    values.json ? undefined : err,
+    0,
+    'test',
+    values['weights-key'],
+  );
   let onnx: typeof import('@cardinal/backend-onnx');
   try {
     onnx = await import('@cardinal/backend-onnx');

@@ -8,7 +8,7 @@ import { outputFormat, readTensorFile, writeTensorFile } from '../tensor-io.js';
 import { progressBar } from '../ui.js';
 import { weightsFor } from '../weights.js';
 
-export const runHelp = `cardinal run <model | config.json> [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--weights W.safetensors]
+export const runHelp = `cardinal run <model | config.json> [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--weights W.safetensors|W.pth [--weights-key K]]
              (--input X.npy | --input X.bin --shape N,C,H,W | --random-input [--input-size H[,W]] [--batch N])
              [--out Y.npy|Y.bin] [--force] [--seed S] [--threads T] [--tfjs-backend node-gpu|node|wasm|cpu] [--json]
   Runs a model on one input. Without --weights the weights are a deterministic initialisation.
@@ -22,6 +22,7 @@ export async function runCommand(
   const { values, positionals } = parse('run', argv, {
     backend: { type: 'string', default: 'onnx' },
     weights: { type: 'string' },
+    'weights-key': { type: 'string' },
     input: { type: 'string' },
     shape: { type: 'string' },
     'random-input': { type: 'boolean' },
@@ -93,7 +94,14 @@ export async function runCommand(
     throw e;
   }
   const { graph, label } = built;
-  const weights = weightsFor(graph, values.weights, values.json ? undefined : err);
+  const weights = weightsFor(
+    graph,
+    values.weights,
+    values.json ? undefined : err,
+    0,
+    'test',
+    values['weights-key'],
+  );
   const bar = values.json ? { update() {}, stop() {} } : progressBar(`${label} on ${backend.name}`);
   const exe = await backend.compile(graph, weights, {
     onProgress: (d: number, t: number) => bar.update(d, t),

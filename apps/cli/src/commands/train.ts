@@ -12,7 +12,7 @@ import { weightsFor } from '../weights.js';
 export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic> --out trained.safetensors
               [--epochs 3] [--batch-size 32] [--lr 0.003] [--optimizer adam|sgd] [--momentum 0.9]
               [--weight-decay 0] [--input-size 32] [--train-size 1200] [--val-size 300] [--seed 0]
-              [--weights init.safetensors] [--tfjs-backend node-gpu|node|cpu] [--force] [--json]
+              [--weights init.safetensors|init.pth [--weights-key K]] [--tfjs-backend node-gpu|node|cpu] [--force] [--json]
   Trains on TensorFlow.js and writes the weights as safetensors with PyTorch names.
   --data synthetic: coloured shapes, 10 classes, made on the fly; a folder: one subfolder per class.`;
 
@@ -60,6 +60,7 @@ export async function trainCommand(
     'val-size': { type: 'string', default: '300' },
     seed: { type: 'string', default: '0' },
     weights: { type: 'string' },
+    'weights-key': { type: 'string' },
     'tfjs-backend': { type: 'string' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
@@ -121,7 +122,14 @@ export async function trainCommand(
   const outClasses = graph.tensors[graph.outputs[0]!]!.shape[1];
   if (outClasses !== classes)
     throw new CliError(`${spec}: the model has ${outClasses} outputs but the data has ${classes} classes`);
-  const weights = weightsFor(graph, values.weights, undefined, seed, 'train');
+  const weights = weightsFor(
+    graph,
+    values.weights,
+    values.json ? undefined : err,
+    seed,
+    'train',
+    values['weights-key'],
+  );
 
   let tfjs: typeof import('@cardinal/backend-tfjs');
   try {
