@@ -1,5 +1,5 @@
 import { CheckpointError, formatShape, printable } from '../../errors.js';
-import { decodeToF32, type SafetensorsDType } from '../dtypes.js';
+import { decodeToF32, SAFETENSORS_DTYPES, type SafetensorsDType } from '../dtypes.js';
 import type { LoadedTensor } from '../safetensors.js';
 import { type KnownGlobal, PyTuple, type PyValue, unpickle } from './pickle.js';
 import { readZipDirectory } from './zip.js';
@@ -154,7 +154,7 @@ function materialise(t: TensorRef, key: string, fail: (why: string) => never): L
     fail(
       `tensor '${key}': view (offset ${offset}, size ${formatShape(shape)}, stride ${formatShape(stride)}) reaches past its storage of ${storage.size} elements`,
     );
-  const elem = STORAGE_SIZE[storage.dtype];
+  const elem = SAFETENSORS_DTYPES[storage.dtype];
   const contiguous = shape.every(
     (_, i) => shape[i] === 1 || stride[i] === shape.slice(i + 1).reduce((a, b) => a * b, 1),
   );
@@ -179,18 +179,6 @@ function materialise(t: TensorRef, key: string, fail: (why: string) => never): L
   return { shape, dtype: storage.dtype, data: decodeToF32(gathered, storage.dtype, count) };
 }
 
-const STORAGE_SIZE: Record<SafetensorsDType, number> = {
-  F64: 8,
-  F32: 4,
-  F16: 2,
-  BF16: 2,
-  I64: 8,
-  I32: 4,
-  I16: 2,
-  I8: 1,
-  U8: 1,
-  BOOL: 1,
-};
 
 function isTensor(v: PyValue): boolean {
   return !!v && typeof v === 'object' && 'kind' in v && v.kind === 'tensor';
