@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { exportCommand, exportHelp } from './commands/export.js';
 import { modelsCommand, modelsHelp } from './commands/models.js';
+import { preprocessCommand, preprocessHelp } from './commands/preprocess.js';
 import { runCommand, runHelp } from './commands/run.js';
 import { summaryCommand, summaryHelp } from './commands/summary.js';
 import { trainCommand, trainHelp } from './commands/train.js';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   models: { run: modelsCommand, help: modelsHelp },
   summary: { run: summaryCommand, help: summaryHelp },
   run: { run: runCommand, help: runHelp },
+  preprocess: { run: preprocessCommand, help: preprocessHelp },
   export: { run: exportCommand, help: exportHelp },
   train: { run: trainCommand, help: trainHelp },
 };

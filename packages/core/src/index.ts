@@ -37,6 +37,16 @@ export {
   referenceBackend,
   runReference,
 } from './executor/reference.js';
+export {
+  centerCrop,
+  IMAGENET_DEFAULTS,
+  type PreprocessConfig,
+  preprocessImages,
+  resizeShorter,
+  toChannels,
+  transformImage,
+} from './image/preprocess.js';
+export { type Image8, type Interpolation, resizeImage } from './image/resample.js';
 export { readNpy, readRawF32, writeNpy } from './io/npy.js';
 export type * from './ir/attrs.js';
 export {

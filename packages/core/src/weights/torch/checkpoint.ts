@@ -179,7 +179,6 @@ function materialise(t: TensorRef, key: string, fail: (why: string) => never): L
   return { shape, dtype: storage.dtype, data: decodeToF32(gathered, storage.dtype, count) };
 }
 
-
 function isTensor(v: PyValue): boolean {
   return !!v && typeof v === 'object' && 'kind' in v && v.kind === 'tensor';
 }

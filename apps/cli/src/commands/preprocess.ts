@@ -1,0 +1,90 @@
+import {
+  IMAGENET_DEFAULTS,
+  type Interpolation,
+  type PreprocessConfig,
+  preprocessImages,
+  writeNpy,
+} from '@cardinal/core';
+import { parse, parseSize } from '../args.js';
+import { UsageError } from '../errors.js';
+import { checkOutputPath, writeFileAtomic } from '../files.js';
+import { decodeImage } from '../images.js';
+import { declaredInputShape, isModelFile, loadModel } from '../model-source.js';
+
+export const preprocessHelp = `cardinal preprocess <image>... --model <model | config.json> --out X.npy [--force]
+                    [--input-size S] [--interpolation bilinear|bicubic|nearest] [--crop-pct C]
+                    [--mean 0.485,0.456,0.406] [--std 0.229,0.224,0.225]
+  Writes the [N, C, S, S] batch the model sees: torchvision's Resize(floor(S / crop_pct)),
+  CenterCrop(S), ToTensor and Normalize, byte-exact to Pillow's resampling.`;
+
+const INTERPOLATIONS: readonly Interpolation[] = ['bilinear', 'bicubic', 'nearest'];
+
+function parseFloats(v: string, flag: string, count: number): number[] {
+  const xs = v.split(',').map((s) => Number(s.trim()));
+  if (xs.length !== count || !xs.every(Number.isFinite))
+    throw new UsageError(`${flag} must be ${count} comma-separated numbers, got '${v}'`);
+  return xs;
+}
+
+/** The model's evaluation transform: its input size and channels, ImageNet's defaults, the flags over them. */
+export function preprocessConfig(
+  spec: string,
+  values: Partial<Record<'input-size' | 'interpolation' | 'crop-pct' | 'mean' | 'std', string>>,
+): PreprocessConfig {
+  const declared = declaredInputShape(spec);
+  const inChans = declared?.[1] ?? loadModel(spec, undefined).graph.inputs[0]!.shape[1]!;
+  if (inChans !== 1 && inChans !== 3)
+    throw new UsageError(`${spec}: images have 1 or 3 channels, the model takes ${inChans}`);
+  const channels = inChans as 1 | 3;
+  const [h, w] = values['input-size']
+    ? parseSize(values['input-size'], '--input-size')
+    : [declared?.[2] ?? 224, declared?.[3] ?? 224];
+  const interpolation = (values.interpolation ?? IMAGENET_DEFAULTS.interpolation) as Interpolation;
+  if (!INTERPOLATIONS.includes(interpolation))
+    throw new UsageError(
+      `--interpolation must be ${INTERPOLATIONS.join(', ')}, got '${values.interpolation}'`,
+    );
+  const cropPct = values['crop-pct'] === undefined ? IMAGENET_DEFAULTS.cropPct : Number(values['crop-pct']);
+  if (!(cropPct > 0 && cropPct <= 1))
+    throw new UsageError(`--crop-pct must be in (0, 1], got '${values['crop-pct']}'`);
+  const gray = channels === 1;
+  return {
+    inputSize: [h, w],
+    interpolation,
+    cropPct,
+    mean: values.mean ? parseFloats(values.mean, '--mean', channels) : gray ? [0.5] : IMAGENET_DEFAULTS.mean,
+    std: values.std ? parseFloats(values.std, '--std', channels) : gray ? [0.5] : IMAGENET_DEFAULTS.std,
+    channels,
+  };
+}
+
+export async function preprocessCommand(argv: string[], out: (s: string) => void): Promise<number> {
+  const { values, positionals } = parse('preprocess', argv, {
+    model: { type: 'string' },
+    out: { type: 'string' },
+    force: { type: 'boolean' },
+    'input-size': { type: 'string' },
+    interpolation: { type: 'string' },
+    'crop-pct': { type: 'string' },
+    mean: { type: 'string' },
+    std: { type: 'string' },
+  });
+  if (values.help) {
+    out(preprocessHelp);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError('preprocess: expected one or more images');
+  if (!values.model) throw new UsageError('preprocess: --model is required (its input size and channels)');
+  if (!values.out) throw new UsageError('preprocess: --out X.npy is required');
+  if (!values.out.toLowerCase().endsWith('.npy'))
+    throw new UsageError(`preprocess: --out must end in .npy, got '${values.out}'`);
+  const inputs = [...positionals, isModelFile(values.model) ? values.model : undefined];
+  checkOutputPath(values.out, values.force ?? false, inputs);
+  const cfg = preprocessConfig(values.model, values);
+  const images = [];
+  for (const p of positionals) images.push(await decodeImage(p));
+  const batch = preprocessImages(images, cfg);
+  writeFileAtomic(values.out, writeNpy(batch), values.force ?? false, inputs);
+  out(`wrote ${values.out}: [${batch.shape.join(', ')}] (${cfg.interpolation}, crop ${cfg.cropPct})`);
+  return 0;
+}

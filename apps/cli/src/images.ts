@@ -1,0 +1,47 @@
+import type { Image8 } from '@cardinal/core';
+import { CliError } from './errors.js';
+import { readInputFile } from './files.js';
+
+/**
+ * Decoded pixels above this are refused (a decompression bomb): Pillow's own threshold
+ * (Image.MAX_IMAGE_PIXELS, 89,478,485 pixels, about 9,460 x 9,460), checked by sharp from the
+ * image header before it decodes anything.
+ */
+export const MAX_IMAGE_PIXELS = 89_478_485;
+
+/**
+ * Decodes a PNG, JPEG, WebP (or any format libvips reads) to 8-bit pixels as PIL would see them:
+ * the embedded colour profile ignored (PIL ignores it, sharp would apply it), no EXIF rotation
+ * (PIL does not rotate either), palette and 16-bit images brought to 8-bit RGB(A) or gray.
+ */
+export async function decodeImage(path: string): Promise<Image8> {
+  const bytes = readInputFile(path, 'image');
+  let sharp: typeof import('sharp');
+  try {
+    sharp = (await import('sharp')).default;
+  } catch {
+    throw new CliError('decoding images needs the package sharp');
+  }
+  try {
+    const { data, info } = await sharp(bytes, {
+      ignoreIcc: true,
+      limitInputPixels: MAX_IMAGE_PIXELS,
+      failOn: 'error',
+    })
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    return {
+      width: info.width,
+      height: info.height,
+      channels: info.channels,
+      data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    };
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/pixel limit/i.test(msg))
+      throw new CliError(
+        `${path}: image is larger than ${MAX_IMAGE_PIXELS} pixels (decompression bomb limit)`,
+      );
+    throw new CliError(`${path}: cannot decode image (${msg.split('\n')[0]})`);
+  }
+}

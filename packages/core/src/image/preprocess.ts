@@ -1,0 +1,135 @@
+import { InputError } from '../errors.js';
+import type { Tensor } from '../tensor.js';
+import { type Image8, type Interpolation, resizeImage } from './resample.js';
+
+/**
+ * A model's evaluation transform, as timm's `pretrained_cfg` states it and torchvision runs it:
+ * Resize(floor(size / crop_pct), interpolation) on the shorter side, CenterCrop(size), ToTensor,
+ * Normalize(mean, std).
+ */
+export interface PreprocessConfig {
+  /** [height, width] the model sees. */
+  inputSize: [number, number];
+  interpolation: Interpolation;
+  /** Fraction of the resized image the crop keeps (timm's crop_pct); 1 resizes to the input size. */
+  cropPct: number;
+  mean: readonly number[];
+  std: readonly number[];
+  /** 3 (RGB, as PIL's convert('RGB')) or 1 (convert('L')). */
+  channels: 1 | 3;
+}
+
+/** torchvision's ImageNet evaluation defaults: 224, bilinear, crop 0.875 (256 -> 224). */
+export const IMAGENET_DEFAULTS: PreprocessConfig = {
+  inputSize: [224, 224],
+  interpolation: 'bilinear',
+  cropPct: 0.875,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+  channels: 3,
+};
+
+/** Python's round(): halves go to the even neighbour (torchvision's crop offsets use it). */
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * To RGB as PIL's convert('RGB') (alpha dropped, not composited; gray replicated), or to L as
+ * convert('L') (ITU-R 601-2 luma in PIL's fixed point).
+ */
+export function toChannels(img: Image8, channels: 1 | 3): Image8 {
+  const n = img.width * img.height;
+  const c = img.channels;
+  if (c === channels) return img;
+  const out = new Uint8Array(n * channels);
+  for (let i = 0; i < n; i++) {
+    const p = i * c;
+    const [r, g, b] =
+      c >= 3
+        ? [img.data[p]!, img.data[p + 1]!, img.data[p + 2]!]
+        : [img.data[p]!, img.data[p]!, img.data[p]!];
+    if (channels === 3) out.set([r, g, b], i * 3);
+    else out[i] = c >= 3 ? (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16 : r;
+  }
+  return { width: img.width, height: img.height, channels, data: out };
+}
+
+/** torchvision's Resize(int): the shorter side to `size`, the longer in proportion (truncated). */
+export function resizeShorter(img: Image8, size: number, interpolation: Interpolation): Image8 {
+  const { width: w, height: h } = img;
+  const [short, long] = w <= h ? [w, h] : [h, w];
+  const newLong = Math.trunc((size * long) / short);
+  const [nw, nh] = w <= h ? [size, newLong] : [newLong, size];
+  return resizeImage(img, nw, nh, interpolation);
+}
+
+/** torchvision's CenterCrop: offsets rounded as Python rounds, zero padding when the image is smaller. */
+export function centerCrop(img: Image8, height: number, width: number): Image8 {
+  const c = img.channels;
+  const out = new Uint8Array(width * height * c);
+  // Padding first when the crop is larger (torchvision pads (size - image) // 2 on the left/top).
+  const padTop = img.height < height ? Math.floor((height - img.height) / 2) : 0;
+  const padLeft = img.width < width ? Math.floor((width - img.width) / 2) : 0;
+  const ph = Math.max(img.height, height);
+  const pw = Math.max(img.width, width);
+  const top = roundHalfEven((ph - height) / 2);
+  const left = roundHalfEven((pw - width) / 2);
+  for (let y = 0; y < height; y++) {
+    const sy = y + top - padTop;
+    if (sy < 0 || sy >= img.height) continue;
+    for (let x = 0; x < width; x++) {
+      const sx = x + left - padLeft;
+      if (sx < 0 || sx >= img.width) continue;
+      out.set(
+        img.data.subarray((sy * img.width + sx) * c, (sy * img.width + sx + 1) * c),
+        (y * width + x) * c,
+      );
+    }
+  }
+  return { width, height, channels: c, data: out };
+}
+
+/** The resized, cropped 8-bit image the model will see (before ToTensor and Normalize). */
+export function transformImage(img: Image8, cfg: PreprocessConfig): Image8 {
+  if (!(cfg.cropPct > 0 && cfg.cropPct <= 1))
+    throw new InputError(`crop_pct must be in (0, 1], got ${cfg.cropPct}`);
+  const [h, w] = cfg.inputSize;
+  const rgb = toChannels(img, cfg.channels);
+  // timm: scale_size = floor(img_size / crop_pct); a square input resizes the shorter side.
+  const resized =
+    h === w
+      ? resizeShorter(rgb, Math.floor(h / cfg.cropPct), cfg.interpolation)
+      : resizeImage(rgb, Math.floor(w / cfg.cropPct), Math.floor(h / cfg.cropPct), cfg.interpolation);
+  return centerCrop(resized, h, w);
+}
+
+/**
+ * Images to the [N, C, H, W] float32 batch a model sees, equal to torchvision's
+ * Resize -> CenterCrop -> ToTensor -> Normalize on PIL images: the 8-bit steps byte for byte
+ * (Pillow's resampling), the float steps rounded to float32 one operation at a time as torch does.
+ */
+export function preprocessImages(images: readonly Image8[], cfg: PreprocessConfig): Tensor {
+  const [h, w] = cfg.inputSize;
+  const c = cfg.channels;
+  if (cfg.mean.length !== c || cfg.std.length !== c)
+    throw new InputError(`mean and std need ${c} values, got ${cfg.mean.length} and ${cfg.std.length}`);
+  const data = new Float32Array(images.length * c * h * w);
+  const mean = cfg.mean.map(Math.fround);
+  const std = cfg.std.map(Math.fround);
+  images.forEach((img, n) => {
+    const t = transformImage(img, cfg);
+    for (let ch = 0; ch < c; ch++) {
+      const base = (n * c + ch) * h * w;
+      for (let i = 0; i < h * w; i++) {
+        const x = Math.fround(t.data[i * c + ch]! / 255);
+        data[base + i] = Math.fround(Math.fround(x - mean[ch]!) / std[ch]!);
+      }
+    }
+  });
+  return { shape: [images.length, c, h, w], data };
+}

@@ -1,0 +1,169 @@
+/**
+ * Image resizing that gives the same bytes as Pillow's `Image.resize` on 8-bit images (what
+ * torchvision's `Resize` calls on a PIL image): separable convolution with the filter widened by
+ * the scale when shrinking (antialiasing), coefficients normalised and rounded to 22-bit fixed
+ * point, a horizontal pass into an 8-bit intermediate, then a vertical pass, each value rounded
+ * and clipped to 0..255. NEAREST is Pillow's affine nearest-neighbour mapping.
+ */
+
+/** An 8-bit image, interleaved: `channels` bytes per pixel, rows top to bottom. */
+export interface Image8 {
+  width: number;
+  height: number;
+  channels: number;
+  data: Uint8Array;
+}
+
+export type Interpolation = 'nearest' | 'bilinear' | 'bicubic';
+
+interface Filter {
+  support: number;
+  weight(x: number): number;
+}
+
+const FILTERS: Record<Exclude<Interpolation, 'nearest'>, Filter> = {
+  bilinear: {
+    support: 1,
+    weight: (x) => {
+      const a = Math.abs(x);
+      return a < 1 ? 1 - a : 0;
+    },
+  },
+  bicubic: {
+    support: 2,
+    // Keys' cubic with a = -0.5, as Pillow.
+    weight: (x) => {
+      const a = -0.5;
+      const t = Math.abs(x);
+      if (t < 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+      if (t < 2) return (((t - 5) * t + 8) * t - 4) * a;
+      return 0;
+    },
+  },
+};
+
+const PRECISION_BITS = 32 - 8 - 2;
+
+/** Per output position: the first input index, the count, and fixed-point weights. */
+function coefficients(inSize: number, outSize: number, filter: Filter) {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = filter.support * filterScale;
+  const ksize = Math.ceil(support) * 2 + 1;
+  const bounds = new Int32Array(outSize * 2);
+  const kk = new Int32Array(outSize * ksize);
+  const w = new Float64Array(ksize);
+  for (let xx = 0; xx < outSize; xx++) {
+    const center = (xx + 0.5) * scale;
+    // C's (int) cast truncates toward zero.
+    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+    const xmax = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
+    let ww = 0;
+    for (let x = 0; x < xmax; x++) {
+      w[x] = filter.weight((x + xmin - center + 0.5) / filterScale);
+      ww += w[x]!;
+    }
+    for (let x = 0; x < xmax; x++) {
+      const k = ww !== 0 ? w[x]! / ww : w[x]!;
+      kk[xx * ksize + x] =
+        k < 0 ? Math.trunc(-0.5 + k * (1 << PRECISION_BITS)) : Math.trunc(0.5 + k * (1 << PRECISION_BITS));
+    }
+    bounds[xx * 2] = xmin;
+    bounds[xx * 2 + 1] = xmax;
+  }
+  return { ksize, bounds, kk };
+}
+
+const clip8 = (v: number) => (v >= 1 << (PRECISION_BITS + 8) ? 255 : v <= 0 ? 0 : v >> PRECISION_BITS);
+
+function resizeConvolution(img: Image8, width: number, height: number, filter: Filter): Image8 {
+  const c = img.channels;
+  let cur = img;
+  const v = coefficients(img.height, height, filter);
+  // Pillow runs the horizontal pass only over the rows the vertical pass reads.
+  const yFirst = v.bounds[0]!;
+  const yLast = v.bounds[height * 2 - 2]! + v.bounds[height * 2 - 1]!;
+  if (width !== img.width) {
+    const h = coefficients(img.width, width, filter);
+    const rows = yLast - yFirst;
+    const out = new Uint8Array(width * rows * c);
+    for (let y = 0; y < rows; y++) {
+      const src = (y + yFirst) * img.width * c;
+      for (let xx = 0; xx < width; xx++) {
+        const xmin = h.bounds[xx * 2]!;
+        const xmax = h.bounds[xx * 2 + 1]!;
+        const k = xx * h.ksize;
+        for (let ch = 0; ch < c; ch++) {
+          let ss = 1 << (PRECISION_BITS - 1);
+          for (let x = 0; x < xmax; x++) ss += img.data[src + (x + xmin) * c + ch]! * h.kk[k + x]!;
+          out[(y * width + xx) * c + ch] = clip8(ss);
+        }
+      }
+    }
+    cur = { width, height: rows, channels: c, data: out };
+    for (let i = 0; i < height; i++) v.bounds[i * 2] = v.bounds[i * 2]! - yFirst;
+  } else if (yFirst !== 0 || yLast !== img.height) {
+    cur = {
+      ...img,
+      height: yLast - yFirst,
+      data: img.data.subarray(yFirst * img.width * c, yLast * img.width * c),
+    };
+    for (let i = 0; i < height; i++) v.bounds[i * 2] = v.bounds[i * 2]! - yFirst;
+  }
+  if (height === img.height && cur.height === height) return cur;
+  const out = new Uint8Array(width * height * c);
+  for (let yy = 0; yy < height; yy++) {
+    const ymin = v.bounds[yy * 2]!;
+    const ymax = v.bounds[yy * 2 + 1]!;
+    const k = yy * v.ksize;
+    for (let x = 0; x < width * c; x++) {
+      let ss = 1 << (PRECISION_BITS - 1);
+      for (let y = 0; y < ymax; y++) ss += cur.data[(y + ymin) * width * c + x]! * v.kk[k + y]!;
+      out[yy * width * c + x] = clip8(ss);
+    }
+  }
+  return { width, height, channels: c, data: out };
+}
+
+/**
+ * Pillow's NEAREST resize is an affine transform (ImagingScaleAffine): source coordinates start
+ * at half a step and grow by repeated addition of the step, then truncate; the accumulation is
+ * kept as it is, since its rounding decides the ties.
+ */
+function sourceIndices(inSize: number, outSize: number): Int32Array {
+  const step = inSize / outSize;
+  const idx = new Int32Array(outSize);
+  let o = step * 0.5;
+  for (let i = 0; i < outSize; i++) {
+    idx[i] = Math.min(Math.trunc(o), inSize - 1);
+    o += step;
+  }
+  return idx;
+}
+
+function resizeNearest(img: Image8, width: number, height: number): Image8 {
+  const c = img.channels;
+  const out = new Uint8Array(width * height * c);
+  const xs = sourceIndices(img.width, width);
+  const ys = sourceIndices(img.height, height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const src = (ys[y]! * img.width + xs[x]!) * c;
+      out.set(img.data.subarray(src, src + c), (y * width + x) * c);
+    }
+  }
+  return { width, height, channels: c, data: out };
+}
+
+/** Resizes an 8-bit image to width x height exactly as Pillow's `Image.resize(size, filter)`. */
+export function resizeImage(
+  img: Image8,
+  width: number,
+  height: number,
+  interpolation: Interpolation,
+): Image8 {
+  if (width === img.width && height === img.height) return img;
+  return interpolation === 'nearest'
+    ? resizeNearest(img, width, height)
+    : resizeConvolution(img, width, height, FILTERS[interpolation]);
+}
