@@ -1,5 +1,5 @@
 import { createModel, InputError, initTestWeights, loadWeights } from '@cardinal/core';
-import { buildFixtureGraph, loadFixture, readFixtureWeights } from '@cardinal/testkit';
+import { buildFixtureGraph, loadFixture, readFixtureWeights, settledRssMiB } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
 import { compileOnnx, onnxBackend } from '../src/index.js';
 
@@ -45,10 +45,10 @@ describe('onnx runtime', () => {
     const run = () => exe.run({ input: f.input });
     for (let i = 0; i < 100; i++) await run();
     global.gc?.();
-    const before = process.memoryUsage().rss;
+    const before = settledRssMiB();
     for (let i = 0; i < 1000; i++) await run();
     global.gc?.();
-    const growth = (process.memoryUsage().rss - before) / 2 ** 20;
+    const growth = settledRssMiB() - before;
     console.log(`onnx repetition: 1000 runs, RSS growth ${growth.toFixed(1)} MiB`);
     exe.dispose();
     expect(growth).toBeLessThan(16);
@@ -68,11 +68,11 @@ describe('onnx runtime', () => {
     };
     for (let i = 0; i < 20; i++) await cycle();
     global.gc?.();
-    const before = process.memoryUsage().rss;
+    const before = settledRssMiB();
     for (let i = 0; i < 100; i++) await cycle();
     await new Promise((r) => setTimeout(r, 100));
     global.gc?.();
-    const growth = (process.memoryUsage().rss - before) / 2 ** 20;
+    const growth = settledRssMiB() - before;
     console.log(`onnx compile/dispose: 100 cycles, RSS growth ${growth.toFixed(1)} MiB`);
     expect(growth).toBeLessThan(32);
   });

@@ -1,7 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadWeights } from '@cardinal/core';
-import { buildFixtureGraph, compareToExpected, loadFixture, readFixtureWeights } from '@cardinal/testkit';
+import {
+  buildFixtureGraph,
+  compareToExpected,
+  loadFixture,
+  readFixtureWeights,
+  settledRssMiB,
+} from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
 import { acquireDevice, compileWebGpu, lowerGraph, webgpuBackend } from '../src/index.js';
 
@@ -76,10 +82,10 @@ describe.skipIf(!availability.available)('webgpu runtime', () => {
     };
     for (let i = 0; i < 10; i++) await cycle();
     global.gc?.();
-    const before = process.memoryUsage().rss;
+    const before = settledRssMiB();
     for (let i = 0; i < 50; i++) await cycle();
     global.gc?.();
-    const growth = (process.memoryUsage().rss - before) / 2 ** 20;
+    const growth = settledRssMiB() - before;
     console.log(`webgpu compile/dispose: 50 cycles, RSS growth ${growth.toFixed(1)} MiB`);
     expect(growth).toBeLessThan(32);
   });

@@ -1,8 +1,17 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { buildBlockGraph, initTestWeights, referenceBackend } from '../src/index.js';
 import { randomInput } from './helpers.js';
 
-const rssMiB = () => process.memoryUsage().rss / 2 ** 20;
+// A full collection before each reading, so that the heap's own growth schedule (a major GC
+// that happens to run before one reading and not the other) is not mistaken for a leak.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+const rssMiB = () => {
+  gc();
+  return process.memoryUsage().rss / 2 ** 20;
+};
 
 describe('reference backend under repetition', () => {
   const graph = buildBlockGraph(

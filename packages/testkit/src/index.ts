@@ -1,3 +1,4 @@
 export * from './compare.js';
 export * from './conformance.js';
 export * from './fixtures.js';
+export * from './memory.js';
