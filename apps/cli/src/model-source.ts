@@ -17,7 +17,7 @@ export function costLimits(): Partial<CostLimits> | undefined {
 }
 
 /** Whether a positional `<model | config.json>` names a file rather than a zoo entry. */
-export function isModelFile(spec: string): boolean {
+function isModelFile(spec: string): boolean {
   return spec.endsWith('.json') || spec.includes('/') || existsSync(spec);
 }
 
@@ -46,28 +46,47 @@ function readJson(spec: string): unknown {
   }
 }
 
-/** A positional `<model | config.json>`: a zoo name, or a path to a config or fixture meta.json. */
-export function loadModel(
-  spec: string,
-  inputShape: readonly number[] | undefined,
-  zooOverrides: { numClasses?: number } = {},
-): BuiltModel & { label: string } {
-  const limits = costLimits();
-  if (!isModelFile(spec)) {
-    return { graph: createModel(spec, { inputShape, limits, ...zooOverrides }), kind: 'model', label: spec };
-  }
-  const built = buildFromJson(readJson(spec), { inputShape, source: spec, limits });
-  return { ...built, label: built.graph.name === 'custom' ? spec : built.graph.name };
-}
-
 /**
- * The input shape a model source declares on its own (a meta.json's input_shape), validated by
- * the one reader core uses; undefined for zoo names and configs without one.
+ * A positional `<model | config.json>`: a zoo name, or a path to a config or fixture meta.json.
+ * A file is read and parsed once, on first use, however many times a command asks about it
+ * (its declared input shape, then the model).
  */
-export function declaredInputShape(spec: string): number[] | undefined {
-  if (!isModelFile(spec)) return undefined;
-  const v = readJson(spec);
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, 'input_shape'))
-    return undefined;
-  return parseInputShape((v as { input_shape: unknown }).input_shape, spec);
+export class ModelSource {
+  readonly isFile: boolean;
+  private parsed: { value: unknown } | undefined;
+
+  constructor(readonly spec: string) {
+    this.isFile = isModelFile(spec);
+  }
+
+  private json(): unknown {
+    this.parsed ??= { value: readJson(this.spec) };
+    return this.parsed.value;
+  }
+
+  /**
+   * The input shape the source declares on its own (a meta.json's input_shape), validated by the
+   * one reader core uses; undefined for zoo names and configs without one.
+   */
+  declaredInputShape(): number[] | undefined {
+    if (!this.isFile) return undefined;
+    const v = this.json();
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, 'input_shape'))
+      return undefined;
+    return parseInputShape((v as { input_shape: unknown }).input_shape, this.spec);
+  }
+
+  /** Builds the model for an input shape (the cost limits of this process apply). */
+  load(
+    inputShape: readonly number[] | undefined,
+    zooOverrides: { numClasses?: number } = {},
+  ): BuiltModel & { label: string } {
+    const limits = costLimits();
+    if (!this.isFile) {
+      const graph = createModel(this.spec, { inputShape, limits, ...zooOverrides });
+      return { graph, kind: 'model', label: this.spec };
+    }
+    const built = buildFromJson(this.json(), { inputShape, source: this.spec, limits });
+    return { ...built, label: built.graph.name === 'custom' ? this.spec : built.graph.name };
+  }
 }

@@ -1,37 +1,25 @@
 import {
+  checkSafetensorsHead,
   type Graph,
   initTestWeights,
   initWeights,
   isTorchCheckpoint,
   loadSafetensorsWeights,
   loadWeights,
-  MAX_HEADER_BYTES,
   readTorchCheckpoint,
-  SafetensorsError,
   type WeightMap,
 } from '@cardinal/core';
 import { readInputFile } from './files.js';
 
-/** Refuses a safetensors file whose 8-byte header length is beyond the file, before reading it whole. */
-function safetensorsHead(path: string) {
-  return {
-    bytes: 8,
-    check(head: Uint8Array, size: number) {
-      if (head.byteLength < 8)
-        throw new SafetensorsError(
-          `${path}: truncated file: ${size} bytes, the 8-byte header length is missing`,
-        );
-      const len = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
-      if (len > BigInt(size - 8))
-        throw new SafetensorsError(
-          `${path}: header length ${len} is beyond the end of the file (${size} bytes)`,
-        );
-      if (len > BigInt(MAX_HEADER_BYTES))
-        throw new SafetensorsError(
-          `${path}: header length ${len} exceeds the ${MAX_HEADER_BYTES}-byte limit`,
-        );
-    },
-  };
+export interface WeightsSource {
+  /** --weights: a safetensors file or a PyTorch checkpoint. */
+  path?: string;
+  /** --weights-key: the wrapper key of a checkpoint that holds several state dicts. */
+  weightsKey?: string;
+  /** Where notes go (the wrapper key used, a prefix stripped, the initialisation); none when quiet. */
+  note?: (s: string) => void;
+  seed?: number;
+  init?: 'test' | 'train';
 }
 
 /**
@@ -43,18 +31,14 @@ function safetensorsHead(path: string) {
  */
 export function weightsFor(
   graph: Graph,
-  path: string | undefined,
-  note?: (s: string) => void,
-  seed = 0,
-  init: 'test' | 'train' = 'test',
-  weightsKey?: string,
+  { path, weightsKey, note, seed = 0, init = 'test' }: WeightsSource = {},
 ): WeightMap {
   if (path) {
     // A safetensors header length is checked before the file is read whole.
     const bytes = readInputFile(path, 'weights file', {
       bytes: 8,
       check: (head, size) => {
-        if (!isTorchCheckpoint(head)) safetensorsHead(path).check(head, size);
+        if (!isTorchCheckpoint(head)) checkSafetensorsHead(head, size, path);
       },
     });
     // By content, not by name: a torch.save file (.pth/.pt/.bin) or safetensors.

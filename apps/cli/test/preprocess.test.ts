@@ -1,11 +1,11 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { readNpy } from '@cardinal/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './helpers.js';
+import { cli, DEBIAN_PYTHON, debianPythonHas, referenceScript } from './helpers.js';
 
 /**
  * `cardinal preprocess` (decoded by sharp) against torchvision with PIL on the same files, real
@@ -13,24 +13,13 @@ import { cli } from './helpers.js';
  * decoders differ (libjpeg-turbo in sharp, libjpeg in PIL), so the largest difference is reported
  * and kept below 3/255.
  */
-const PYTHON = '/usr/bin/python3';
-const SCRIPT = resolve(
-  import.meta.dirname,
-  '..',
-  '..',
-  '..',
-  'packages',
-  'core',
-  'test',
-  'reference',
-  'torchvision_preprocess.py',
-);
+const SCRIPT = referenceScript('torchvision_preprocess.py');
 const DATA = '/usr/lib/python3/dist-packages/skimage/data';
-const ok = spawnSync(PYTHON, ['-c', 'import torchvision, PIL, skimage'], { stdio: 'ignore' }).status === 0;
-if (!ok)
-  console.log(
-    'skipped the preprocess CLI parity tests: Debian python3-torchvision, python3-pil or python3-skimage is missing',
-  );
+const ok = debianPythonHas(
+  ['torchvision', 'PIL', 'skimage'],
+  'the preprocess CLI parity tests',
+  'python3-torchvision python3-pil python3-skimage',
+);
 
 const tmp = mkdtempSync(join(tmpdir(), 'cardinal-pre-'));
 interface Case {
@@ -81,7 +70,7 @@ function blackPng(width: number, height: number): Buffer {
 
 describe.skipIf(!ok)('cardinal preprocess equals torchvision', () => {
   beforeAll(() => {
-    execFileSync(PYTHON, [SCRIPT, tmp]);
+    execFileSync(DEBIAN_PYTHON, [SCRIPT, tmp]);
     cases = JSON.parse(readFileSync(join(tmp, 'cases.json'), 'utf8')) as Case[];
     writeFileSync(
       join(tmp, 'gray.json'),

@@ -1,33 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CheckpointError, readNpy, readSafetensors, readTorchCheckpoint } from '@cardinal/core';
 import { fixturePath, listFixtures, loadFixture } from '@cardinal/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './helpers.js';
+import { cli, DEBIAN_PYTHON, debianPythonHas, referenceScript } from './helpers.js';
 
 /**
  * PyTorch checkpoints without Python: every shared fixture's state dict saved by Debian's torch
  * in each form a user may hold must read to the same tensors as its weights.safetensors.
  */
-const PYTHON = '/usr/bin/python3';
-const SCRIPT = resolve(
-  import.meta.dirname,
-  '..',
-  '..',
-  '..',
-  'packages',
-  'core',
-  'test',
-  'reference',
-  'torch_save_variants.py',
-);
-const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-if (!hasTorch)
-  console.log(
-    'skipped the PyTorch checkpoint tests: Debian python3-torch is not installed (apt python3-torch)',
-  );
+const SCRIPT = referenceScript('torch_save_variants.py');
+const hasTorch = debianPythonHas(['torch'], 'the PyTorch checkpoint tests', 'python3-torch');
 
 const tmp = mkdtempSync(join(tmpdir(), 'cardinal-pth-'));
 const FIXTURES = listFixtures('shared');
@@ -49,7 +34,7 @@ describe.skipIf(!hasTorch)('PyTorch checkpoints (torch.save by Debian python3-to
       mkdirSync(dir(f), { recursive: true });
       return [join(fixturePath(f), 'weights.safetensors'), dir(f)];
     });
-    const r = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8' });
+    const r = spawnSync(DEBIAN_PYTHON, [SCRIPT, ...args], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
   }, 180_000);
 
@@ -119,7 +104,7 @@ describe.skipIf(!hasTorch)('PyTorch checkpoints (torch.save by Debian python3-to
     const proof = join(tmp, 'proof');
     mkdirSync(proof);
     copyFileSync(join(dir('tiny_resnext'), 'evil-system.pth'), join(proof, 'e.pth'));
-    spawnSync(PYTHON, ['-c', `import torch; torch.load(${JSON.stringify(join(proof, 'e.pth'))})`], {
+    spawnSync(DEBIAN_PYTHON, ['-c', `import torch; torch.load(${JSON.stringify(join(proof, 'e.pth'))})`], {
       stdio: 'ignore',
     });
     expect(existsSync(join(dir('tiny_resnext'), 'pwned'))).toBe(true);

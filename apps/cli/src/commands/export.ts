@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { parse, parseSize } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import { checkOutputPath, writeFileAtomic } from '../files.js';
-import { declaredInputShape, isModelFile, loadModel } from '../model-source.js';
+import { ModelSource } from '../model-source.js';
 import { weightsFor } from '../weights.js';
 
 export const exportHelp = `cardinal export <model | config.json> --format onnx --out model.onnx [--weights W.safetensors|W.pth [--weights-key K]]
@@ -36,22 +36,20 @@ export async function exportCommand(
   if (extname(values.out).toLowerCase() !== '.onnx')
     throw new UsageError(`export: --out must end in .onnx for --format onnx, got '${values.out}'`);
   const spec = positionals[0]!;
+  const model = new ModelSource(spec);
   // Inputs of this command: an output path that is one of them is refused, even with --force.
-  const inputs = [isModelFile(spec) ? spec : undefined, values.weights];
+  const inputs = [model.isFile ? spec : undefined, values.weights];
   checkOutputPath(values.out, values.force ?? false, inputs);
-  const declared = declaredInputShape(spec);
+  const declared = model.declaredInputShape();
   const [h, w] = values['input-size']
     ? parseSize(values['input-size'], '--input-size')
     : [declared?.[2] ?? 224, declared?.[3] ?? 224];
-  const { graph, label } = loadModel(spec, [1, declared?.[1] ?? 3, h, w]);
-  const weights = weightsFor(
-    graph,
-    values.weights,
-    values.json ? undefined : err,
-    0,
-    'test',
-    values['weights-key'],
-  );
+  const { graph, label } = model.load([1, declared?.[1] ?? 3, h, w]);
+  const weights = weightsFor(graph, {
+    path: values.weights,
+    weightsKey: values['weights-key'],
+    note: values.json ? undefined : err,
+  });
   let onnx: typeof import('@cardinal/backend-onnx');
   try {
     onnx = await import('@cardinal/backend-onnx');

@@ -9,7 +9,7 @@ import { parse, parseSize } from '../args.js';
 import { UsageError } from '../errors.js';
 import { checkOutputPath, writeFileAtomic } from '../files.js';
 import { decodeImage } from '../images.js';
-import { declaredInputShape, isModelFile, loadModel } from '../model-source.js';
+import { ModelSource } from '../model-source.js';
 
 export const preprocessHelp = `cardinal preprocess <image>... --model <model | config.json> --out X.npy [--force]
                     [--input-size S] [--interpolation bilinear|bicubic|nearest] [--crop-pct C]
@@ -28,13 +28,13 @@ function parseFloats(v: string, flag: string, count: number): number[] {
 
 /** The model's evaluation transform: its input size and channels, ImageNet's defaults, the flags over them. */
 export function preprocessConfig(
-  spec: string,
+  model: ModelSource,
   values: Partial<Record<'input-size' | 'interpolation' | 'crop-pct' | 'mean' | 'std', string>>,
 ): PreprocessConfig {
-  const declared = declaredInputShape(spec);
-  const inChans = declared?.[1] ?? loadModel(spec, undefined).graph.inputs[0]!.shape[1]!;
+  const declared = model.declaredInputShape();
+  const inChans = declared?.[1] ?? model.load(undefined).graph.inputs[0]!.shape[1]!;
   if (inChans !== 1 && inChans !== 3)
-    throw new UsageError(`${spec}: images have 1 or 3 channels, the model takes ${inChans}`);
+    throw new UsageError(`${model.spec}: images have 1 or 3 channels, the model takes ${inChans}`);
   const channels = inChans as 1 | 3;
   const [h, w] = values['input-size']
     ? parseSize(values['input-size'], '--input-size')
@@ -78,9 +78,10 @@ export async function preprocessCommand(argv: string[], out: (s: string) => void
   if (!values.out) throw new UsageError('preprocess: --out X.npy is required');
   if (!values.out.toLowerCase().endsWith('.npy'))
     throw new UsageError(`preprocess: --out must end in .npy, got '${values.out}'`);
-  const inputs = [...positionals, isModelFile(values.model) ? values.model : undefined];
+  const model = new ModelSource(values.model);
+  const inputs = [...positionals, model.isFile ? values.model : undefined];
   checkOutputPath(values.out, values.force ?? false, inputs);
-  const cfg = preprocessConfig(values.model, values);
+  const cfg = preprocessConfig(model, values);
   const images = [];
   for (const p of positionals) images.push(await decodeImage(p));
   const batch = preprocessImages(images, cfg);

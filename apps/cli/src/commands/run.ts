@@ -3,7 +3,7 @@ import { parse, parseIntFlag, parsePositiveInt, parseShape, parseSize, parseThre
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { CliError, UsageError } from '../errors.js';
 import { checkOutputPath } from '../files.js';
-import { costLimits, declaredInputShape, isModelFile, loadModel } from '../model-source.js';
+import { costLimits, ModelSource } from '../model-source.js';
 import { outputFormat, readTensorFile, writeTensorFile } from '../tensor-io.js';
 import { progressBar } from '../ui.js';
 import { weightsFor } from '../weights.js';
@@ -45,8 +45,9 @@ export async function runCommand(
   if (values.input && values['random-input'])
     throw new UsageError('run: --input and --random-input are exclusive');
   const spec = positionals[0]!;
+  const model = new ModelSource(spec);
   // Inputs of this command: an output path that is one of them is refused, even with --force.
-  const inputs = [isModelFile(spec) ? spec : undefined, values.weights, values.input];
+  const inputs = [model.isFile ? spec : undefined, values.weights, values.input];
   // Check everything the user named before any long work starts.
   const threads = values.threads ? parseThreads(values.threads) : undefined;
   const tfjsRuntime = values['tfjs-backend'];
@@ -67,7 +68,7 @@ export async function runCommand(
   if (values.input) {
     input = readTensorFile(values.input, shape);
   } else {
-    const declared = declaredInputShape(spec);
+    const declared = model.declaredInputShape();
     const [h, w] = values['input-size']
       ? parseSize(values['input-size'], '--input-size')
       : [declared?.[2] ?? 224, declared?.[3] ?? 224];
@@ -84,9 +85,9 @@ export async function runCommand(
   }
   if (!input.shape.every((d) => d > 0))
     throw new CliError(`${inputName}: input shape [${input.shape.join(', ')}] has an empty dimension`);
-  let built: ReturnType<typeof loadModel>;
+  let built: ReturnType<ModelSource['load']>;
   try {
-    built = loadModel(spec, input.shape);
+    built = model.load(input.shape);
   } catch (e) {
     // A shape the model cannot take: name the input it came from.
     if (e instanceof CardinalError && /^input shape /.test(e.message))
@@ -94,14 +95,11 @@ export async function runCommand(
     throw e;
   }
   const { graph, label } = built;
-  const weights = weightsFor(
-    graph,
-    values.weights,
-    values.json ? undefined : err,
-    0,
-    'test',
-    values['weights-key'],
-  );
+  const weights = weightsFor(graph, {
+    path: values.weights,
+    weightsKey: values['weights-key'],
+    note: values.json ? undefined : err,
+  });
   const bar = values.json ? { update() {}, stop() {} } : progressBar(`${label} on ${backend.name}`);
   const exe = await backend.compile(graph, weights, {
     onProgress: (d: number, t: number) => bar.update(d, t),

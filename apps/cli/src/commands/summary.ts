@@ -1,7 +1,7 @@
 import { summarize, summarizeStages } from '@cardinal/core';
 import { parse, parseSize } from '../args.js';
 import { UsageError } from '../errors.js';
-import { declaredInputShape, loadModel } from '../model-source.js';
+import { ModelSource } from '../model-source.js';
 import { formatCount, table } from '../ui.js';
 
 export const summaryHelp = `cardinal summary <model | config.json> [--input-size H[,W]] [--batch N] [--json]
@@ -20,14 +20,15 @@ export async function summaryCommand(argv: string[], out: (s: string) => void): 
   if (positionals.length !== 1) throw new UsageError('summary: expected one model name or config file');
   const spec = positionals[0]!;
   let inputShape: number[] | undefined;
-  const declared = declaredInputShape(spec);
+  const model = new ModelSource(spec);
+  const declared = model.declaredInputShape();
   if (values['input-size']) {
     const [h, w] = parseSize(values['input-size'], '--input-size');
     inputShape = [1, declared?.[1] ?? 3, h, w];
   } else if (declared) {
     inputShape = [1, ...declared.slice(1)];
   }
-  const { graph, label } = loadModel(spec, inputShape);
+  const { graph, label } = model.load(inputShape);
   const s = summarize(graph);
   if (values.json) {
     out(

@@ -6,7 +6,7 @@ import { imageFolder } from '../data/image-folder.js';
 import { syntheticShapes } from '../data/synthetic.js';
 import { CliError, UsageError } from '../errors.js';
 import { checkOutputPath, writeFileAtomic } from '../files.js';
-import { costLimits, isModelFile, loadModel } from '../model-source.js';
+import { costLimits, ModelSource } from '../model-source.js';
 import { weightsFor } from '../weights.js';
 
 export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic> --out trained.safetensors
@@ -80,7 +80,8 @@ export async function trainCommand(
   const spec = positionals[0]!;
   const synthetic = values.data === 'synthetic';
   // Inputs of this command: an output path that is one of them is refused, even with --force.
-  const inputs = [isModelFile(spec) ? spec : undefined, values.weights, synthetic ? undefined : values.data];
+  const model = new ModelSource(spec);
+  const inputs = [model.isFile ? spec : undefined, values.weights, synthetic ? undefined : values.data];
   checkOutputPath(values.out, values.force ?? false, inputs);
   const epochs = parsePositiveInt(values.epochs!, '--epochs');
   const batch = parsePositiveInt(values['batch-size']!, '--batch-size');
@@ -117,19 +118,18 @@ export async function trainCommand(
   const classes = train.classes.length;
 
   const inputShape = [batch, 3, size!, size!];
-  const { graph: built, label } = loadModel(spec, inputShape, { numClasses: classes });
+  const { graph: built, label } = model.load(inputShape, { numClasses: classes });
   const graph: Graph = built;
   const outClasses = graph.tensors[graph.outputs[0]!]!.shape[1];
   if (outClasses !== classes)
     throw new CliError(`${spec}: the model has ${outClasses} outputs but the data has ${classes} classes`);
-  const weights = weightsFor(
-    graph,
-    values.weights,
-    values.json ? undefined : err,
+  const weights = weightsFor(graph, {
+    path: values.weights,
+    weightsKey: values['weights-key'],
+    note: values.json ? undefined : err,
     seed,
-    'train',
-    values['weights-key'],
-  );
+    init: 'train',
+  });
 
   let tfjs: typeof import('@cardinal/backend-tfjs');
   try {

@@ -1,4 +1,4 @@
-import type { Graph, GraphNode, OpName } from '@cardinal/core';
+import type { Graph, GraphNode } from '@cardinal/core';
 import type { Activation, EpilogueStep } from '../codegen/epilogue.js';
 import { FUSION } from '../lower/index.js';
 

@@ -1,7 +1,7 @@
 import type { BlockArgs, BlockName } from '../config/resnet.js';
 import { ConfigError } from '../errors.js';
 import type { GraphBuilder, SymbolicTensor } from '../ir/builder.js';
-import { type SelectiveKernelOptions, selectiveKernel, seModule, splitAttn } from '../layers/attention.js';
+import { selectiveKernel, seModule, splitAttn } from '../layers/attention.js';
 import { convNormAct, getPadding } from '../layers/common.js';
 
 /** Builds the shortcut of a block from the block's input (`<block>.downsample`). */

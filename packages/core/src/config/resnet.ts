@@ -104,8 +104,14 @@ export function resnetConfigToJson(c: ResNetConfig): ResNetConfigJson {
   return renameKeysDeep(c, toSnake) as ResNetConfigJson;
 }
 
-/** Parses a timm-format (snake_case) config into a camelCase ResNetConfig, checked against the declaration. */
-export function parseResNetConfig(value: unknown, source = 'config'): ResNetConfig {
+/**
+ * Parses a timm-format (snake_case) config, checked against the declaration, into a camelCase
+ * config with every default filled in.
+ */
+export function parseResNetConfig(
+  value: unknown,
+  source = 'config',
+): ResolvedResNetConfig & { block: BlockName } {
   const j = parseWith(resnetConfigSchema, value, source);
   return { ...(renameKeysDeep(j, camelCase) as ResolvedResNetConfig), block: blockName(j.block, source) };
 }
@@ -115,8 +121,7 @@ export function resolveResNetConfig(
   config: ResNetConfig,
   source = 'config',
 ): ResolvedResNetConfig & { block: BlockName } {
-  const j = parseWith(resnetConfigSchema, resnetConfigToJson(config), source);
-  const c = { ...(renameKeysDeep(j, camelCase) as ResolvedResNetConfig), block: blockName(j.block, source) };
+  const c = parseResNetConfig(resnetConfigToJson(config), source);
   if (c.layers.length !== c.channels.length) {
     throw new ConfigError(
       `${source}: layers (${c.layers.length} stages) and channels (${c.channels.length}) must have the same length`,

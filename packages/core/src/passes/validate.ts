@@ -1,5 +1,5 @@
 import { formatShape, GraphError, ShapeError } from '../errors.js';
-import type { Attrs, Graph } from '../ir/graph.js';
+import type { Attrs, Graph, GraphNode } from '../ir/graph.js';
 import { getOp, resolveNodeAttrs } from '../ops/registry.js';
 import { shapesEqual } from '../tensor.js';
 
@@ -19,17 +19,20 @@ export function validateGraph(graph: Graph): Graph {
     defined.add(input.name);
   }
   const usedParams = new Set<string>();
-  for (const node of graph.nodes) {
-    const where = node.path || node.name;
-    const def = getOp(node.op);
+  const nodes: GraphNode[] = [];
+  for (const raw of graph.nodes) {
+    const where = raw.path || raw.name;
+    const def = getOp(raw.op);
     const ctx = { path: where };
-    if (node.inputs.length < def.arity[0] || node.inputs.length > def.arity[1]) {
+    if (raw.inputs.length < def.arity[0] || raw.inputs.length > def.arity[1]) {
       throw new GraphError(
-        `${where}: ${node.op} takes ${def.arity[0]}..${def.arity[1]} inputs, got ${node.inputs.length}`,
+        `${where}: ${raw.op} takes ${def.arity[0]}..${def.arity[1]} inputs, got ${raw.inputs.length}`,
       );
     }
-    // Resolved in place: a document's node gets its defaults and is checked attribute by attribute.
-    (node as { attrs: unknown }).attrs = resolveNodeAttrs(node.op, node.attrs as unknown as Attrs, ctx);
+    // The node's attributes checked against its op's declaration and completed with its defaults
+    // (a document may leave them out), in a new node: the caller's graph is not changed.
+    const node = { ...raw, attrs: resolveNodeAttrs(raw.op, raw.attrs as unknown as Attrs, ctx) } as GraphNode;
+    nodes.push(node);
     for (const t of node.inputs) {
       if (!defined.has(t))
         throw new GraphError(
@@ -72,5 +75,5 @@ export function validateGraph(graph: Graph): Graph {
   for (const key of Object.keys(graph.params)) {
     if (!usedParams.has(key)) throw new GraphError(`parameter '${key}' is declared but no node uses it`);
   }
-  return graph;
+  return { ...graph, nodes };
 }

@@ -72,17 +72,25 @@ export function firstDuplicateKey(json: string): string | undefined {
  * dtypes, shapes, and that every byte range lies inside the data section, has the size
  * its dtype and shape need, and overlaps no other.
  */
-export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'): SafetensorsHeader {
-  if (bytes.byteLength < 8)
-    fail(source, `truncated file: ${bytes.byteLength} bytes, the 8-byte header length is missing`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = view.getBigUint64(0, true);
-  if (headerLen > BigInt(bytes.byteLength - 8)) {
-    fail(source, `header length ${headerLen} is beyond the end of the file (${bytes.byteLength} bytes)`);
+/**
+ * Checks a safetensors file's 8-byte header length against the file's size and the header
+ * limit, from the first bytes alone (so a reader can refuse a file before reading it whole).
+ * Returns the header length.
+ */
+export function checkSafetensorsHead(head: Uint8Array, fileSize: number, source = 'safetensors'): number {
+  if (head.byteLength < 8 || fileSize < 8)
+    fail(source, `truncated file: ${fileSize} bytes, the 8-byte header length is missing`);
+  const headerLen = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
+  if (headerLen > BigInt(fileSize - 8)) {
+    fail(source, `header length ${headerLen} is beyond the end of the file (${fileSize} bytes)`);
   }
   if (headerLen > BigInt(MAX_HEADER_BYTES))
     fail(source, `header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
-  const n = Number(headerLen);
+  return Number(headerLen);
+}
+
+export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'): SafetensorsHeader {
+  const n = checkSafetensorsHead(bytes, bytes.byteLength, source);
   let json: unknown;
   let text: string;
   try {

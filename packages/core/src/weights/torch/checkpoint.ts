@@ -122,10 +122,8 @@ function knownGlobals(fail: (why: string) => never) {
   table['numpy._core.multiarray.scalar'] = table['numpy.core.multiarray.scalar']!;
   return (module: string, name: string): KnownGlobal | undefined => {
     const key = `${module}.${name}`;
-    if (Object.hasOwn(table, key)) return table[key];
-    // Storage classes and dtypes are pushed as globals and only looked at, never called.
-    if (module === 'torch' && Object.hasOwn(STORAGES, name)) return table[key];
-    return undefined;
+    // Storage classes and dtypes are in the table too: pushed as globals, only looked at.
+    return Object.hasOwn(table, key) ? table[key] : undefined;
   };
 }
 
@@ -291,11 +289,12 @@ function readLegacy(bytes: Uint8Array, o: CheckpointOptions, fail: (why: string)
     fail('is not a PyTorch checkpoint (no torch.save magic number)');
   next(); // protocol version
   next(); // sys info
+  // Each storage once: its bytes are bound when the data section is read, after the pickle, to
+  // the storage and to every old-style view of it ([offset, offset + size) of its elements).
   const storages = new Map<
     string,
-    { type: ReturnType<typeof storageType>; numel: number; views: Storage[]; view?: [number, number] }
+    { root: Storage; elem: number; views: { view: Storage; offset: number }[] }
   >();
-  const made = new Map<string, Storage>();
   const root = next((pid) => {
     const t = pid instanceof PyTuple ? pid.items : fail('has a malformed storage reference');
     if (t[0] !== 'storage' || t.length < 6)
@@ -303,28 +302,25 @@ function readLegacy(bytes: Uint8Array, o: CheckpointOptions, fail: (why: string)
     const type = storageType(t[1]!, fail);
     const key = String(t[2]);
     const numel = ints([t[4]!], 'a storage size', fail)[0]!;
-    const view = t[5] instanceof PyTuple ? t[5].items : null;
-    const rootStorage = made.get(key) ?? {
-      kind: 'storage' as const,
-      dtype: type.dtype,
-      size: numel,
-      bytes: new Uint8Array(),
-    };
-    made.set(key, rootStorage);
-    if (!storages.has(key)) storages.set(key, { type, numel, views: [] });
-    if (!view) return rootStorage as unknown as PyValue;
-    // An old-style storage view: [offset, offset + size) of its root storage, bytes bound below.
-    const [, vOffset, vSize] = view;
-    const v: Storage = {
+    let s = storages.get(key);
+    if (!s) {
+      s = {
+        root: { kind: 'storage', dtype: type.dtype, size: numel, bytes: new Uint8Array() },
+        elem: type.size,
+        views: [],
+      };
+      storages.set(key, s);
+    }
+    if (!(t[5] instanceof PyTuple)) return s.root as unknown as PyValue;
+    const [, vOffset, vSize] = t[5].items;
+    const view: Storage = {
       kind: 'storage',
       dtype: type.dtype,
       size: ints([vSize!], 'a view size', fail)[0]!,
       bytes: new Uint8Array(),
     };
-    storages
-      .get(key)!
-      .views.push(Object.assign(v, { viewOffset: ints([vOffset!], 'a view offset', fail)[0]! }));
-    return v as unknown as PyValue;
+    s.views.push({ view, offset: ints([vOffset!], 'a view offset', fail)[0]! });
+    return view as unknown as PyValue;
   });
   const keys = next();
   if (!Array.isArray(keys)) return fail('has a malformed storage list');
@@ -333,25 +329,28 @@ function readLegacy(bytes: Uint8Array, o: CheckpointOptions, fail: (why: string)
   for (const k of keys) {
     const key = String(k);
     const s = storages.get(key);
-    const root = made.get(key);
-    if (!s || !root) return fail(`lists storage '${printable(key, 40)}' that no tensor uses`);
+    if (!s) return fail(`lists storage '${printable(key, 40)}' that no tensor uses`);
     if (pos + 8 > bytes.byteLength) fail('truncated storage data');
     const count = view.getBigUint64(pos, true);
     pos += 8;
-    if (count !== BigInt(s.numel))
-      fail(`storage '${printable(key, 40)}' holds ${count} elements, its reference says ${s.numel}`);
-    const n = s.numel * s.type.size;
+    if (count !== BigInt(s.root.size))
+      fail(`storage '${printable(key, 40)}' holds ${count} elements, its reference says ${s.root.size}`);
+    const n = s.root.size * s.elem;
     if (pos + n > bytes.byteLength)
       fail(`storage '${printable(key, 40)}' claims ${n} bytes, beyond the end of the file (truncated?)`);
-    root.bytes = bytes.subarray(pos, pos + n);
-    for (const v of s.views as (Storage & { viewOffset: number })[]) {
-      if (v.viewOffset + v.size > s.numel) fail(`a view of storage '${printable(key, 40)}' reaches past it`);
-      v.bytes = root.bytes.subarray(v.viewOffset * s.type.size, (v.viewOffset + v.size) * s.type.size);
+    s.root.bytes = bytes.subarray(pos, pos + n);
+    for (const { view: v, offset } of s.views) {
+      if (offset + v.size > s.root.size) fail(`a view of storage '${printable(key, 40)}' reaches past it`);
+      v.bytes = s.root.bytes.subarray(offset * s.elem, (offset + v.size) * s.elem);
     }
     pos += n;
   }
   return root;
 }
+
+/** A zip archive's local-header signature, which torch.save's zip format starts with. */
+const isZip = (b: Uint8Array) =>
+  b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && b[2] === 0x03 && b[3] === 0x04;
 
 /**
  * Reads a file written by torch.save (a `.pth`, `.pt` or `.bin`), in the zip format (torch 1.6
@@ -368,8 +367,7 @@ export function readTorchCheckpoint(bytes: Uint8Array, options: CheckpointOption
   const fail = (why: string): never => {
     throw new CheckpointError(`${source}: ${why}`);
   };
-  const zip =
-    bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+  const zip = isZip(bytes);
   if (!zip && !(bytes[0] === 0x80 && bytes.length > 2))
     fail('is not a PyTorch checkpoint (neither a torch.save zip archive nor a pickle)');
   const root = zip ? readZip(bytes, options, fail) : readLegacy(bytes, options, fail);
@@ -388,8 +386,5 @@ export function readTorchCheckpoint(bytes: Uint8Array, options: CheckpointOption
 
 /** Whether bytes look like a torch.save file (zip archive or pickle), by content, not name. */
 export function isTorchCheckpoint(bytes: Uint8Array): boolean {
-  return (
-    (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) ||
-    (bytes[0] === 0x80 && bytes[1]! <= 5)
-  );
+  return isZip(bytes) || (bytes[0] === 0x80 && bytes[1]! <= 5);
 }

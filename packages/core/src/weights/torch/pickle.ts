@@ -41,7 +41,7 @@ export interface UnpickleOptions {
   source: string;
 }
 
-const MAX_DEPTH_ITEMS = 50_000_000;
+const MAX_OPCODES = 50_000_000;
 
 /** Unpickles one pickle starting at `start`; returns the value and where the pickle ended. */
 export function unpickle(
@@ -150,7 +150,7 @@ export function unpickle(
   let items = 0;
 
   for (;;) {
-    if (++items > MAX_DEPTH_ITEMS) fail('pickle too large');
+    if (++items > MAX_OPCODES) fail('pickle too large');
     const op = u8();
     switch (op) {
       case 0x80: // PROTO

@@ -78,8 +78,14 @@ export function readZipDirectory(bytes: Uint8Array, source: string): Map<string,
       const len = u16(e + 2);
       if (id === ZIP64_EXTRA) {
         let p = e + 4;
-        if (size === 0xffffffff) (size = u64(p)), (p += 8);
-        if (compressed === 0xffffffff) (compressed = u64(p)), (p += 8);
+        if (size === 0xffffffff) {
+          size = u64(p);
+          p += 8;
+        }
+        if (compressed === 0xffffffff) {
+          compressed = u64(p);
+          p += 8;
+        }
         if (local === 0xffffffff) local = u64(p);
       }
       e += 4 + len;
