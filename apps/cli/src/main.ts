@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { classifyCommand, classifyHelp } from './commands/classify.js';
 import { exportCommand, exportHelp } from './commands/export.js';
 import { modelsCommand, modelsHelp } from './commands/models.js';
 import { preprocessCommand, preprocessHelp } from './commands/preprocess.js';
@@ -13,6 +14,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   models: { run: modelsCommand, help: modelsHelp },
   summary: { run: summaryCommand, help: summaryHelp },
   run: { run: runCommand, help: runHelp },
+  classify: { run: classifyCommand, help: classifyHelp },
   preprocess: { run: preprocessCommand, help: preprocessHelp },
   export: { run: exportCommand, help: exportHelp },
   train: { run: trainCommand, help: trainHelp },

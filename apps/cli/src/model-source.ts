@@ -2,78 +2,134 @@ import { existsSync } from 'node:fs';
 import {
   type BuiltModel,
   buildFromJson,
+  buildPretrained,
   type CostLimits,
   createModel,
+  getZooEntry,
   NO_COST_LIMITS,
+  type PretrainedConfig,
   parseInputShape,
-  printable,
+  parsePretrainedConfig,
+  resolveResNetConfig,
 } from '@cardinal/core';
-import { CliError } from './errors.js';
-import { readInputFile } from './files.js';
+import {
+  type FetchOptions,
+  FOLDER_WEIGHT_FILES,
+  fetchHfFolder,
+  fetchUrl,
+  isFolder,
+  isRemote,
+  type ModelFolder,
+  readJsonFile,
+  readModelFolder,
+} from '@cardinal/pretrained';
+import { CliError, UsageError } from './errors.js';
+import { byteProgress } from './ui.js';
 
 /** The cost limits of this process: the defaults, or none with CARDINAL_ALLOW_LARGE=1. */
 export function costLimits(): Partial<CostLimits> | undefined {
   return process.env.CARDINAL_ALLOW_LARGE === '1' ? NO_COST_LIMITS : undefined;
 }
 
-/** Whether a positional `<model | config.json>` names a file rather than a zoo entry. */
-function isModelFile(spec: string): boolean {
+/** Whether a positional `<model | config.json | folder>` names a path rather than a zoo entry. */
+function isModelPath(spec: string): boolean {
   return spec.endsWith('.json') || spec.includes('/') || existsSync(spec);
 }
 
-/** Configs are small; a "config" of more than this is not one (and is not read whole). */
-const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
-
-function readJson(spec: string): unknown {
-  const bytes = readInputFile(spec, 'config file', {
-    bytes: 0,
-    check: (_head, size) => {
-      if (size > MAX_CONFIG_BYTES)
-        throw new CliError(
-          `${spec}: ${size} bytes is too large for a config file (at most ${MAX_CONFIG_BYTES})`,
-        );
-    },
-  });
-  // A weights or tensor file given as the model: say so instead of quoting binary at the user.
-  if (bytes.includes(0))
-    throw new CliError(
-      `${spec}: not a JSON config (binary content; weights go with --weights, tensors with --input)`,
-    );
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    throw new CliError(`${spec}: not valid JSON (${printable((e as Error).message)})`);
-  }
+/** Downloads with a byte progress bar on terminals. */
+export function fetchOptions(): FetchOptions {
+  const bar = byteProgress();
+  return { onProgress: (done, total, file) => bar(done, total, file) };
 }
 
 /**
- * A positional `<model | config.json>`: a zoo name, or a path to a config or fixture meta.json.
- * A file is read and parsed once, on first use, however many times a command asks about it
- * (its declared input shape, then the model).
+ * A --weights value made local: an https URL (torch.hub names checked) or `hf-hub:` downloaded
+ * into the cache, a model folder's weights file, or the path as given.
+ */
+export async function localWeights(spec: string | undefined): Promise<string | undefined> {
+  if (spec === undefined) return undefined;
+  if (spec.startsWith('hf-hub:')) return folderWeights(await fetchHfFolder(spec, fetchOptions()));
+  if (isRemote(spec)) return fetchUrl(spec, fetchOptions());
+  return isFolder(spec) ? folderWeights(spec) : spec;
+}
+
+function folderWeights(dir: string): string {
+  const f = readModelFolder(dir);
+  if (!f.weightsFile)
+    throw new CliError(`${dir}: no weights in the folder (expected ${FOLDER_WEIGHT_FILES.join(' or ')})`);
+  return f.weightsFile;
+}
+
+/**
+ * A positional `<model | config.json | folder>`: a zoo name, a config or fixture meta.json, a
+ * timm model folder (config.json + weights), or `hf-hub:<org>/<name>` (fetched into the cache
+ * by `ModelSource.open`). A file is read and parsed once, on first use, however many times a
+ * command asks about it (its declared input shape, then the model).
  */
 export class ModelSource {
+  /** A config file or a folder: a path the command reads. */
   readonly isFile: boolean;
+  readonly folder: ModelFolder | undefined;
   private parsed: { value: unknown } | undefined;
 
-  constructor(readonly spec: string) {
-    this.isFile = isModelFile(spec);
+  constructor(
+    readonly spec: string,
+    /** Where the spec's files are (the cache folder of an hf-hub name). */
+    readonly path: string = spec,
+  ) {
+    this.isFile = isModelPath(path);
+    this.folder = this.isFile && isFolder(path) ? readModelFolder(path) : undefined;
+  }
+
+  /** Like the constructor, and fetches an `hf-hub:` model into the cache first. */
+  static async open(spec: string): Promise<ModelSource> {
+    if (spec.startsWith('hf-hub:')) return new ModelSource(spec, await fetchHfFolder(spec, fetchOptions()));
+    if (isRemote(spec))
+      throw new UsageError(
+        `${spec}: a model is a zoo name, a config, a folder or hf-hub:<org>/<name>; URLs go with --weights`,
+      );
+    return new ModelSource(spec);
+  }
+
+  /** The paths this source reads: never written by the command, even with --force. */
+  get files(): string[] {
+    if (this.folder)
+      return [this.folder.configFile, ...(this.folder.weightsFile ? [this.folder.weightsFile] : [])];
+    return this.isFile ? [this.path] : [];
+  }
+
+  /** The folder's weights file, used when no --weights is given. */
+  get weightsFile(): string | undefined {
+    return this.folder?.weightsFile;
   }
 
   private json(): unknown {
-    this.parsed ??= { value: readJson(this.spec) };
+    this.parsed ??= { value: readJsonFile(this.path, 'config file') };
     return this.parsed.value;
   }
 
+  /** The timm config (transform, labels) of a folder or of a config.json with `architecture`. */
+  pretrained(): PretrainedConfig | undefined {
+    if (this.folder) return this.folder.config;
+    if (!this.isFile) return undefined;
+    const v = this.json();
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, 'architecture'))
+      return undefined;
+    return parsePretrainedConfig(v, this.path);
+  }
+
   /**
-   * The input shape the source declares on its own (a meta.json's input_shape), validated by the
-   * one reader core uses; undefined for zoo names and configs without one.
+   * The input shape the source declares on its own (a meta.json's input_shape, a timm config's
+   * pretrained_cfg.input_size), validated; undefined for zoo names and configs without one.
    */
   declaredInputShape(): number[] | undefined {
     if (!this.isFile) return undefined;
+    const p = this.pretrained();
+    if (p) return [1, p.resnet.inChans, ...p.preprocess.inputSize];
     const v = this.json();
     if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, 'input_shape'))
       return undefined;
-    return parseInputShape((v as { input_shape: unknown }).input_shape, this.spec);
+    return parseInputShape((v as { input_shape: unknown }).input_shape, this.path);
   }
 
   /** Builds the model for an input shape (the cost limits of this process apply). */
@@ -82,11 +138,17 @@ export class ModelSource {
     zooOverrides: { numClasses?: number } = {},
   ): BuiltModel & { label: string } {
     const limits = costLimits();
+    if (this.folder) {
+      const pretrained = this.folder.config;
+      const graph = buildPretrained(pretrained, { inputShape, limits });
+      return { graph, kind: 'model', resnet: pretrained.resnet, pretrained, label: this.spec };
+    }
     if (!this.isFile) {
       const graph = createModel(this.spec, { inputShape, limits, ...zooOverrides });
-      return { graph, kind: 'model', label: this.spec };
+      const resnet = resolveResNetConfig({ ...getZooEntry(this.spec).config, ...zooOverrides });
+      return { graph, kind: 'model', resnet, label: this.spec };
     }
-    const built = buildFromJson(this.json(), { inputShape, source: this.spec, limits });
+    const built = buildFromJson(this.json(), { inputShape, source: this.path, limits });
     return { ...built, label: built.graph.name === 'custom' ? this.spec : built.graph.name };
   }
 }

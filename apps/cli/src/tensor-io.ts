@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import { readNpy, readRawF32, type Tensor, writeNpy } from '@cardinal/core';
+import { readInputFile, writeFileAtomic } from '@cardinal/pretrained';
 import { CliError, UsageError } from './errors.js';
-import { readInputFile, writeFileAtomic } from './files.js';
 
 /** Reads `.npy` (any float/int dtype, converted) or raw float32 `.bin` with an explicit shape. */
 export function readTensorFile(path: string, shape: number[] | undefined): Tensor {

@@ -23,10 +23,13 @@ export function formatCount(n: number): string {
 }
 
 /** A progress bar on stderr, shown only on a terminal so pipes and --json stay clean. */
-export function progressBar(label: string): { update(done: number, total: number): void; stop(): void } {
+export function progressBar(
+  label: string,
+  unit = 'nodes',
+): { update(done: number, total: number): void; stop(): void } {
   if (!process.stderr.isTTY) return { update() {}, stop() {} };
   const bar = new SingleBar({
-    format: `${label} [{bar}] {percentage}% | {value}/{total} nodes | {duration_formatted}`,
+    format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {duration_formatted}`,
     stream: process.stderr,
     hideCursor: true,
     clearOnComplete: true,
@@ -43,5 +46,33 @@ export function progressBar(label: string): { update(done: number, total: number
     stop() {
       if (started) bar.stop();
     },
+  };
+}
+
+function mib(n: number): string {
+  return `${(n / 1048576).toFixed(1)} MiB`;
+}
+
+/** A download's progress on stderr (terminals only): bytes, total and rate, one bar per file. */
+export function byteProgress(): (done: number, total: number | undefined, file: string) => void {
+  if (!process.stderr.isTTY) return () => {};
+  let current: { file: string; bar: SingleBar } | undefined;
+  return (done, total, file) => {
+    if (current?.file !== file) {
+      current?.bar.stop();
+      const bar = new SingleBar({
+        format: `downloading ${file} [{bar}] {percentage}% | {size} | {duration_formatted}`,
+        stream: process.stderr,
+        hideCursor: true,
+        clearOnComplete: true,
+      });
+      bar.start(total ?? 0, 0, { size: mib(0) });
+      current = { file, bar };
+    }
+    current.bar.update(done, { size: total ? `${mib(done)} of ${mib(total)}` : mib(done) });
+    if (total !== undefined && done >= total) {
+      current.bar.stop();
+      current = undefined;
+    }
   };
 }

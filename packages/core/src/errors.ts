@@ -14,7 +14,10 @@ export type CardinalErrorCode =
   | 'E_UNSUPPORTED'
   | 'E_COST'
   | 'E_CHECKPOINT'
-  | 'E_UNAVAILABLE';
+  | 'E_UNAVAILABLE'
+  | 'E_FILE'
+  | 'E_IMAGE'
+  | 'E_FETCH';
 
 export class CardinalError extends Error {
   readonly code: CardinalErrorCode;
@@ -64,6 +67,27 @@ export class CheckpointError extends CardinalError {
 export class NpyError extends CardinalError {
   constructor(message: string) {
     super('E_NPY', message);
+  }
+}
+
+/** A file the user named cannot be read or written (missing, a folder, a device, exists already). */
+export class FileError extends CardinalError {
+  constructor(message: string) {
+    super('E_FILE', message);
+  }
+}
+
+/** An image cannot be decoded, or is larger than the decompression-bomb limit. */
+export class ImageError extends CardinalError {
+  constructor(message: string) {
+    super('E_IMAGE', message);
+  }
+}
+
+/** A download failed, did not match its hash, or is not cached in offline mode. */
+export class FetchError extends CardinalError {
+  constructor(message: string) {
+    super('E_FETCH', message);
   }
 }
 

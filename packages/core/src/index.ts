@@ -17,6 +17,7 @@ export { CONFIG_LIMITS, formatIssues } from './config/parse.js';
 export {
   BLOCK_NAMES,
   type BlockArgs,
+  type BlockName,
   blockName,
   parseResNetConfig,
   type ResNetConfig,
@@ -79,6 +80,16 @@ export { type FoldedModel, foldBatchNorm } from './passes/fold-batchnorm.js';
 export { inferShapes } from './passes/infer-shapes.js';
 export { isIdentity, removeIdentities } from './passes/remove-identities.js';
 export { validateGraph } from './passes/validate.js';
+export { type ClassScore, classify, defaultLabels, withFeatureOutput } from './pretrained/classify.js';
+export { IMAGENET_1K_LABELS } from './pretrained/imagenet-labels.js';
+export {
+  buildPretrained,
+  describeAsTimm,
+  type PretrainedConfig,
+  parsePretrainedConfig,
+  pretrainedConfigJson,
+  type TimmConfigJson,
+} from './pretrained/timm-config.js';
 export { mulberry32, normalSampler, permutation, randomNormal } from './random.js';
 export {
   GRAPH_FORMAT,

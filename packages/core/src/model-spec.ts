@@ -1,9 +1,10 @@
 import { buildBlockGraph } from './builders/block-config.js';
 import { resnet } from './builders/resnet.js';
-import { parseResNetConfig } from './config/resnet.js';
+import { type BlockName, parseResNetConfig, type ResolvedResNetConfig } from './config/resnet.js';
 import type { CostLimits } from './cost.js';
 import { ConfigError } from './errors.js';
 import type { Graph } from './ir/graph.js';
+import { buildPretrained, type PretrainedConfig, parsePretrainedConfig } from './pretrained/timm-config.js';
 import { createModel } from './zoo/zoo.js';
 
 export interface ModelSpecOptions {
@@ -38,6 +39,10 @@ export interface BuiltModel {
   kind: 'model' | 'block';
   /** The fixture meta.json this came from, when it came from one. */
   meta?: Record<string, unknown>;
+  /** The ResNet configuration it was built from (absent for a single block). */
+  resnet?: ResolvedResNetConfig & { block: BlockName };
+  /** The timm config.json this came from (architecture, transform, labels), when it came from one. */
+  pretrained?: PretrainedConfig;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -46,7 +51,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /**
  * Builds a graph from any JSON a user may hand over: a fixture meta.json (its `config` is
- * used), a timm ResNet config (`block`, `layers`, ...) or a block config (`module`, `args`).
+ * used), a timm model folder's config.json (`architecture`, `pretrained_cfg`), a timm ResNet config (`block`, `layers`, ...) or a block config (`module`, `args`).
  */
 export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): BuiltModel {
   const source = options.source ?? 'config';
@@ -61,6 +66,16 @@ export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): B
     // A meta.json's input_shape is validated even when the caller overrides it: a bad file is a bad file.
     const declared = 'input_shape' in value ? parseInputShape(value.input_shape, source) : undefined;
     inputShape ??= declared;
+  }
+  if (!meta && 'architecture' in value) {
+    // A timm model folder's config.json.
+    const pretrained = parsePretrainedConfig(value, source);
+    return {
+      graph: buildPretrained(pretrained, { inputShape, limits: options.limits }),
+      kind: 'model',
+      resnet: pretrained.resnet,
+      pretrained,
+    };
   }
   if (!isRecord(config)) throw new ConfigError(`${source}: 'config' must be an object`);
   const name = typeof meta?.model === 'string' ? meta.model : undefined;
@@ -77,6 +92,7 @@ export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): B
       graph: resnet(c, { inputShape, name: name ?? 'custom', limits: options.limits }),
       kind: 'model',
       meta,
+      resnet: c,
     };
   }
   throw new ConfigError(

@@ -1,13 +1,23 @@
-import { extname } from 'node:path';
+import { basename, extname, join } from 'node:path';
+import {
+  checkOutputPath,
+  isFolder,
+  readInputFile,
+  saveModelFolder,
+  writeFileAtomic,
+} from '@cardinal/pretrained';
 import { parse, parseSize } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
-import { checkOutputPath, writeFileAtomic } from '../files.js';
-import { ModelSource } from '../model-source.js';
+import { localWeights, ModelSource } from '../model-source.js';
 import { weightsFor } from '../weights.js';
+import { preprocessConfig } from './preprocess.js';
 
-export const exportHelp = `cardinal export <model | config.json> --format onnx --out model.onnx [--weights W.safetensors|W.pth [--weights-key K]]
+export const exportHelp = `cardinal export <model | config.json | folder> --format onnx|folder --out model.onnx|dir [--weights W [--weights-key K]]
                 [--input-size H[,W]] [--keep-batchnorm] [--static-batch] [--force] [--json]
-  Writes the model as an ONNX file (opset 17, IR 8, symbolic batch 'N', BatchNorm folded).`;
+                [--interpolation I] [--crop-pct C] [--mean M] [--std S] [--labels labels.txt]   (folder)
+  onnx: an ONNX file (opset 17, IR 8, symbolic batch 'N', BatchNorm folded).
+  folder: timm's Hugging Face layout, config.json + model.safetensors, which timm loads with
+  create_model('hf-hub:...') or pretrained_cfg_overlay=dict(file=...); files in it are kept without --force.`;
 
 export async function exportCommand(
   argv: string[],
@@ -24,29 +34,38 @@ export async function exportCommand(
     'static-batch': { type: 'boolean' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
+    interpolation: { type: 'string' },
+    'crop-pct': { type: 'string' },
+    mean: { type: 'string' },
+    std: { type: 'string' },
+    labels: { type: 'string' },
   });
   if (values.help) {
     out(exportHelp);
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('export: expected one model name or config file');
-  if (values.format !== 'onnx')
-    throw new UsageError(`export: unknown --format '${values.format}' (supported: onnx)`);
+  if (values.format !== 'onnx' && values.format !== 'folder')
+    throw new UsageError(`export: unknown --format '${values.format}' (supported: onnx, folder)`);
   if (!values.out) throw new UsageError('export: --out FILE is required');
+  if (values.format === 'folder')
+    return exportFolder(await ModelSource.open(positionals[0]!), values, out, err);
   if (extname(values.out).toLowerCase() !== '.onnx')
     throw new UsageError(`export: --out must end in .onnx for --format onnx, got '${values.out}'`);
   const spec = positionals[0]!;
-  const model = new ModelSource(spec);
+  const model = await ModelSource.open(spec);
   // Inputs of this command: an output path that is one of them is refused, even with --force.
-  const inputs = [model.isFile ? spec : undefined, values.weights];
+  const inputs: (string | undefined)[] = [...model.files, values.weights];
   checkOutputPath(values.out, values.force ?? false, inputs);
   const declared = model.declaredInputShape();
   const [h, w] = values['input-size']
     ? parseSize(values['input-size'], '--input-size')
     : [declared?.[2] ?? 224, declared?.[3] ?? 224];
   const { graph, label } = model.load([1, declared?.[1] ?? 3, h, w]);
+  const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
+  inputs.push(weightsPath);
   const weights = weightsFor(graph, {
-    path: values.weights,
+    path: weightsPath,
     weightsKey: values['weights-key'],
     note: values.json ? undefined : err,
   });
@@ -77,5 +96,63 @@ export async function exportCommand(
       `wrote ${values.out}: ${label}, ONNX opset ${onnx.OPSET}, IR ${onnx.IR_VERSION}, ${(bytes.byteLength / 1e6).toFixed(1)} MB`,
     );
   }
+  return 0;
+}
+
+type ExportValues = Partial<
+  Record<
+    | 'out'
+    | 'weights'
+    | 'weights-key'
+    | 'input-size'
+    | 'interpolation'
+    | 'crop-pct'
+    | 'mean'
+    | 'std'
+    | 'labels',
+    string
+  >
+> & { force?: boolean; json?: boolean };
+
+/** --format folder: timm's layout, written by @cardinal/pretrained's saveModelFolder. */
+async function exportFolder(
+  model: ModelSource,
+  values: ExportValues,
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
+  const dir = values.out!;
+  const force = values.force ?? false;
+  const inputs: (string | undefined)[] = [...model.files, values.weights, values.labels];
+  // Refused before the weights are read: an existing file in the folder, or a missing parent.
+  if (isFolder(dir))
+    for (const f of ['config.json', 'model.safetensors']) checkOutputPath(join(dir, f), force, inputs);
+  else checkOutputPath(dir, false, inputs);
+  const preprocess = preprocessConfig(model, values);
+  const { graph, label, resnet } = model.load([1, preprocess.channels, ...preprocess.inputSize]);
+  if (!resnet) throw new CliError(`${model.spec}: a single block cannot be exported as a model folder`);
+  const classes = resnet.numClasses;
+  const labelNames = values.labels
+    ? readInputFile(values.labels, 'labels file')
+        .toString('utf8')
+        .replace(/\r?\n$/, '')
+        .split(/\r?\n/)
+    : model.pretrained()?.labelNames;
+  if (labelNames && labelNames.length !== classes)
+    throw new CliError(`${values.labels ?? model.spec}: ${labelNames.length} labels for ${classes} classes`);
+  const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
+  inputs.push(weightsPath);
+  const weights = weightsFor(graph, {
+    path: weightsPath,
+    weightsKey: values['weights-key'],
+    note: values.json ? undefined : err,
+  });
+  const written = saveModelFolder(
+    dir,
+    { graph, weights, resnet, preprocess, ...(labelNames ? { labelNames } : {}) },
+    { force, inputs },
+  );
+  if (values.json) out(JSON.stringify({ model: label, format: 'folder', out: dir, files: written }));
+  else out(`wrote ${dir}: ${label} as ${written.map((p) => basename(p)).join(' + ')} (timm layout)`);
   return 0;
 }

@@ -5,17 +5,17 @@ import {
   preprocessImages,
   writeNpy,
 } from '@cardinal/core';
+import { checkOutputPath, decodeImage, writeFileAtomic } from '@cardinal/pretrained';
 import { parse, parseSize } from '../args.js';
 import { UsageError } from '../errors.js';
-import { checkOutputPath, writeFileAtomic } from '../files.js';
-import { decodeImage } from '../images.js';
 import { ModelSource } from '../model-source.js';
 
-export const preprocessHelp = `cardinal preprocess <image>... --model <model | config.json> --out X.npy [--force]
+export const preprocessHelp = `cardinal preprocess <image>... --model <model | config.json | folder | hf-hub:org/name> --out X.npy [--force]
                     [--input-size S] [--interpolation bilinear|bicubic|nearest] [--crop-pct C]
                     [--mean 0.485,0.456,0.406] [--std 0.229,0.224,0.225]
   Writes the [N, C, S, S] batch the model sees: torchvision's Resize(floor(S / crop_pct)),
-  CenterCrop(S), ToTensor and Normalize, byte-exact to Pillow's resampling.`;
+  CenterCrop(S), ToTensor and Normalize, byte-exact to Pillow's resampling. A model folder's
+  pretrained_cfg gives the defaults; the flags override them.`;
 
 const INTERPOLATIONS: readonly Interpolation[] = ['bilinear', 'bicubic', 'nearest'];
 
@@ -26,7 +26,10 @@ function parseFloats(v: string, flag: string, count: number): number[] {
   return xs;
 }
 
-/** The model's evaluation transform: its input size and channels, ImageNet's defaults, the flags over them. */
+/**
+ * The model's evaluation transform: a model folder's pretrained_cfg (or, for other models, their
+ * input size and channels with ImageNet's defaults), each flag over it.
+ */
 export function preprocessConfig(
   model: ModelSource,
   values: Partial<Record<'input-size' | 'interpolation' | 'crop-pct' | 'mean' | 'std', string>>,
@@ -36,24 +39,28 @@ export function preprocessConfig(
   if (inChans !== 1 && inChans !== 3)
     throw new UsageError(`${model.spec}: images have 1 or 3 channels, the model takes ${inChans}`);
   const channels = inChans as 1 | 3;
-  const [h, w] = values['input-size']
-    ? parseSize(values['input-size'], '--input-size')
-    : [declared?.[2] ?? 224, declared?.[3] ?? 224];
-  const interpolation = (values.interpolation ?? IMAGENET_DEFAULTS.interpolation) as Interpolation;
+  const gray = channels === 1;
+  const base: PreprocessConfig = model.pretrained()?.preprocess ?? {
+    ...IMAGENET_DEFAULTS,
+    inputSize: [declared?.[2] ?? 224, declared?.[3] ?? 224],
+    mean: gray ? [0.5] : IMAGENET_DEFAULTS.mean,
+    std: gray ? [0.5] : IMAGENET_DEFAULTS.std,
+    channels,
+  };
+  const interpolation = (values.interpolation ?? base.interpolation) as Interpolation;
   if (!INTERPOLATIONS.includes(interpolation))
     throw new UsageError(
       `--interpolation must be ${INTERPOLATIONS.join(', ')}, got '${values.interpolation}'`,
     );
-  const cropPct = values['crop-pct'] === undefined ? IMAGENET_DEFAULTS.cropPct : Number(values['crop-pct']);
+  const cropPct = values['crop-pct'] === undefined ? base.cropPct : Number(values['crop-pct']);
   if (!(cropPct > 0 && cropPct <= 1))
     throw new UsageError(`--crop-pct must be in (0, 1], got '${values['crop-pct']}'`);
-  const gray = channels === 1;
   return {
-    inputSize: [h, w],
+    inputSize: values['input-size'] ? parseSize(values['input-size'], '--input-size') : base.inputSize,
     interpolation,
     cropPct,
-    mean: values.mean ? parseFloats(values.mean, '--mean', channels) : gray ? [0.5] : IMAGENET_DEFAULTS.mean,
-    std: values.std ? parseFloats(values.std, '--std', channels) : gray ? [0.5] : IMAGENET_DEFAULTS.std,
+    mean: values.mean ? parseFloats(values.mean, '--mean', channels) : base.mean,
+    std: values.std ? parseFloats(values.std, '--std', channels) : base.std,
     channels,
   };
 }
@@ -78,8 +85,8 @@ export async function preprocessCommand(argv: string[], out: (s: string) => void
   if (!values.out) throw new UsageError('preprocess: --out X.npy is required');
   if (!values.out.toLowerCase().endsWith('.npy'))
     throw new UsageError(`preprocess: --out must end in .npy, got '${values.out}'`);
-  const model = new ModelSource(values.model);
-  const inputs = [...positionals, model.isFile ? values.model : undefined];
+  const model = await ModelSource.open(values.model);
+  const inputs = [...positionals, ...model.files];
   checkOutputPath(values.out, values.force ?? false, inputs);
   const cfg = preprocessConfig(model, values);
   const images = [];

@@ -1,9 +1,9 @@
 import { CardinalError, checkTensorCost, randomNormal, type Tensor, topK } from '@cardinal/core';
+import { checkOutputPath } from '@cardinal/pretrained';
 import { parse, parseIntFlag, parsePositiveInt, parseShape, parseSize, parseThreads } from '../args.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { CliError, UsageError } from '../errors.js';
-import { checkOutputPath } from '../files.js';
-import { costLimits, ModelSource } from '../model-source.js';
+import { costLimits, localWeights, ModelSource } from '../model-source.js';
 import { outputFormat, readTensorFile, writeTensorFile } from '../tensor-io.js';
 import { progressBar } from '../ui.js';
 import { weightsFor } from '../weights.js';
@@ -45,9 +45,9 @@ export async function runCommand(
   if (values.input && values['random-input'])
     throw new UsageError('run: --input and --random-input are exclusive');
   const spec = positionals[0]!;
-  const model = new ModelSource(spec);
+  const model = await ModelSource.open(spec);
   // Inputs of this command: an output path that is one of them is refused, even with --force.
-  const inputs = [model.isFile ? spec : undefined, values.weights, values.input];
+  const inputs: (string | undefined)[] = [...model.files, values.weights, values.input];
   // Check everything the user named before any long work starts.
   const threads = values.threads ? parseThreads(values.threads) : undefined;
   const tfjsRuntime = values['tfjs-backend'];
@@ -95,8 +95,10 @@ export async function runCommand(
     throw e;
   }
   const { graph, label } = built;
+  const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
+  inputs.push(weightsPath);
   const weights = weightsFor(graph, {
-    path: values.weights,
+    path: weightsPath,
     weightsKey: values['weights-key'],
     note: values.json ? undefined : err,
   });

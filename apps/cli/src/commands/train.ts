@@ -1,12 +1,12 @@
 import { checkTensorCost, type Graph, saveWeights } from '@cardinal/core';
+import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
 import { SingleBar } from 'cli-progress';
 import { parse, parseIntFlag, parsePositiveInt, parseSize } from '../args.js';
 import { batchOf, type Dataset, shuffled } from '../data/dataset.js';
 import { imageFolder } from '../data/image-folder.js';
 import { syntheticShapes } from '../data/synthetic.js';
 import { CliError, UsageError } from '../errors.js';
-import { checkOutputPath, writeFileAtomic } from '../files.js';
-import { costLimits, ModelSource } from '../model-source.js';
+import { costLimits, localWeights, ModelSource } from '../model-source.js';
 import { weightsFor } from '../weights.js';
 
 export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic> --out trained.safetensors
@@ -80,8 +80,12 @@ export async function trainCommand(
   const spec = positionals[0]!;
   const synthetic = values.data === 'synthetic';
   // Inputs of this command: an output path that is one of them is refused, even with --force.
-  const model = new ModelSource(spec);
-  const inputs = [model.isFile ? spec : undefined, values.weights, synthetic ? undefined : values.data];
+  const model = await ModelSource.open(spec);
+  const inputs: (string | undefined)[] = [
+    ...model.files,
+    values.weights,
+    synthetic ? undefined : values.data,
+  ];
   checkOutputPath(values.out, values.force ?? false, inputs);
   const epochs = parsePositiveInt(values.epochs!, '--epochs');
   const batch = parsePositiveInt(values['batch-size']!, '--batch-size');
@@ -123,8 +127,10 @@ export async function trainCommand(
   const outClasses = graph.tensors[graph.outputs[0]!]!.shape[1];
   if (outClasses !== classes)
     throw new CliError(`${spec}: the model has ${outClasses} outputs but the data has ${classes} classes`);
+  const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
+  inputs.push(weightsPath);
   const weights = weightsFor(graph, {
-    path: values.weights,
+    path: weightsPath,
     weightsKey: values['weights-key'],
     note: values.json ? undefined : err,
     seed,

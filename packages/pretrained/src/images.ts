@@ -1,5 +1,5 @@
 import type { Image8 } from '@cardinal/core';
-import { CliError } from './errors.js';
+import { ImageError } from '@cardinal/core';
 import { readInputFile } from './files.js';
 
 /**
@@ -20,7 +20,7 @@ export async function decodeImage(path: string): Promise<Image8> {
   try {
     sharp = (await import('sharp')).default;
   } catch {
-    throw new CliError('decoding images needs the package sharp');
+    throw new ImageError('decoding images needs the package sharp');
   }
   try {
     const { data, info } = await sharp(bytes, {
@@ -39,9 +39,9 @@ export async function decodeImage(path: string): Promise<Image8> {
   } catch (e) {
     const msg = (e as Error).message;
     if (/pixel limit/i.test(msg))
-      throw new CliError(
+      throw new ImageError(
         `${path}: image is larger than ${MAX_IMAGE_PIXELS} pixels (decompression bomb limit)`,
       );
-    throw new CliError(`${path}: cannot decode image (${msg.split('\n')[0]})`);
+    throw new ImageError(`${path}: cannot decode image (${msg.split('\n')[0]})`);
   }
 }

@@ -15,7 +15,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { CliError } from './errors.js';
+import { FileError, printable } from '@cardinal/core';
 
 function fsReason(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
@@ -46,15 +46,15 @@ function openRegular(path: string, what: string): { fd: number; size: number } {
     fd = openSync(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new CliError(`${path}: ${what} not found`);
-    if (code === 'EISDIR') throw new CliError(`${path}: ${what} is a directory, expected a file`);
-    throw new CliError(`${path}: cannot read ${what} (${fsReason(e)})`);
+    if (code === 'ENOENT') throw new FileError(`${path}: ${what} not found`);
+    if (code === 'EISDIR') throw new FileError(`${path}: ${what} is a directory, expected a file`);
+    throw new FileError(`${path}: cannot read ${what} (${fsReason(e)})`);
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
     closeSync(fd);
     const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a pipe' : 'a device or special file';
-    throw new CliError(`${path}: ${what} is ${kind}, expected a regular file`);
+    throw new FileError(`${path}: ${what} is ${kind}, expected a regular file`);
   }
   return { fd, size: st.size };
 }
@@ -91,7 +91,7 @@ export function readInputFile(
     return n === size ? out : out.subarray(0, n);
   } catch (e) {
     if (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).errno === 'number')
-      throw new CliError(`${path}: cannot read ${what} (${fsReason(e)})`);
+      throw new FileError(`${path}: cannot read ${what} (${fsReason(e)})`);
     throw e;
   } finally {
     closeSync(fd);
@@ -116,13 +116,13 @@ export function checkOutputPath(
 ): void {
   const dir = dirname(resolve(path));
   const dirStat = statOrUndefined(dir);
-  if (!dirStat) throw new CliError(`${path}: output folder ${dir} does not exist`);
-  if (!dirStat.isDirectory()) throw new CliError(`${path}: ${dir} is not a folder`);
+  if (!dirStat) throw new FileError(`${path}: output folder ${dir} does not exist`);
+  if (!dirStat.isDirectory()) throw new FileError(`${path}: ${dir} is not a folder`);
   const target = identity(path);
   if (target !== undefined) {
     for (const input of inputs) {
       if (input !== undefined && identity(input) === target)
-        throw new CliError(
+        throw new FileError(
           `${path}: is also an input of this command (${input}); inputs are never written, even with --force`,
         );
     }
@@ -131,11 +131,11 @@ export function checkOutputPath(
   try {
     const st = lstatSync(path);
     exists = true;
-    if (st.isDirectory()) throw new CliError(`${path}: is a directory`);
+    if (st.isDirectory()) throw new FileError(`${path}: is a directory`);
   } catch (e) {
-    if (e instanceof CliError) throw e;
+    if (e instanceof FileError) throw e;
   }
-  if (exists && !force) throw new CliError(`${path}: already exists (use --force to overwrite)`);
+  if (exists && !force) throw new FileError(`${path}: already exists (use --force to overwrite)`);
 }
 
 /** Longest part of a name kept in a temporary name, so the temporary name fits in 255 bytes. */
@@ -221,9 +221,35 @@ export function writeFileAtomic(
   } catch (e) {
     if (fd !== undefined) closeSync(fd);
     tryUnlink(tmp);
-    if (e instanceof CliError) throw e;
+    if (e instanceof FileError) throw e;
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EEXIST') throw new CliError(`${path}: already exists (use --force to overwrite)`);
-    throw new CliError(`${path}: cannot write (${fsReason(e)})`);
+    if (err.code === 'EEXIST') throw new FileError(`${path}: already exists (use --force to overwrite)`);
+    throw new FileError(`${path}: cannot write (${fsReason(e)})`);
+  }
+}
+
+/** Configs are small; a "config" of more than this is not one (and is not read whole). */
+const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+
+/** Reads a JSON file the user named (a config), refusing binary content and files too large to be one. */
+export function readJsonFile(path: string, what: string): unknown {
+  const bytes = readInputFile(path, what, {
+    bytes: 0,
+    check: (_head, size) => {
+      if (size > MAX_CONFIG_BYTES)
+        throw new FileError(
+          `${path}: ${size} bytes is too large for a ${what} (at most ${MAX_CONFIG_BYTES})`,
+        );
+    },
+  });
+  // A weights or tensor file given as the model: say so instead of quoting binary at the user.
+  if (bytes.includes(0))
+    throw new FileError(
+      `${path}: not a JSON config (binary content; weights go with --weights, tensors with --input)`,
+    );
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new FileError(`${path}: not valid JSON (${printable((e as Error).message)})`);
   }
 }
