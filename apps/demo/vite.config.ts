@@ -12,26 +12,6 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
-/**
- * ImageNet's 1000 class names, taken at build time from @tensorflow-models/mobilenet (a
- * maintained copy) and served as a module of the app: nothing is fetched at run time.
- */
-function imagenetLabels(): Plugin {
-  const id = 'virtual:imagenet-labels';
-  return {
-    name: 'imagenet-labels',
-    resolveId: (s) => (s === id ? `\0${id}` : undefined),
-    load(s) {
-      if (s !== `\0${id}`) return undefined;
-      const { IMAGENET_CLASSES } = require('@tensorflow-models/mobilenet/dist/imagenet_classes.js') as {
-        IMAGENET_CLASSES: Record<number, string>;
-      };
-      const labels = Array.from({ length: 1000 }, (_, i) => IMAGENET_CLASSES[i] ?? `class ${i}`);
-      return `export default ${JSON.stringify(labels)};`;
-    },
-  };
-}
-
 /** onnxruntime-web's ES module and wasm files, served at /ort/ for the fallback backend. */
 function ortAssets(): Plugin {
   const dist = dirname(require.resolve('onnxruntime-web'));
@@ -65,5 +45,5 @@ export default defineConfig({
     noDiscovery: true,
     include: ['elkjs/lib/elk.bundled.js', '@cardinal/backend-onnx > onnx-proto'],
   },
-  plugins: [imagenetLabels(), ortAssets()],
+  plugins: [ortAssets()],
 });

@@ -49,26 +49,45 @@ function expectSameTop(got: { file: string; top: Top[] }[], want: Reference[]): 
 
 describe.runIf(ok)('cardinal classify against PyTorch', () => {
   beforeAll(() => {
-    const json = execFileSync(DEBIAN_PYTHON, [referenceScript('torchvision_classify.py'), folder, ...IMAGES], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const json = execFileSync(
+      DEBIAN_PYTHON,
+      [referenceScript('torchvision_classify.py'), folder, ...IMAGES],
+      {
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     reference = JSON.parse(json) as Reference[];
   }, 300_000);
 
   it('gives PyTorch top-5 indices, labels and probabilities (1e-4) on a timm folder with pytorch_model.bin, and its features', async () => {
     const feats = join(tmp, 'feats.npy');
-    const r = await cli('classify', ...IMAGES, '--model', folder, '--json', '--batch-size', '3', '--features', feats);
+    const r = await cli(
+      'classify',
+      ...IMAGES,
+      '--model',
+      folder,
+      '--json',
+      '--batch-size',
+      '3',
+      '--features',
+      feats,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const got = JSON.parse(r.stdout) as { model: string; backend: string; results: { file: string; top: Top[] }[] };
+    const got = JSON.parse(r.stdout) as {
+      model: string;
+      backend: string;
+      results: { file: string; top: Top[] }[];
+    };
     expect(got.backend).toBe('onnx');
     expectSameTop(got.results, reference);
     const f = readNpy(readFileSync(feats));
     expect(f.shape).toEqual([IMAGES.length, 512]);
     let worst = 0;
     for (const [i, ref] of reference.entries())
-      for (const [j, v] of ref.features.entries()) worst = Math.max(worst, Math.abs(f.data[i * 512 + j]! - v));
+      for (const [j, v] of ref.features.entries())
+        worst = Math.max(worst, Math.abs(f.data[i * 512 + j]! - v));
     expect(worst).toBeLessThan(1e-4);
     expect(readFileSync(join(tmp, 'feats.txt'), 'utf8')).toBe(`${IMAGES.join('\n')}\n`);
   });
@@ -132,6 +151,9 @@ describe.runIf(ok)('cardinal classify against PyTorch', () => {
     expect(r.stderr).toMatch(new RegExp(`^cardinal: error: ${fake}: cannot decode image`));
     expect(r.stderr.split('\n')).toHaveLength(1);
     r = await cli('classify', IMAGES[0]!, '--model', tmp);
-    expect([r.code, r.stderr]).toEqual([1, `cardinal: error: ${tmp}: not a model folder (no config.json; timm's layout is config.json + model.safetensors)`]);
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      `cardinal: error: ${tmp}: not a model folder (no config.json; timm's layout is config.json + model.safetensors)`,
+    ]);
   });
 });

@@ -26,7 +26,12 @@ let server: Server;
 let base = '';
 let cutOnce = true;
 
-function send(res: ServerResponse, req: IncomingMessage, body: Buffer, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  req: IncomingMessage,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): void {
   const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
   if (range) {
     const start = Number(range[1]);
@@ -73,7 +78,16 @@ const cached = () =>
     .map((e) => e.name);
 
 async function runWith(weightsSpec: string, out: string) {
-  return cli('run', join(fx.dir, 'meta.json'), '--weights', weightsSpec, '--input', join(fx.dir, 'input.npy'), '--out', out);
+  return cli(
+    'run',
+    join(fx.dir, 'meta.json'),
+    '--weights',
+    weightsSpec,
+    '--input',
+    join(fx.dir, 'input.npy'),
+    '--out',
+    out,
+  );
 }
 
 describe('weights over https/http (127.0.0.1 test server)', () => {
@@ -83,7 +97,16 @@ describe('weights over https/http (127.0.0.1 test server)', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     process.env.CARDINAL_CACHE = cache;
     process.env.HF_ENDPOINT = `${base}/hf`;
-    const r = await cli('export', join(fx.dir, 'meta.json'), '--weights', fx.weightsPath, '--format', 'folder', '--out', hfFolder);
+    const r = await cli(
+      'export',
+      join(fx.dir, 'meta.json'),
+      '--weights',
+      fx.weightsPath,
+      '--format',
+      'folder',
+      '--out',
+      hfFolder,
+    );
     expect(r.code, r.stderr).toBe(0);
   });
   afterAll(() => {
@@ -129,7 +152,9 @@ describe('weights over https/http (127.0.0.1 test server)', () => {
     const resumed = requests.at(-1)!;
     expect(resumed.range).toMatch(/^bytes=[1-9]\d*-$/);
     expect(Number(/=(\d+)/.exec(resumed.range!)![1])).toBeLessThan(weights.length);
-    expect(compareToExpected(readNpy(readFileSync(join(tmp, 'cut2.npy'))), fx.expected, fx.atol).pass).toBe(true);
+    expect(compareToExpected(readNpy(readFileSync(join(tmp, 'cut2.npy'))), fx.expected, fx.atol).pass).toBe(
+      true,
+    );
   });
 
   it('offline: uses the cache and never the network; a file not cached is an error', async () => {
@@ -139,7 +164,9 @@ describe('weights over https/http (127.0.0.1 test server)', () => {
     const url = `${base}/w/other-${sha.slice(0, 8)}.pth`;
     r = await runWith(url, join(tmp, 'off2.npy'));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^cardinal: error: ${url}: not in the cache \\(.*\\) and offline mode is on$`));
+    expect(r.stderr).toMatch(
+      new RegExp(`^cardinal: error: ${url}: not in the cache \\(.*\\) and offline mode is on$`),
+    );
     expect(requests).toHaveLength(0);
   });
 
@@ -150,10 +177,15 @@ describe('weights over https/http (127.0.0.1 test server)', () => {
     expect(remote.code, remote.stderr).toBe(0);
     const results = (s: string) => (JSON.parse(s) as { results: unknown }).results;
     expect(results(remote.stdout)).toEqual(results(local.stdout));
-    expect(requests.map((q) => q.url)).toEqual(['/hf/org/tiny/resolve/main/config.json', '/hf/org/tiny/resolve/main/model.safetensors']);
+    expect(requests.map((q) => q.url)).toEqual([
+      '/hf/org/tiny/resolve/main/config.json',
+      '/hf/org/tiny/resolve/main/model.safetensors',
+    ]);
     const bad = await cli('classify', image, '--model', 'hf-hub:org/bad');
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/^cardinal: error: hf-hub:org\/bad model\.safetensors: sha256 [0-9a-f]{64} does not match the expected 0{64}/);
+    expect(bad.stderr).toMatch(
+      /^cardinal: error: hf-hub:org\/bad model\.safetensors: sha256 [0-9a-f]{64} does not match the expected 0{64}/,
+    );
   });
 
   it('refuses plain http beyond this machine and malformed hub names before any request', async () => {

@@ -1,7 +1,4 @@
-import type { Tensor } from '@cardinal/core';
-
-const MEAN = [0.485, 0.456, 0.406];
-const STD = [0.229, 0.224, 0.225];
+import { type Image8, type PreprocessConfig, preprocessImages, type Tensor } from '@cardinal/core';
 
 /** Sample pictures drawn by code in this repository: nothing is fetched. */
 export const SAMPLES: Record<string, (ctx: CanvasRenderingContext2D, size: number) => void> = {
@@ -43,22 +40,52 @@ export const SAMPLES: Record<string, (ctx: CanvasRenderingContext2D, size: numbe
 };
 
 /**
- * An image as ImageNet models expect it: resized to size x size (the canvas's smoothing),
- * RGB in [0, 1], normalised by ImageNet's mean and std, NCHW.
+ * A file decoded by the browser as PIL decodes it: the embedded colour profile ignored
+ * (colorSpaceConversion 'none'), alpha not premultiplied, no EXIF rotation.
  */
-export function imageToTensor(source: CanvasImageSource, size: number): Tensor {
+export function decodeFile(file: Blob): Promise<ImageBitmap> {
+  return createImageBitmap(file, {
+    colorSpaceConversion: 'none',
+    premultiplyAlpha: 'none',
+    // PIL does not apply EXIF orientation either.
+    imageOrientation: 'none',
+  });
+}
+
+/** The pixels of an image or canvas at its natural size, RGBA 8-bit. */
+export function pixelsOf(source: ImageBitmap | HTMLCanvasElement): Image8 {
   const canvas = document.createElement('canvas');
-  canvas.width = size;
-  canvas.height = size;
+  canvas.width = source.width;
+  canvas.height = source.height;
   const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
-  ctx.imageSmoothingQuality = 'high';
-  ctx.drawImage(source, 0, 0, size, size);
-  const rgba = ctx.getImageData(0, 0, size, size).data;
-  const plane = size * size;
-  const data = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++)
-    for (let c = 0; c < 3; c++) data[c * plane + i] = (rgba[i * 4 + c]! / 255 - MEAN[c]!) / STD[c]!;
-  return { shape: [1, 3, size, size], data };
+  ctx.drawImage(source, 0, 0);
+  const { data } = ctx.getImageData(0, 0, source.width, source.height);
+  return { width: source.width, height: source.height, channels: 4, data: new Uint8Array(data.buffer) };
+}
+
+/**
+ * The batch the model sees: core's torchvision-exact transform (Resize to floor(size / crop_pct)
+ * with Pillow's filters, CenterCrop, ToTensor, Normalize), the same code the CLI runs in Node.
+ */
+export function imageToTensor(source: ImageBitmap | HTMLCanvasElement, cfg: PreprocessConfig): Tensor {
+  return preprocessImages([pixelsOf(source)], cfg);
+}
+
+/** Draws the crop the model sees (the tensor, its normalisation undone) on a canvas. */
+export function drawCrop(canvas: HTMLCanvasElement, x: Tensor, cfg: PreprocessConfig): void {
+  const [, c, h, w] = x.shape as [number, number, number, number];
+  canvas.width = w;
+  canvas.height = h;
+  const img = new ImageData(w, h);
+  const plane = h * w;
+  for (let i = 0; i < plane; i++) {
+    for (let k = 0; k < 3; k++) {
+      const ch = c === 1 ? 0 : k;
+      img.data[i * 4 + k] = Math.round((x.data[ch * plane + i]! * cfg.std[ch]! + cfg.mean[ch]!) * 255);
+    }
+    img.data[i * 4 + 3] = 255;
+  }
+  canvas.getContext('2d')!.putImageData(img, 0, 0);
 }
 
 export function drawSample(name: string, size = 224): HTMLCanvasElement {

@@ -1,8 +1,7 @@
-import labels from 'virtual:imagenet-labels';
-import { randomNormal, type Tensor, topK, zooNames } from '@cardinal/core';
+import { type ClassScore, classify, randomNormal, type Tensor, zooNames } from '@cardinal/core';
 import { renderLatencyChart } from './chart.js';
 import { renderDiagram } from './diagram.js';
-import { drawSample, imageToTensor } from './image.js';
+import { decodeFile, drawCrop, drawSample, imageToTensor } from './image.js';
 import { type LoadedModel, loadModel, type ModelChoice } from './model.js';
 import { type Outline, outline } from './outline.js';
 import { ortWasmRunner, type Runner, webgpuReason, webgpuRunner } from './runners.js';
@@ -21,6 +20,10 @@ const compareButton = $<HTMLButtonElement>('compare');
 /** What the end-to-end test reads: the logits shown, the backend, the block count. */
 interface DemoState {
   lastLogits: number[];
+  /** The top classes shown, with their softmax probabilities. */
+  lastTop: ClassScore[];
+  /** [height, width] of the crop the model saw. */
+  lastCrop: number[];
   backend: string;
   blockCount: number;
   runs: number;
@@ -31,14 +34,14 @@ declare global {
     cardinalDemo: DemoState;
   }
 }
-const state: DemoState = { lastLogits: [], backend: '', blockCount: 0, runs: 0 };
+const state: DemoState = { lastLogits: [], lastTop: [], lastCrop: [], backend: '', blockCount: 0, runs: 0 };
 window.cardinalDemo = state;
 
 for (const name of zooNames())
   modelSelect.add(new Option(name, name, name === 'resnext50_32x4d', name === 'resnext50_32x4d'));
 
 let configJson: ModelChoice['configJson'];
-let safetensors: ModelChoice['safetensors'];
+let weightsFile: ModelChoice['weightsFile'];
 let droppedImage: ImageBitmap | undefined;
 let model: LoadedModel | undefined;
 let modelKey = '';
@@ -73,6 +76,7 @@ function clearResults(): void {
   $('compare-result').textContent = '';
   $('chart').innerHTML = '';
   state.lastLogits = [];
+  state.lastTop = [];
   delete state.lastCompareMaxAbsDiff;
 }
 
@@ -82,7 +86,7 @@ function choice(): ModelChoice {
     size: chosenSize(),
     seed: Number(seedInput.value) || 0,
     configJson,
-    safetensors,
+    weightsFile,
   };
 }
 
@@ -109,7 +113,7 @@ async function drawDiagram(): Promise<void> {
 /** Builds the chosen model, its summary and diagram; compiles it on first run. */
 async function ensureModel(): Promise<LoadedModel> {
   const c = choice();
-  const key = JSON.stringify({ ...c, configJson: c.configJson?.text, safetensors: c.safetensors?.name });
+  const key = JSON.stringify({ ...c, configJson: c.configJson?.text, weightsFile: c.weightsFile?.name });
   if (model && key === modelKey) return model;
   clearResults();
   runner?.dispose();
@@ -138,32 +142,48 @@ async function primaryRunner(m: LoadedModel): Promise<Runner> {
   return runner;
 }
 
-function currentInput(size: number): Tensor {
+/** The input of the chosen source through the model's transform; shows the crop the model sees. */
+function currentInput(m: LoadedModel | undefined): Tensor | undefined {
   const kind = inputKind.value;
   const ctx = preview.getContext('2d')!;
+  const crop = $<HTMLCanvasElement>('crop');
   if (kind === 'random') {
     ctx.fillStyle = '#ccc';
     ctx.fillRect(0, 0, preview.width, preview.height);
-    return randomNormal([1, 3, size, size], Number(inputSeed.value) || 0);
+    crop.width = 0;
+    if (!m) return undefined;
+    const [h, w] = m.preprocess.inputSize;
+    return randomNormal([1, m.preprocess.channels, h, w], Number(inputSeed.value) || 0);
   }
-  const source: CanvasImageSource =
-    kind === 'dropped' && droppedImage ? droppedImage : drawSample(kind.slice(7) || 'sunset');
-  ctx.drawImage(source, 0, 0, preview.width, preview.height);
-  return imageToTensor(source, size);
+  const source = kind === 'dropped' && droppedImage ? droppedImage : drawSample(kind.slice(7) || 'sunset');
+  ctx.clearRect(0, 0, preview.width, preview.height);
+  const scale = Math.min(preview.width / source.width, preview.height / source.height);
+  ctx.drawImage(source, 0, 0, source.width * scale, source.height * scale);
+  if (!m) return undefined;
+  const x = imageToTensor(source, m.preprocess);
+  drawCrop(crop, x, m.preprocess);
+  state.lastCrop = [x.shape[2]!, x.shape[3]!];
+  $('crop-caption').textContent =
+    `what the model sees: ${x.shape[3]}x${x.shape[2]}, ${m.preprocess.interpolation}, crop ${m.preprocess.cropPct}`;
+  return x;
 }
 
-function showTop5(logits: Float32Array): void {
-  const classes = logits.length;
-  const top = topK({ shape: [1, classes], data: logits }, Math.min(5, classes))[0]!;
-  const max = Math.max(...logits);
-  const exp = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = exp.reduce((a, b) => a + b, 0);
+function showTop5(logits: Float32Array, m: LoadedModel): void {
+  const top = classify(
+    { shape: [1, logits.length], data: logits },
+    { top: 5, ...(m.labels ? { labels: m.labels } : {}) },
+  )[0]!;
+  state.lastTop = top;
   $('top5').innerHTML = top
-    .map((t) => {
-      const name = classes === 1000 ? labels[t.index] : `class ${t.index}`;
-      return `<li>${name} <small>(${((exp[t.index]! / sum) * 100).toFixed(1)}%, logit ${t.value.toFixed(3)})</small></li>`;
-    })
+    .map(
+      (t) =>
+        `<li>${escapeHtml(t.label)} <small>(${(t.prob * 100).toFixed(1)}%, logit ${t.logit.toFixed(3)})</small></li>`,
+    )
     .join('');
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 async function busy<T>(work: () => Promise<T>): Promise<T | undefined> {
@@ -186,14 +206,14 @@ runButton.addEventListener('click', () =>
   busy(async () => {
     const m = await ensureModel();
     const r = await primaryRunner(m);
-    const x = currentInput(m.graph.inputs[0]!.shape[2]!);
+    const x = currentInput(m)!;
     const t0 = performance.now();
     const logits = await r.run(x);
     const ms = performance.now() - t0;
     latencies.push(ms);
     state.lastLogits = Array.from(logits);
     state.runs += 1;
-    showTop5(logits);
+    showTop5(logits, m);
     renderLatencyChart($('chart'), latencies);
     $('latency').textContent = `last run ${ms.toFixed(1)} ms; ${m.source}`;
   }),
@@ -205,7 +225,7 @@ compareButton.addEventListener('click', () =>
     const r = await primaryRunner(m);
     fallback ??=
       r.name === 'webgpu' ? await ortWasmRunner(m.graph, m.weights) : await webgpuRunner(m.graph, m.weights);
-    const x = currentInput(m.graph.inputs[0]!.shape[2]!);
+    const x = currentInput(m)!;
     const [a, b] = [await r.run(x), await fallback.run(x)];
     let d = 0;
     for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
@@ -231,8 +251,44 @@ configInput.addEventListener('change', async (ev) => {
 });
 $<HTMLInputElement>('weights-file').addEventListener('change', async (ev) => {
   const f = (ev.target as HTMLInputElement).files?.[0];
-  safetensors = f ? { name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) } : undefined;
+  weightsFile = f ? { name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) } : undefined;
   await busy(ensureModel);
+});
+
+const isModelFile = (f: File) => /\.(json|safetensors|pth|pt|bin)$/i.test(f.name);
+
+/** A model folder's files picked or dropped together: the .json is the config, the other the weights. */
+async function useModelFiles(files: File[]): Promise<void> {
+  const config = files.find((f) => /\.json$/i.test(f.name));
+  const weights = files.find((f) => !/\.json$/i.test(f.name));
+  if (config) configJson = { name: config.name, text: await config.text() };
+  if (weights) weightsFile = { name: weights.name, bytes: new Uint8Array(await weights.arrayBuffer()) };
+  await busy(ensureModel);
+  if (model) currentInput(model);
+}
+
+async function useImage(f: File): Promise<void> {
+  try {
+    droppedImage = await decodeFile(f);
+  } catch {
+    message.textContent = `${f.name}: cannot decode image`;
+    return;
+  }
+  const label = `dropped: ${f.name}`;
+  const existing = [...inputKind.options].find((o) => o.value === 'dropped');
+  if (existing) existing.text = label;
+  else inputKind.add(new Option(label, 'dropped'));
+  inputKind.value = 'dropped';
+  currentInput(model);
+}
+
+$<HTMLInputElement>('model-files').addEventListener('change', async (ev) => {
+  const files = [...((ev.target as HTMLInputElement).files ?? [])];
+  if (files.length) await useModelFiles(files);
+});
+$<HTMLInputElement>('image-file').addEventListener('change', async (ev) => {
+  const f = (ev.target as HTMLInputElement).files?.[0];
+  if (f) await useImage(f);
 });
 
 const drop = $('drop');
@@ -244,16 +300,14 @@ drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', async (ev) => {
   ev.preventDefault();
   drop.classList.remove('over');
-  const f = ev.dataTransfer?.files[0];
-  if (!f) return;
-  droppedImage = await createImageBitmap(f);
-  if (![...inputKind.options].some((o) => o.value === 'dropped'))
-    inputKind.add(new Option(`dropped: ${f.name}`, 'dropped'));
-  inputKind.value = 'dropped';
-  currentInput(8);
+  const files = [...(ev.dataTransfer?.files ?? [])];
+  const modelFiles = files.filter(isModelFile);
+  if (modelFiles.length) await useModelFiles(modelFiles);
+  const image = files.find((f) => !isModelFile(f));
+  if (image) await useImage(image);
 });
-inputKind.addEventListener('change', () => currentInput(8));
+inputKind.addEventListener('change', () => currentInput(model));
 
-currentInput(8);
 await busy(ensureModel);
+currentInput(model);
 document.body.dataset.ready = 'true';

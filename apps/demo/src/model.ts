@@ -2,9 +2,14 @@ import {
   buildFromJson,
   buildModel,
   type Graph,
+  IMAGENET_DEFAULTS,
   initTestWeights,
+  isTorchCheckpoint,
   loadSafetensorsWeights,
+  loadWeights,
   type ModelSummary,
+  type PreprocessConfig,
+  readTorchCheckpoint,
   type StageSummary,
   summarize,
   type WeightMap,
@@ -17,6 +22,10 @@ export interface LoadedModel {
   macs: number;
   stages: StageSummary[];
   source: string;
+  /** The transform images go through: a timm config's pretrained_cfg, else ImageNet's at the chosen size. */
+  preprocess: PreprocessConfig;
+  /** A timm config's label names; undefined means ImageNet's for 1000 classes. */
+  labels?: readonly string[];
 }
 
 export interface ModelChoice {
@@ -24,7 +33,8 @@ export interface ModelChoice {
   size: number;
   seed: number;
   configJson?: { name: string; text: string };
-  safetensors?: { name: string; bytes: Uint8Array };
+  /** safetensors or a PyTorch checkpoint (.pth/.pt/.bin, zip or legacy), told apart by content. */
+  weightsFile?: { name: string; bytes: Uint8Array };
 }
 
 /** Params and MACs per stage as the diagram groups them: stem, layer1..N, head. */
@@ -45,18 +55,30 @@ function stagesOf(s: ModelSummary): StageSummary[] {
   return [...stages.values()];
 }
 
+/** Weights by content: torch.save's formats or safetensors, loaded strictly by state_dict key. */
+function readWeights(graph: Graph, file: { name: string; bytes: Uint8Array }): WeightMap {
+  if (isTorchCheckpoint(file.bytes))
+    return loadWeights(graph, readTorchCheckpoint(file.bytes, { source: file.name }).tensors, {
+      source: file.name,
+    }).weights;
+  return loadSafetensorsWeights(graph, file.bytes, { strict: true, source: file.name }).weights;
+}
+
 /**
- * Builds the graph (zoo name or config JSON) and its weights: a file, or the seeded test
- * initialisation (random BatchNorm statistics, so every block shapes the output).
+ * Builds the graph (zoo name, config JSON or a timm folder's config.json) and its weights: a
+ * file, or the seeded test initialisation (random BatchNorm statistics, so every block shapes
+ * the output).
  */
 export function loadModel(c: ModelChoice): LoadedModel {
-  const inputShape = [1, 3, c.size, c.size];
-  const graph = c.configJson
-    ? buildFromJson(JSON.parse(c.configJson.text), { inputShape, source: c.configJson.name }).graph
-    : buildModel(c.zooName, { inputShape }).graph;
-  const weights = c.safetensors
-    ? loadSafetensorsWeights(graph, c.safetensors.bytes, { strict: true, source: c.safetensors.name }).weights
-    : initTestWeights(graph, c.seed);
+  const json = c.configJson ? (JSON.parse(c.configJson.text) as unknown) : undefined;
+  const source = c.configJson?.name;
+  // A timm config states its own input size; other models take the size field's.
+  const timm = typeof json === 'object' && json !== null && 'architecture' in json;
+  const inputShape = timm ? undefined : [1, 3, c.size, c.size];
+  const built = json ? buildFromJson(json, { source, inputShape }) : buildModel(c.zooName, { inputShape });
+  const { graph, pretrained } = built;
+  const weights = c.weightsFile ? readWeights(graph, c.weightsFile) : initTestWeights(graph, c.seed);
+  const [, , h, w] = graph.inputs[0]!.shape as number[];
   const s = summarize(graph);
   return {
     graph,
@@ -64,6 +86,8 @@ export function loadModel(c: ModelChoice): LoadedModel {
     params: s.params,
     macs: s.macs,
     stages: stagesOf(s),
-    source: `${c.configJson?.name ?? c.zooName}, ${c.safetensors ? c.safetensors.name : `random weights (seed ${c.seed})`}`,
+    source: `${source ?? c.zooName}, ${c.weightsFile ? c.weightsFile.name : `random weights (seed ${c.seed})`}`,
+    preprocess: pretrained?.preprocess ?? { ...IMAGENET_DEFAULTS, inputSize: [h!, w!] },
+    ...(pretrained?.labelNames ? { labels: pretrained.labelNames } : {}),
   };
 }

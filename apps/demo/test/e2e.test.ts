@@ -1,8 +1,24 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onnxBackend } from '@cardinal/backend-onnx';
-import { buildModel, getZooEntry, initTestWeights, randomNormal } from '@cardinal/core';
+import {
+  buildModel,
+  buildPretrained,
+  classify,
+  getZooEntry,
+  initTestWeights,
+  loadWeights,
+  parsePretrainedConfig,
+  parseResNetConfig,
+  preprocessImages,
+  pretrainedConfigJson,
+  randomNormal,
+  readTorchCheckpoint,
+} from '@cardinal/core';
+import { decodeImage } from '@cardinal/pretrained';
 import { fixturesDir } from '@cardinal/testkit';
 import { chromiumUnavailableReason, launchChromium } from '@cardinal/testkit/browser';
 import type { Browser, Page } from 'playwright-core';
@@ -11,6 +27,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const reason = chromiumUnavailableReason();
 if (reason) console.warn(`skipping the demo's end-to-end test: ${reason}`);
+
+const PYTHON = '/usr/bin/python3';
+const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+if (!hasTorch)
+  console.warn("skipping the demo's .pth test: Debian python3-torch is missing (apt install python3-torch)");
+const PHOTO = '/usr/lib/python3/dist-packages/skimage/data/chelsea.png';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = fileURLToPath(new URL('./output/', import.meta.url));
@@ -129,6 +151,73 @@ describe.skipIf(!!reason)('the demo in headless Chromium', () => {
     await page.close();
     expect(consoleErrors).toEqual([]);
   });
+
+  it.runIf(hasTorch)(
+    'loads a model folder with a .pth (torch.save) in the page and classifies a photo as backend-onnx in Node, showing the crop',
+    async () => {
+      // The checkpoint: a fixture's state dict saved by Debian's torch; the config: timm's layout
+      // with a non-default transform and label names.
+      const tmp = mkdtempSync(join(tmpdir(), 'cardinal-demo-pth-'));
+      const fixture = join(fixturesDir(), 'tiny_resnext');
+      const script = fileURLToPath(
+        new URL('../../../packages/core/test/reference/torch_save_variants.py', import.meta.url),
+      );
+      execFileSync(PYTHON, [script, join(fixture, 'weights.safetensors'), tmp], { stdio: 'ignore' });
+      const pth = readFileSync(join(tmp, 'zip.pth'));
+      const meta = JSON.parse(readFileSync(join(fixture, 'meta.json'), 'utf8')) as { config: unknown };
+      const labels = Array.from({ length: 10 }, (_, i) => `kind <${i}>`);
+      const configJson = pretrainedConfigJson(
+        parseResNetConfig(meta.config),
+        {
+          inputSize: [48, 40],
+          interpolation: 'bicubic',
+          cropPct: 0.9,
+          mean: [0.5, 0.4, 0.3],
+          std: [0.2, 0.25, 0.3],
+          channels: 3,
+        },
+        { labelNames: labels },
+      );
+
+      const page = await open({ width: 1280, height: 800 });
+      await page.setInputFiles('#model-files', [
+        {
+          name: 'config.json',
+          mimeType: 'application/json',
+          buffer: Buffer.from(JSON.stringify(configJson)),
+        },
+        { name: 'pytorch_model.bin', mimeType: 'application/octet-stream', buffer: pth },
+      ]);
+      await expect.poll(() => page.evaluate(() => window.cardinalDemo.blockCount)).toBe(2 + 1 + 1 + 1 + 2);
+      await page.setInputFiles('#image-file', PHOTO);
+      const before = await page.evaluate(() => window.cardinalDemo.runs);
+      await page.click('#run');
+      await page.waitForFunction((n) => window.cardinalDemo.runs > n, before, { timeout: 120_000 });
+      const shown = await page.evaluate(() => window.cardinalDemo);
+      expect(shown.lastCrop).toEqual([48, 40]);
+      expect(await page.textContent('#crop-caption')).toMatch(/40x48, bicubic, crop 0.9/);
+
+      // The same files through the library in Node: sharp decoding, core's transform, backend-onnx.
+      const cfg = parsePretrainedConfig(configJson);
+      const graph = buildPretrained(cfg);
+      const weights = loadWeights(graph, readTorchCheckpoint(pth, { source: 'zip.pth' }).tensors).weights;
+      const x = preprocessImages([await decodeImage(PHOTO)], cfg.preprocess);
+      const exe = await onnxBackend.compile(graph, weights, { executionProviders: ['cpu'] } as object);
+      const logits = (await exe.run({ [graph.inputs[0]!.name]: x }))[graph.outputs[0]!]!;
+      exe.dispose();
+      const want = classify(logits, { top: 5, labels })[0]!;
+      expect(shown.lastTop.map((t) => [t.index, t.label])).toEqual(want.map((t) => [t.index, t.label]));
+      const atol = 1e-4;
+      for (const [i, t] of want.entries())
+        expect(Math.abs(shown.lastTop[i]!.prob - t.prob)).toBeLessThanOrEqual(atol);
+      const diff = Math.max(...shown.lastLogits.map((v, i) => Math.abs(v - logits.data[i]!)));
+      expect(diff).toBeLessThanOrEqual(atol);
+      expect(await page.locator('#top5 li').first().textContent()).toContain(`kind <${want[0]!.index}>`);
+      await page.screenshot({ path: `${outDir}/demo-pth-folder.png`, fullPage: false });
+      await page.close();
+      expect(consoleErrors).toEqual([]);
+    },
+  );
 
   it('is usable at a phone width', async () => {
     const page = await open({ width: 390, height: 844 });

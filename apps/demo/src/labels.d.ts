@@ -1,4 +1,0 @@
-declare module 'virtual:imagenet-labels' {
-  const labels: string[];
-  export default labels;
-}
