@@ -50,8 +50,10 @@ function send(
 function handle(req: IncomingMessage, res: ServerResponse): void {
   const url = req.url ?? '';
   requests.push({ url, ...(req.headers.range ? { range: req.headers.range } : {}) });
-  if (url === `/w/tiny_resnext-${sha.slice(0, 8)}.pth` || url === '/w/tiny_resnext-deadbeef.pth')
-    return send(res, req, weights);
+  if (url === `/w/tiny_resnext-${sha.slice(0, 8)}.pth` || url === '/w/tiny_resnext-deadbeef.pth') {
+    send(res, req, weights);
+    return;
+  }
   if (url === `/cut/tiny_resnext-${sha.slice(0, 8)}.pth`) {
     if (cutOnce && !req.headers.range) {
       // Promise the whole file, send a third of it, and drop the connection.
@@ -60,14 +62,16 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       res.write(weights.subarray(0, Math.floor(weights.length / 3)), () => res.socket?.destroy());
       return;
     }
-    return send(res, req, weights);
+    send(res, req, weights);
+    return;
   }
   const hf = /^\/hf\/(org\/(tiny|bad))\/resolve\/main\/(config\.json|model\.safetensors)$/.exec(url);
   if (hf) {
     const body = readFileSync(join(hfFolder, hf[3]!));
     const digest = createHash('sha256').update(body).digest('hex');
     const etag = hf[2] === 'bad' ? '0'.repeat(64) : digest;
-    return send(res, req, body, hf[3] === 'model.safetensors' ? { ETag: `"${etag}"` } : {});
+    send(res, req, body, hf[3] === 'model.safetensors' ? { ETag: `"${etag}"` } : {});
+    return;
   }
   res.writeHead(404).end();
 }
