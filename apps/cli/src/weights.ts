@@ -18,10 +18,10 @@ export interface WeightsSource {
  * gives every BatchNorm random statistics so that every block changes the output; `init:
  * 'train'` keeps timm's training init (the last BatchNorm of each block zeroed).
  */
-export function weightsFor(
+export async function weightsFor(
   graph: Graph,
   { path, weightsKey, note, seed = 0, init = 'test' }: WeightsSource = {},
-): WeightMap {
+): Promise<WeightMap> {
   if (path) return loadWeightsFile(graph, path, { weightsKey, note });
   note?.(
     init === 'test'

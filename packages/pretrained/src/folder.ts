@@ -78,12 +78,12 @@ export interface LoadedModel {
  * pretrained_cfg, model_args, label_names) and model.safetensors or pytorch_model.bin, strictly
  * by state_dict key.
  */
-export function loadModelFolder(dir: string, options: LoadFolderOptions = {}): LoadedModel {
+export async function loadModelFolder(dir: string, options: LoadFolderOptions = {}): Promise<LoadedModel> {
   const folder = readModelFolder(dir);
   if (!folder.weightsFile)
     throw new FileError(`${dir}: no weights in the folder (expected ${FOLDER_WEIGHT_FILES.join(' or ')})`);
   const graph = buildPretrained(folder.config, { inputShape: options.inputShape, limits: options.limits });
-  const weights = loadWeightsFile(graph, folder.weightsFile, { note: options.note });
+  const weights = await loadWeightsFile(graph, folder.weightsFile, { note: options.note });
   return { graph, weights, config: folder.config, files: [folder.configFile, folder.weightsFile] };
 }
 

@@ -8,7 +8,7 @@ import {
   readTorchCheckpoint,
   type WeightMap,
 } from '@cardinal/core';
-import { readInputFile } from './files.js';
+import { readInputFileAsync } from './files.js';
 
 export interface WeightsFileOptions {
   /** The wrapper key of a checkpoint that holds several state dicts (`state_dict`, `model_ema`, ...). */
@@ -22,8 +22,11 @@ export interface WeightsFileOptions {
  * legacy format: .pth, .pt, .bin) or safetensors. Returns the tensors by state_dict key. A
  * safetensors header length is checked against the file before the file is read whole.
  */
-export function readWeightsFile(path: string, options: WeightsFileOptions = {}): Map<string, LoadedTensor> {
-  const bytes = readInputFile(path, 'weights file', {
+export async function readWeightsFile(
+  path: string,
+  options: WeightsFileOptions = {},
+): Promise<Map<string, LoadedTensor>> {
+  const bytes = await readInputFileAsync(path, 'weights file', {
     bytes: 8,
     check: (head, size) => {
       if (!isTorchCheckpoint(head)) checkSafetensorsHead(head, size, path);
@@ -43,6 +46,10 @@ export function readWeightsFile(path: string, options: WeightsFileOptions = {}):
  * Loads a weights file into a graph, strictly by state_dict key: a missing, unexpected or
  * mis-shaped key is an error that lists them (the key report).
  */
-export function loadWeightsFile(graph: Graph, path: string, options: WeightsFileOptions = {}): WeightMap {
-  return loadWeights(graph, readWeightsFile(path, options), { source: path }).weights;
+export async function loadWeightsFile(
+  graph: Graph,
+  path: string,
+  options: WeightsFileOptions = {},
+): Promise<WeightMap> {
+  return loadWeights(graph, await readWeightsFile(path, options), { source: path }).weights;
 }

@@ -139,7 +139,7 @@ export async function classifyCommand(
     );
   const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
   inputs.push(weightsPath);
-  const weights = weightsFor(graph, {
+  const weights = await weightsFor(graph, {
     path: weightsPath,
     weightsKey: values['weights-key'],
     note: values.json ? undefined : err,
@@ -170,7 +170,7 @@ export async function classifyCommand(
     out(JSON.stringify({ model: label, backend: backend.name, results: result.results }));
     return 0;
   }
-  const rate = files.length / result.seconds.total;
+  const rate = files.length / result.seconds.classify;
   for (const r of result.results) {
     out(r.file);
     for (const [i, t] of r.top.entries())

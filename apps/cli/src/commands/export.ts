@@ -64,7 +64,7 @@ export async function exportCommand(
   const { graph, label } = model.load([1, declared?.[1] ?? 3, h, w]);
   const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
   inputs.push(weightsPath);
-  const weights = weightsFor(graph, {
+  const weights = await weightsFor(graph, {
     path: weightsPath,
     weightsKey: values['weights-key'],
     note: values.json ? undefined : err,
@@ -142,7 +142,7 @@ async function exportFolder(
     throw new CliError(`${values.labels ?? model.spec}: ${labelNames.length} labels for ${classes} classes`);
   const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
   inputs.push(weightsPath);
-  const weights = weightsFor(graph, {
+  const weights = await weightsFor(graph, {
     path: weightsPath,
     weightsKey: values['weights-key'],
     note: values.json ? undefined : err,

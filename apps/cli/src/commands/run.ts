@@ -97,7 +97,7 @@ export async function runCommand(
   const { graph, label } = built;
   const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
   inputs.push(weightsPath);
-  const weights = weightsFor(graph, {
+  const weights = await weightsFor(graph, {
     path: weightsPath,
     weightsKey: values['weights-key'],
     note: values.json ? undefined : err,

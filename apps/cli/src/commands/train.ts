@@ -129,7 +129,7 @@ export async function trainCommand(
     throw new CliError(`${spec}: the model has ${outClasses} outputs but the data has ${classes} classes`);
   const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
   inputs.push(weightsPath);
-  const weights = weightsFor(graph, {
+  const weights = await weightsFor(graph, {
     path: weightsPath,
     weightsKey: values['weights-key'],
     note: values.json ? undefined : err,

@@ -79,17 +79,16 @@ export function centerCrop(img: Image8, height: number, width: number): Image8 {
   const pw = Math.max(img.width, width);
   const top = roundHalfEven((ph - height) / 2);
   const left = roundHalfEven((pw - width) / 2);
+  // Row by row: the columns of the source inside the crop are one contiguous run.
+  const x0 = Math.max(0, left - padLeft);
+  const x1 = Math.min(img.width, width + left - padLeft);
   for (let y = 0; y < height; y++) {
     const sy = y + top - padTop;
-    if (sy < 0 || sy >= img.height) continue;
-    for (let x = 0; x < width; x++) {
-      const sx = x + left - padLeft;
-      if (sx < 0 || sx >= img.width) continue;
-      out.set(
-        img.data.subarray((sy * img.width + sx) * c, (sy * img.width + sx + 1) * c),
-        (y * width + x) * c,
-      );
-    }
+    if (sy < 0 || sy >= img.height || x1 <= x0) continue;
+    out.set(
+      img.data.subarray((sy * img.width + x0) * c, (sy * img.width + x1) * c),
+      (y * width + x0 - left + padLeft) * c,
+    );
   }
   return { width, height, channels: c, data: out };
 }
@@ -121,14 +120,18 @@ export function preprocessImages(images: readonly Image8[], cfg: PreprocessConfi
   const data = new Float32Array(images.length * c * h * w);
   const mean = cfg.mean.map(Math.fround);
   const std = cfg.std.map(Math.fround);
+  // Each channel maps 256 byte values to 256 floats: a table, computed as torch computes it.
+  const tables = mean.map((m, ch) =>
+    Float32Array.from({ length: 256 }, (_, v) =>
+      Math.fround(Math.fround(Math.fround(v / 255) - m) / std[ch]!),
+    ),
+  );
   images.forEach((img, n) => {
     const t = transformImage(img, cfg);
     for (let ch = 0; ch < c; ch++) {
       const base = (n * c + ch) * h * w;
-      for (let i = 0; i < h * w; i++) {
-        const x = Math.fround(t.data[i * c + ch]! / 255);
-        data[base + i] = Math.fround(Math.fround(x - mean[ch]!) / std[ch]!);
-      }
+      const table = tables[ch]!;
+      for (let i = 0; i < h * w; i++) data[base + i] = table[t.data[i * c + ch]!]!;
     }
   });
   return { shape: [images.length, c, h, w], data };

@@ -44,8 +44,23 @@ const FILTERS: Record<Exclude<Interpolation, 'nearest'>, Filter> = {
 
 const PRECISION_BITS = 32 - 8 - 2;
 
-/** Per output position: the first input index, the count, and fixed-point weights. */
-function coefficients(inSize: number, outSize: number, filter: Filter) {
+type Coefficients = { ksize: number; bounds: Int32Array; kk: Int32Array };
+/** Recent coefficient tables: a batch of photos of one size computes them once. */
+const recent = new Map<string, Coefficients>();
+
+/** Per output position: the first input index, the count, and fixed-point weights (a copy: callers shift bounds). */
+function coefficients(inSize: number, outSize: number, filter: Filter): Coefficients {
+  const key = `${inSize}:${outSize}:${filter.support}`;
+  let c = recent.get(key);
+  if (!c) {
+    c = computeCoefficients(inSize, outSize, filter);
+    if (recent.size >= 16) recent.delete(recent.keys().next().value!);
+    recent.set(key, c);
+  }
+  return { ksize: c.ksize, bounds: c.bounds.slice(), kk: c.kk };
+}
+
+function computeCoefficients(inSize: number, outSize: number, filter: Filter): Coefficients {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = filter.support * filterScale;
@@ -76,6 +91,80 @@ function coefficients(inSize: number, outSize: number, filter: Filter) {
 
 const clip8 = (v: number) => (v >= 1 << (PRECISION_BITS + 8) ? 255 : v <= 0 ? 0 : v >> PRECISION_BITS);
 
+/** The horizontal pass over `rows` rows from `yFirst`: each output pixel a weighted sum along the row. */
+function horizontalPass(
+  img: Image8,
+  width: number,
+  yFirst: number,
+  rows: number,
+  filter: Filter,
+): Uint8Array {
+  const c = img.channels;
+  const h = coefficients(img.width, width, filter);
+  const out = new Uint8Array(width * rows * c);
+  const src = img.data;
+  const { kk, bounds, ksize } = h;
+  const half = 1 << (PRECISION_BITS - 1);
+  for (let y = 0; y < rows; y++) {
+    const row = (y + yFirst) * img.width * c;
+    for (let xx = 0; xx < width; xx++) {
+      const xmin = bounds[xx * 2]!;
+      const xmax = bounds[xx * 2 + 1]!;
+      const k = xx * ksize;
+      const o = (y * width + xx) * c;
+      if (c === 3) {
+        // The common case unrolled: one pass over the taps for all three channels.
+        let s0 = half;
+        let s1 = half;
+        let s2 = half;
+        let p = row + xmin * 3;
+        for (let x = 0; x < xmax; x++, p += 3) {
+          const w = kk[k + x]!;
+          s0 += src[p]! * w;
+          s1 += src[p + 1]! * w;
+          s2 += src[p + 2]! * w;
+        }
+        out[o] = clip8(s0);
+        out[o + 1] = clip8(s1);
+        out[o + 2] = clip8(s2);
+      } else {
+        for (let ch = 0; ch < c; ch++) {
+          let ss = half;
+          for (let x = 0; x < xmax; x++) ss += src[row + (x + xmin) * c + ch]! * kk[k + x]!;
+          out[o + ch] = clip8(ss);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The vertical pass: each output row a weighted sum of input rows, accumulated row by row so
+ * memory is read in order (the sums are exact integers, as Pillow's int accumulators).
+ */
+function verticalPass(cur: Image8, height: number, v: ReturnType<typeof coefficients>): Uint8Array {
+  const stride = cur.width * cur.channels;
+  const out = new Uint8Array(stride * height);
+  const acc = new Float64Array(stride);
+  const src = cur.data;
+  const half = 1 << (PRECISION_BITS - 1);
+  for (let yy = 0; yy < height; yy++) {
+    const ymin = v.bounds[yy * 2]!;
+    const ymax = v.bounds[yy * 2 + 1]!;
+    const k = yy * v.ksize;
+    acc.fill(half);
+    for (let y = 0; y < ymax; y++) {
+      const w = v.kk[k + y]!;
+      const row = (y + ymin) * stride;
+      for (let x = 0; x < stride; x++) acc[x]! += src[row + x]! * w;
+    }
+    const o = yy * stride;
+    for (let x = 0; x < stride; x++) out[o + x] = clip8(acc[x]!);
+  }
+  return out;
+}
+
 function resizeConvolution(img: Image8, width: number, height: number, filter: Filter): Image8 {
   const c = img.channels;
   let cur = img;
@@ -84,23 +173,8 @@ function resizeConvolution(img: Image8, width: number, height: number, filter: F
   const yFirst = v.bounds[0]!;
   const yLast = v.bounds[height * 2 - 2]! + v.bounds[height * 2 - 1]!;
   if (width !== img.width) {
-    const h = coefficients(img.width, width, filter);
     const rows = yLast - yFirst;
-    const out = new Uint8Array(width * rows * c);
-    for (let y = 0; y < rows; y++) {
-      const src = (y + yFirst) * img.width * c;
-      for (let xx = 0; xx < width; xx++) {
-        const xmin = h.bounds[xx * 2]!;
-        const xmax = h.bounds[xx * 2 + 1]!;
-        const k = xx * h.ksize;
-        for (let ch = 0; ch < c; ch++) {
-          let ss = 1 << (PRECISION_BITS - 1);
-          for (let x = 0; x < xmax; x++) ss += img.data[src + (x + xmin) * c + ch]! * h.kk[k + x]!;
-          out[(y * width + xx) * c + ch] = clip8(ss);
-        }
-      }
-    }
-    cur = { width, height: rows, channels: c, data: out };
+    cur = { width, height: rows, channels: c, data: horizontalPass(img, width, yFirst, rows, filter) };
     for (let i = 0; i < height; i++) v.bounds[i * 2] = v.bounds[i * 2]! - yFirst;
   } else if (yFirst !== 0 || yLast !== img.height) {
     cur = {
@@ -111,18 +185,7 @@ function resizeConvolution(img: Image8, width: number, height: number, filter: F
     for (let i = 0; i < height; i++) v.bounds[i * 2] = v.bounds[i * 2]! - yFirst;
   }
   if (height === img.height && cur.height === height) return cur;
-  const out = new Uint8Array(width * height * c);
-  for (let yy = 0; yy < height; yy++) {
-    const ymin = v.bounds[yy * 2]!;
-    const ymax = v.bounds[yy * 2 + 1]!;
-    const k = yy * v.ksize;
-    for (let x = 0; x < width * c; x++) {
-      let ss = 1 << (PRECISION_BITS - 1);
-      for (let y = 0; y < ymax; y++) ss += cur.data[(y + ymin) * width * c + x]! * v.kk[k + y]!;
-      out[yy * width * c + x] = clip8(ss);
-    }
-  }
-  return { width, height, channels: c, data: out };
+  return { width, height, channels: c, data: verticalPass(cur, height, v) };
 }
 
 /**
