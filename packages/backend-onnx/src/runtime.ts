@@ -77,6 +77,12 @@ export interface SessionOptions {
   intraOpNumThreads?: number;
   interOpNumThreads?: number;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Whether idle intra-op threads spin waiting for work (ONNX Runtime's default, true). Turn it
+   * off when the process does other work between runs (decoding images while the model runs):
+   * spinning threads take the cores that work needs.
+   */
+  allowSpinning?: boolean;
 }
 
 /**
@@ -112,6 +118,10 @@ export async function createSession(
         sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
       if (options.interOpNumThreads !== undefined)
         sessionOptions.interOpNumThreads = options.interOpNumThreads;
+      if (options.allowSpinning === false)
+        sessionOptions.extra = {
+          session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } },
+        };
       const session = await ort.InferenceSession.create(model, sessionOptions);
       return { session, provider, fallbackReason: reasons.length ? reasons.join('; ') : undefined };
     } catch (e) {

@@ -120,9 +120,10 @@ function horizontalPass(
         let p = row + xmin * 3;
         for (let x = 0; x < xmax; x++, p += 3) {
           const w = kk[k + x]!;
-          s0 += src[p]! * w;
-          s1 += src[p + 1]! * w;
-          s2 += src[p + 2]! * w;
+          // int32 arithmetic, as Pillow's C ints: the sums stay below 2^31 by construction.
+          s0 = (s0 + Math.imul(src[p]!, w)) | 0;
+          s1 = (s1 + Math.imul(src[p + 1]!, w)) | 0;
+          s2 = (s2 + Math.imul(src[p + 2]!, w)) | 0;
         }
         out[o] = clip8(s0);
         out[o + 1] = clip8(s1);
@@ -146,7 +147,7 @@ function horizontalPass(
 function verticalPass(cur: Image8, height: number, v: ReturnType<typeof coefficients>): Uint8Array {
   const stride = cur.width * cur.channels;
   const out = new Uint8Array(stride * height);
-  const acc = new Float64Array(stride);
+  const acc = new Int32Array(stride);
   const src = cur.data;
   const half = 1 << (PRECISION_BITS - 1);
   for (let yy = 0; yy < height; yy++) {
@@ -157,7 +158,7 @@ function verticalPass(cur: Image8, height: number, v: ReturnType<typeof coeffici
     for (let y = 0; y < ymax; y++) {
       const w = v.kk[k + y]!;
       const row = (y + ymin) * stride;
-      for (let x = 0; x < stride; x++) acc[x]! += src[row + x]! * w;
+      for (let x = 0; x < stride; x++) acc[x] = (acc[x]! + Math.imul(src[row + x]!, w)) | 0;
     }
     const o = yy * stride;
     for (let x = 0; x < stride; x++) out[o + x] = clip8(acc[x]!);
