@@ -47,7 +47,7 @@ export {
   toChannels,
   transformImage,
 } from './image/preprocess.js';
-export { type Image8, type Interpolation, resizeImage } from './image/resample.js';
+export { type Box, type Image8, type Interpolation, resizeImage } from './image/resample.js';
 export { readNpy, readRawF32, writeNpy } from './io/npy.js';
 export type * from './ir/attrs.js';
 export {

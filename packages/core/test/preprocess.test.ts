@@ -111,3 +111,47 @@ describe('resampling without a reference at hand', () => {
     expect([...padded.data.slice(5, 10)]).toEqual([1, 2, 3, 4, 5]);
   });
 });
+
+describe('resizing only a box', () => {
+  it('gives the bytes of the full resize inside the box, for every filter, up and down, odd sizes', () => {
+    let seed = 1;
+    const rnd = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    for (const [w0, h0, w1, h1] of [
+      [97, 61, 40, 29],
+      [33, 50, 71, 88],
+      [64, 64, 64, 31],
+      [50, 40, 23, 40],
+    ] as const)
+      for (const channels of [1, 3, 4])
+        for (const interpolation of ['nearest', 'bilinear', 'bicubic'] as const) {
+          const img = {
+            width: w0,
+            height: h0,
+            channels,
+            data: Uint8Array.from({ length: w0 * h0 * channels }, () => Math.floor(rnd() * 256)),
+          };
+          const full = resizeImage(img, w1, h1, interpolation);
+          const box = {
+            x: Math.floor(w1 / 5),
+            y: Math.floor(h1 / 3),
+            w: Math.ceil(w1 / 2),
+            h: Math.ceil(h1 / 2),
+          };
+          const part = resizeImage(img, w1, h1, interpolation, box);
+          const want = new Uint8Array(box.w * box.h * channels);
+          for (let y = 0; y < box.h; y++)
+            want.set(
+              full.data.subarray(
+                ((y + box.y) * w1 + box.x) * channels,
+                ((y + box.y) * w1 + box.x + box.w) * channels,
+              ),
+              y * box.w * channels,
+            );
+          expect([part.width, part.height]).toEqual([box.w, box.h]);
+          expect(part.data).toEqual(want);
+        }
+  });
+});

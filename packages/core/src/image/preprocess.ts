@@ -59,12 +59,17 @@ export function toChannels(img: Image8, channels: 1 | 3): Image8 {
   return { width: img.width, height: img.height, channels, data: out };
 }
 
-/** torchvision's Resize(int): the shorter side to `size`, the longer in proportion (truncated). */
-export function resizeShorter(img: Image8, size: number, interpolation: Interpolation): Image8 {
+/** torchvision's Resize(int): the size the shorter side to `size` gives (the longer truncated). */
+function shorterSideSize(img: Image8, size: number): [number, number] {
   const { width: w, height: h } = img;
   const [short, long] = w <= h ? [w, h] : [h, w];
   const newLong = Math.trunc((size * long) / short);
-  const [nw, nh] = w <= h ? [size, newLong] : [newLong, size];
+  return w <= h ? [size, newLong] : [newLong, size];
+}
+
+/** torchvision's Resize(int): the shorter side to `size`, the longer in proportion (truncated). */
+export function resizeShorter(img: Image8, size: number, interpolation: Interpolation): Image8 {
+  const [nw, nh] = shorterSideSize(img, size);
   return resizeImage(img, nw, nh, interpolation);
 }
 
@@ -100,11 +105,16 @@ export function transformImage(img: Image8, cfg: PreprocessConfig): Image8 {
   const [h, w] = cfg.inputSize;
   const rgb = toChannels(img, cfg.channels);
   // timm: scale_size = floor(img_size / crop_pct); a square input resizes the shorter side.
-  const resized =
+  const [nw, nh] =
     h === w
-      ? resizeShorter(rgb, Math.floor(h / cfg.cropPct), cfg.interpolation)
-      : resizeImage(rgb, Math.floor(w / cfg.cropPct), Math.floor(h / cfg.cropPct), cfg.interpolation);
-  return centerCrop(resized, h, w);
+      ? shorterSideSize(rgb, Math.floor(h / cfg.cropPct))
+      : [Math.floor(w / cfg.cropPct), Math.floor(h / cfg.cropPct)];
+  if (nw >= w && nh >= h) {
+    // The crop lies inside the resized image: resize only the crop (the same bytes).
+    const box = { x: roundHalfEven((nw - w) / 2), y: roundHalfEven((nh - h) / 2), w, h };
+    return resizeImage(rgb, nw, nh, cfg.interpolation, box);
+  }
+  return centerCrop(resizeImage(rgb, nw, nh, cfg.interpolation), h, w);
 }
 
 /**

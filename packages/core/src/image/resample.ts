@@ -91,27 +91,39 @@ function computeCoefficients(inSize: number, outSize: number, filter: Filter): C
 
 const clip8 = (v: number) => (v >= 1 << (PRECISION_BITS + 8) ? 255 : v <= 0 ? 0 : v >> PRECISION_BITS);
 
-/** The horizontal pass over `rows` rows from `yFirst`: each output pixel a weighted sum along the row. */
+/** A rectangle of the output image: x, y, width, height. */
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * The horizontal pass over `rows` input rows from `yFirst`, for output columns box.x ..
+ * box.x + box.w: each output pixel a weighted sum along its row.
+ */
 function horizontalPass(
   img: Image8,
   width: number,
+  box: Box,
   yFirst: number,
   rows: number,
   filter: Filter,
 ): Uint8Array {
   const c = img.channels;
-  const h = coefficients(img.width, width, filter);
-  const out = new Uint8Array(width * rows * c);
+  const { kk, bounds, ksize } = coefficients(img.width, width, filter);
+  const out = new Uint8Array(box.w * rows * c);
   const src = img.data;
-  const { kk, bounds, ksize } = h;
   const half = 1 << (PRECISION_BITS - 1);
   for (let y = 0; y < rows; y++) {
     const row = (y + yFirst) * img.width * c;
-    for (let xx = 0; xx < width; xx++) {
+    for (let i = 0; i < box.w; i++) {
+      const xx = i + box.x;
       const xmin = bounds[xx * 2]!;
       const xmax = bounds[xx * 2 + 1]!;
       const k = xx * ksize;
-      const o = (y * width + xx) * c;
+      const o = (y * box.w + i) * c;
       if (c === 3) {
         // The common case unrolled: one pass over the taps for all three channels.
         let s0 = half;
@@ -131,7 +143,8 @@ function horizontalPass(
       } else {
         for (let ch = 0; ch < c; ch++) {
           let ss = half;
-          for (let x = 0; x < xmax; x++) ss += src[row + (x + xmin) * c + ch]! * kk[k + x]!;
+          for (let x = 0; x < xmax; x++)
+            ss = (ss + Math.imul(src[row + (x + xmin) * c + ch]!, kk[k + x]!)) | 0;
           out[o + ch] = clip8(ss);
         }
       }
@@ -141,16 +154,17 @@ function horizontalPass(
 }
 
 /**
- * The vertical pass: each output row a weighted sum of input rows, accumulated row by row so
- * memory is read in order (the sums are exact integers, as Pillow's int accumulators).
+ * The vertical pass for output rows box.y .. box.y + box.h: each a weighted sum of input rows,
+ * accumulated row by row so memory is read in order (exact int32 sums, as Pillow's).
  */
-function verticalPass(cur: Image8, height: number, v: ReturnType<typeof coefficients>): Uint8Array {
+function verticalPass(cur: Image8, box: Box, v: Coefficients): Uint8Array {
   const stride = cur.width * cur.channels;
-  const out = new Uint8Array(stride * height);
+  const out = new Uint8Array(stride * box.h);
   const acc = new Int32Array(stride);
   const src = cur.data;
   const half = 1 << (PRECISION_BITS - 1);
-  for (let yy = 0; yy < height; yy++) {
+  for (let i = 0; i < box.h; i++) {
+    const yy = i + box.y;
     const ymin = v.bounds[yy * 2]!;
     const ymax = v.bounds[yy * 2 + 1]!;
     const k = yy * v.ksize;
@@ -160,33 +174,45 @@ function verticalPass(cur: Image8, height: number, v: ReturnType<typeof coeffici
       const row = (y + ymin) * stride;
       for (let x = 0; x < stride; x++) acc[x] = (acc[x]! + Math.imul(src[row + x]!, w)) | 0;
     }
-    const o = yy * stride;
+    const o = i * stride;
     for (let x = 0; x < stride; x++) out[o + x] = clip8(acc[x]!);
   }
   return out;
 }
 
-function resizeConvolution(img: Image8, width: number, height: number, filter: Filter): Image8 {
+/** Columns x .. x + w of rows [y0, y1) of an image, copied. */
+function cropColumns(img: Image8, x: number, w: number, y0: number, y1: number): Image8 {
   const c = img.channels;
-  let cur = img;
+  const out = new Uint8Array(w * (y1 - y0) * c);
+  for (let y = y0; y < y1; y++)
+    out.set(img.data.subarray((y * img.width + x) * c, (y * img.width + x + w) * c), (y - y0) * w * c);
+  return { width: w, height: y1 - y0, channels: c, data: out };
+}
+
+/**
+ * Pillow's convolution resize, computing only the output pixels inside `box` (each output pixel
+ * depends on its own input window alone, so the box holds the same bytes as a full resize).
+ */
+function resizeConvolution(img: Image8, width: number, height: number, filter: Filter, box: Box): Image8 {
+  const c = img.channels;
   const v = coefficients(img.height, height, filter);
   // Pillow runs the horizontal pass only over the rows the vertical pass reads.
-  const yFirst = v.bounds[0]!;
-  const yLast = v.bounds[height * 2 - 2]! + v.bounds[height * 2 - 1]!;
-  if (width !== img.width) {
-    const rows = yLast - yFirst;
-    cur = { width, height: rows, channels: c, data: horizontalPass(img, width, yFirst, rows, filter) };
-    for (let i = 0; i < height; i++) v.bounds[i * 2] = v.bounds[i * 2]! - yFirst;
-  } else if (yFirst !== 0 || yLast !== img.height) {
-    cur = {
-      ...img,
-      height: yLast - yFirst,
-      data: img.data.subarray(yFirst * img.width * c, yLast * img.width * c),
-    };
-    for (let i = 0; i < height; i++) v.bounds[i * 2] = v.bounds[i * 2]! - yFirst;
-  }
-  if (height === img.height && cur.height === height) return cur;
-  return { width, height, channels: c, data: verticalPass(cur, height, v) };
+  const last = box.y + box.h - 1;
+  const yFirst = v.bounds[box.y * 2]!;
+  const yLast = v.bounds[last * 2]! + v.bounds[last * 2 + 1]!;
+  const cur =
+    width !== img.width
+      ? {
+          width: box.w,
+          height: yLast - yFirst,
+          channels: c,
+          data: horizontalPass(img, width, box, yFirst, yLast - yFirst, filter),
+        }
+      : cropColumns(img, box.x, box.w, yFirst, yLast);
+  // Unchanged height: Pillow skips the vertical pass, and the rows read are the box's own.
+  if (height === img.height) return cur;
+  for (let i = 0; i < height; i++) v.bounds[i * 2] = v.bounds[i * 2]! - yFirst;
+  return { width: box.w, height: box.h, channels: c, data: verticalPass(cur, box, v) };
 }
 
 /**
@@ -205,29 +231,39 @@ function sourceIndices(inSize: number, outSize: number): Int32Array {
   return idx;
 }
 
-function resizeNearest(img: Image8, width: number, height: number): Image8 {
+function resizeNearest(img: Image8, width: number, height: number, box: Box): Image8 {
   const c = img.channels;
-  const out = new Uint8Array(width * height * c);
+  const out = new Uint8Array(box.w * box.h * c);
   const xs = sourceIndices(img.width, width);
   const ys = sourceIndices(img.height, height);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const src = (ys[y]! * img.width + xs[x]!) * c;
-      out.set(img.data.subarray(src, src + c), (y * width + x) * c);
+  for (let y = 0; y < box.h; y++) {
+    for (let x = 0; x < box.w; x++) {
+      const src = (ys[y + box.y]! * img.width + xs[x + box.x]!) * c;
+      for (let ch = 0; ch < c; ch++) out[(y * box.w + x) * c + ch] = img.data[src + ch]!;
     }
   }
-  return { width, height, channels: c, data: out };
+  return { width: box.w, height: box.h, channels: c, data: out };
 }
 
-/** Resizes an 8-bit image to width x height exactly as Pillow's `Image.resize(size, filter)`. */
+/**
+ * Resizes an 8-bit image to width x height exactly as Pillow's `Image.resize(size, filter)`;
+ * with `box`, only that part of the result (the same bytes, less work: a center crop after a
+ * resize need not compute what it throws away).
+ */
 export function resizeImage(
   img: Image8,
   width: number,
   height: number,
   interpolation: Interpolation,
+  box: Box = { x: 0, y: 0, w: width, h: height },
 ): Image8 {
-  if (width === img.width && height === img.height) return img;
+  if (
+    !(box.x >= 0 && box.y >= 0 && box.w > 0 && box.h > 0 && box.x + box.w <= width && box.y + box.h <= height)
+  )
+    throw new RangeError(`resize box ${JSON.stringify(box)} is not inside ${width}x${height}`);
+  if (width === img.width && height === img.height)
+    return box.w === width && box.h === height ? img : cropColumns(img, box.x, box.w, box.y, box.y + box.h);
   return interpolation === 'nearest'
-    ? resizeNearest(img, width, height)
-    : resizeConvolution(img, width, height, FILTERS[interpolation]);
+    ? resizeNearest(img, width, height, box)
+    : resizeConvolution(img, width, height, FILTERS[interpolation], box);
 }
