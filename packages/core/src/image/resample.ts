@@ -197,9 +197,11 @@ function resizeConvolution(img: Image8, width: number, height: number, filter: F
   const c = img.channels;
   const v = coefficients(img.height, height, filter);
   // Pillow runs the horizontal pass only over the rows the vertical pass reads.
+  // (With the height unchanged there is no vertical pass: the rows are the box's own.)
   const last = box.y + box.h - 1;
-  const yFirst = v.bounds[box.y * 2]!;
-  const yLast = v.bounds[last * 2]! + v.bounds[last * 2 + 1]!;
+  const sameHeight = height === img.height;
+  const yFirst = sameHeight ? box.y : v.bounds[box.y * 2]!;
+  const yLast = sameHeight ? box.y + box.h : v.bounds[last * 2]! + v.bounds[last * 2 + 1]!;
   const cur =
     width !== img.width
       ? {
@@ -209,8 +211,7 @@ function resizeConvolution(img: Image8, width: number, height: number, filter: F
           data: horizontalPass(img, width, box, yFirst, yLast - yFirst, filter),
         }
       : cropColumns(img, box.x, box.w, yFirst, yLast);
-  // Unchanged height: Pillow skips the vertical pass, and the rows read are the box's own.
-  if (height === img.height) return cur;
+  if (sameHeight) return cur;
   for (let i = 0; i < height; i++) v.bounds[i * 2] = v.bounds[i * 2]! - yFirst;
   return { width: box.w, height: box.h, channels: c, data: verticalPass(cur, box, v) };
 }
