@@ -98,8 +98,21 @@ export class ModelSource {
     return this.isFile ? [this.path] : [];
   }
 
-  /** The folder's weights file, used when no --weights is given. */
+  /** The folder's weights file, if it has one. */
   get weightsFile(): string | undefined {
+    return this.folder?.weightsFile;
+  }
+
+  /**
+   * The weights to use when no --weights is given: a folder's own (a folder without any is an
+   * error: a pretrained model run with random weights would give plausible nonsense), else
+   * none (the deterministic initialisation).
+   */
+  defaultWeights(): string | undefined {
+    if (this.folder && !this.folder.weightsFile)
+      throw new CliError(
+        `${this.spec}: no weights in the folder (expected ${FOLDER_WEIGHT_FILES.join(' or ')}); give --weights`,
+      );
     return this.folder?.weightsFile;
   }
 

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   statSync,
@@ -13,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { writeNpy } from '@cardinal/core';
 import { fixturesDir } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
+import { blackPng } from './helpers.js';
 
 /**
  * Every case of the "hostile use" review, as the user would type it, in a child process: the
@@ -23,6 +25,7 @@ const BIN = resolve(import.meta.dirname, '..', 'dist', 'bin.js');
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const F = join(fixturesDir(), 'tiny_resnext');
 const tmp = mkdtempSync(join(tmpdir(), 'cardinal-hostile-'));
+const DATA = '/usr/lib/python3/dist-packages/skimage/data';
 const at = (name: string) => join(tmp, name);
 
 function run(args: string[], env: Record<string, string> = {}) {
@@ -80,6 +83,22 @@ function setup(): void {
   const out = Buffer.concat([Buffer.alloc(8), h, st.subarray(8 + len)]);
   out.writeBigUInt64LE(BigInt(h.length), 0);
   writeFileSync(at('proto-keys.safetensors'), out);
+  // Images and model folders.
+  writeFileSync(at('bomb.png'), blackPng(9_500, 9_500));
+  writeFileSync(at('not-an-image.png'), 'plain text');
+  copyFileSync(join(DATA, 'chelsea.png'), at('photo.csv'));
+  mkdirSync(at('no-weights'));
+  writeFileSync(at('no-weights/config.json'), JSON.stringify({ architecture: 'resnet18', num_classes: 10 }));
+  mkdirSync(at('typo-arch'));
+  writeFileSync(
+    at('typo-arch/config.json'),
+    JSON.stringify({ architecture: 'resnext50_32x4', num_classes: 10 }),
+  );
+  mkdirSync(at('bad-cfg'));
+  writeFileSync(
+    at('bad-cfg/config.json'),
+    JSON.stringify({ architecture: 'resnet18', pretrained_cfg: { interpolation: 'lanczos' } }),
+  );
 }
 setup();
 
@@ -97,6 +116,65 @@ interface Case {
 const x = 'x.npy';
 const m = 'meta.json';
 const CASES: Case[] = [
+  // Pretrained models and images.
+  {
+    name: 'classify an image over the pixel limit',
+    args: ['classify', 'bomb.png', '--model', 'resnet18'],
+    code: 1,
+    message: /bomb\.png: image is larger than 89478485 pixels \(decompression bomb limit\)/,
+    within: 10_000,
+  },
+  {
+    name: 'classify a file that is no image',
+    args: ['classify', 'not-an-image.png', '--model', 'resnet18'],
+    code: 1,
+    message: /not-an-image\.png: cannot decode image/,
+  },
+  {
+    name: 'classify --csv is one of the images',
+    args: ['classify', 'photo.csv', '--model', 'resnet18', '--csv', 'photo.csv', '--force'],
+    code: 1,
+    message: /photo\.csv: is also an input/,
+    unchanged: ['photo.csv'],
+  },
+  {
+    name: 'a model folder without weights',
+    args: ['classify', 'photo.csv', '--model', 'no-weights'],
+    code: 1,
+    message:
+      /no-weights: no weights in the folder \(expected model\.safetensors or pytorch_model\.bin\); give --weights/,
+  },
+  {
+    name: 'a model folder naming an unknown architecture',
+    args: ['summary', 'typo-arch'],
+    code: 1,
+    message: /unknown model 'resnext50_32x4'; did you mean resnext50_32x4d/,
+  },
+  {
+    name: 'a model folder with an unsupported interpolation',
+    args: ['summary', 'bad-cfg'],
+    code: 1,
+    message: /bad-cfg\/config\.json: pretrained_cfg\.interpolation: interpolation 'lanczos' is not supported/,
+  },
+  {
+    name: 'weights that fit no architecture: the key report',
+    args: ['classify', 'photo.csv', '--model', 'resnet18', '--weights', 'w.safetensors'],
+    code: 1,
+    message:
+      /w\.safetensors: weights do not match the graph: \d+ missing: .*; \d+ unexpected: .*; \d+ mis-shaped/,
+  },
+  {
+    name: 'an hf-hub name that walks out of the cache',
+    args: ['classify', 'photo.csv', '--model', 'hf-hub:../etc'],
+    code: 1,
+    message: /expected hf-hub:<org>\/<name>/,
+  },
+  {
+    name: 'weights over plain http from another machine',
+    args: ['run', 'resnet18', '--random-input', '--weights', 'http://example.com/r-0000.pth'],
+    code: 1,
+    message: /weights are downloaded over https only/,
+  },
   // 2. --force never writes over an input of the command.
   {
     name: 'run --out is the --input',

@@ -219,6 +219,18 @@ describe.skipIf(!hasTorch)('PyTorch checkpoints (torch.save by Debian python3-to
     },
   );
 
+  it('a .pth whose keys fit no architecture gets the key report, in one line, exit 1', async () => {
+    const pth = join(dir('tiny_resnext'), 'zip.pth');
+    const r = await cli('run', 'resnet18', '--random-input', '--input-size', '32', '--weights', pth);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^cardinal: error: ${pth}: weights do not match the graph: \\d+ missing: .*; \\d+ unexpected: .*; \\d+ mis-shaped: layer1\\.0\\.conv1\\.weight \\(expected \\[64, 64, 3, 3\\], got \\[32, 64, 1, 1\\]\\)`,
+      ),
+    );
+  });
+
   it('the CLI refuses a forbidden global in one line, exit 1', async () => {
     const fx = loadFixture('tiny_resnext');
     const r = await cli(

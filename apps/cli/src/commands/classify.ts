@@ -137,7 +137,7 @@ export async function classifyCommand(
     throw new CliError(
       `${values.labels ?? model.spec}: ${labels.length} labels for a model of ${classes} classes`,
     );
-  const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
+  const weightsPath = (await localWeights(values.weights)) ?? model.defaultWeights();
   inputs.push(weightsPath);
   const weights = await weightsFor(graph, {
     path: weightsPath,

@@ -62,7 +62,7 @@ export async function exportCommand(
     ? parseSize(values['input-size'], '--input-size')
     : [declared?.[2] ?? 224, declared?.[3] ?? 224];
   const { graph, label } = model.load([1, declared?.[1] ?? 3, h, w]);
-  const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
+  const weightsPath = (await localWeights(values.weights)) ?? model.defaultWeights();
   inputs.push(weightsPath);
   const weights = await weightsFor(graph, {
     path: weightsPath,
@@ -140,7 +140,7 @@ async function exportFolder(
     : model.pretrained()?.labelNames;
   if (labelNames && labelNames.length !== classes)
     throw new CliError(`${values.labels ?? model.spec}: ${labelNames.length} labels for ${classes} classes`);
-  const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
+  const weightsPath = (await localWeights(values.weights)) ?? model.defaultWeights();
   inputs.push(weightsPath);
   const weights = await weightsFor(graph, {
     path: weightsPath,

@@ -95,7 +95,7 @@ export async function runCommand(
     throw e;
   }
   const { graph, label } = built;
-  const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
+  const weightsPath = (await localWeights(values.weights)) ?? model.defaultWeights();
   inputs.push(weightsPath);
   const weights = await weightsFor(graph, {
     path: weightsPath,
