@@ -1,5 +1,6 @@
 import { type Graph, initTestWeights, initWeights, type WeightMap } from '@cardinal/core';
 import { loadWeightsFile } from '@cardinal/pretrained';
+import { localWeights, type ModelSource } from './model-source.js';
 
 export interface WeightsSource {
   /** --weights: a safetensors file or a PyTorch checkpoint (already fetched when it was a URL). */
@@ -29,4 +30,30 @@ export async function weightsFor(
       : 'note: no --weights given; starting from the training initialisation',
   );
   return init === 'test' ? initTestWeights(graph, seed) : initWeights(graph, seed);
+}
+
+/**
+ * A command's weights: --weights made local (downloaded, or a folder's file), else the model
+ * folder's own, else the initialisation. The file read joins the command's inputs (never
+ * written, even with --force).
+ */
+export async function commandWeights(
+  graph: Graph,
+  model: ModelSource,
+  values: { weights?: string; 'weights-key'?: string; json?: boolean },
+  inputs: (string | undefined)[],
+  err: (s: string) => void,
+  options: Pick<WeightsSource, 'seed' | 'init'> & { folderMayLackWeights?: boolean } = {},
+): Promise<WeightMap> {
+  const path =
+    (await localWeights(values.weights)) ??
+    (options.folderMayLackWeights ? model.weightsFile : model.defaultWeights());
+  inputs.push(path);
+  return weightsFor(graph, {
+    path,
+    weightsKey: values['weights-key'],
+    note: values.json ? undefined : err,
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.init ? { init: options.init } : {}),
+  });
 }

@@ -70,16 +70,15 @@ function readAt(fd: number, into: Uint8Array, position: number): number {
   return off;
 }
 
-/**
- * Reads a whole input file, at most the size it had when opened. `checkHead`, given the
- * first bytes, may refuse the file before the rest is read (a safetensors header length
- * beyond the file, say).
- */
-export function readInputFile(
+/** A check of a file's first bytes, which may refuse it before the rest is read. */
+export type HeadCheck = { bytes: number; check: (head: Uint8Array, size: number) => void };
+
+/** Opens a regular file the user named and runs the head check (closing the file if it fails). */
+function openChecked(
   path: string,
   what: string,
-  checkHead?: { bytes: number; check: (head: Uint8Array, size: number) => void },
-): Buffer {
+  checkHead: HeadCheck | undefined,
+): { fd: number; size: number } {
   const { fd, size } = openRegular(path, what);
   try {
     if (checkHead) {
@@ -87,13 +86,32 @@ export function readInputFile(
       readAt(fd, head, 0);
       checkHead.check(head, size);
     }
+    return { fd, size };
+  } catch (e) {
+    closeSync(fd);
+    throw asFileError(e, path, what);
+  }
+}
+
+function asFileError(e: unknown, path: string, what: string): unknown {
+  if (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).errno === 'number')
+    return new FileError(`${path}: cannot read ${what} (${fsReason(e)})`);
+  return e;
+}
+
+/**
+ * Reads a whole input file, at most the size it had when opened. `checkHead`, given the
+ * first bytes, may refuse the file before the rest is read (a safetensors header length
+ * beyond the file, say).
+ */
+export function readInputFile(path: string, what: string, checkHead?: HeadCheck): Buffer {
+  const { fd, size } = openChecked(path, what, checkHead);
+  try {
     const out = Buffer.allocUnsafe(size);
     const n = readAt(fd, out, 0);
     return n === size ? out : out.subarray(0, n);
   } catch (e) {
-    if (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).errno === 'number')
-      throw new FileError(`${path}: cannot read ${what} (${fsReason(e)})`);
-    throw e;
+    throw asFileError(e, path, what);
   } finally {
     closeSync(fd);
   }
@@ -104,24 +122,28 @@ const PARALLEL_READ_BYTES = 32 * 1024 * 1024;
 const READ_CHUNK = 4 * 1024 * 1024;
 const READERS = 4;
 
+/** Reads [start, end) of a file into `out` at the same offsets; returns where the data ended. */
+async function readRange(fd: number, out: Buffer, start: number, end: number): Promise<number> {
+  let off = start;
+  while (off < end) {
+    const n = await new Promise<number>((res, rej) =>
+      read(fd, out, off, end - off, off, (e, bytes) => (e ? rej(e) : res(bytes))),
+    );
+    if (n === 0) break;
+    off += n;
+  }
+  return off;
+}
+
 /**
  * readInputFile for large files (weights): the same checks, and the file read by four reads
  * in flight at once in Node's thread pool, which on this project's machines takes 0.6 s for a
  * 356 MB checkpoint instead of 1.1 s (the time goes to faulting in fresh memory, which runs
  * in parallel).
  */
-export async function readInputFileAsync(
-  path: string,
-  what: string,
-  checkHead?: { bytes: number; check: (head: Uint8Array, size: number) => void },
-): Promise<Buffer> {
-  const { fd, size } = openRegular(path, what);
+export async function readInputFileAsync(path: string, what: string, checkHead?: HeadCheck): Promise<Buffer> {
+  const { fd, size } = openChecked(path, what, checkHead);
   try {
-    if (checkHead) {
-      const head = Buffer.alloc(Math.min(checkHead.bytes, size));
-      readAt(fd, head, 0);
-      checkHead.check(head, size);
-    }
     const out = Buffer.allocUnsafe(size);
     if (size < PARALLEL_READ_BYTES) {
       const n = readAt(fd, out, 0);
@@ -134,24 +156,15 @@ export async function readInputFileAsync(
         const start = next;
         next += READ_CHUNK;
         const end = Math.min(start + READ_CHUNK, size);
-        let off = start;
-        while (off < end) {
-          const n = await new Promise<number>((res, rej) =>
-            read(fd, out, off, end - off, off, (e, bytes) => (e ? rej(e) : res(bytes))),
-          );
-          if (n === 0) break;
-          off += n;
-        }
         // The file shrank while being read: keep what was there.
-        if (off < end) short = Math.min(short, off);
+        const got = await readRange(fd, out, start, end);
+        if (got < end) short = Math.min(short, got);
       }
     };
     await Promise.all(Array.from({ length: READERS }, reader));
     return short === size ? out : out.subarray(0, short);
   } catch (e) {
-    if (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).errno === 'number')
-      throw new FileError(`${path}: cannot read ${what} (${fsReason(e)})`);
-    throw e;
+    throw asFileError(e, path, what);
   } finally {
     closeSync(fd);
   }

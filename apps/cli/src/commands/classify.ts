@@ -1,21 +1,21 @@
 import { readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { type CompileOptions, IMAGENET_1K_LABELS, writeNpy } from '@cardinal/core';
+import { type CompileOptions, writeNpy } from '@cardinal/core';
 import {
   checkOutputPath,
   classifyFiles,
   type ImageClassification,
   isFolder,
-  readInputFile,
   writeFileAtomic,
 } from '@cardinal/pretrained';
 import { parse, parsePositiveInt, parseThreads } from '../args.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { CliError, UsageError } from '../errors.js';
-import { localWeights, ModelSource } from '../model-source.js';
+import { readLabels } from '../labels.js';
+import { ModelSource } from '../model-source.js';
 import { progressBar } from '../ui.js';
-import { weightsFor } from '../weights.js';
-import { preprocessConfig } from './preprocess.js';
+import { commandWeights } from '../weights.js';
+import { PREPROCESS_OPTIONS, preprocessConfig } from './preprocess.js';
 
 export const classifyHelp = `cardinal classify <image | folder>... --model <model | config.json | folder | hf-hub:org/name>
                   [--weights W.pth|W.safetensors|folder|https://...|hf-hub:org/name [--weights-key K]]
@@ -61,15 +61,6 @@ function imageFiles(paths: readonly string[]): string[] {
   return out;
 }
 
-/** --labels: `imagenet`, or a text file with one class name per line. */
-function readLabels(spec: string): string[] {
-  if (spec === 'imagenet') return [...IMAGENET_1K_LABELS];
-  const text = readInputFile(spec, 'labels file').toString('utf8');
-  const lines = text.split(/\r?\n/);
-  if (lines.at(-1) === '') lines.pop();
-  return lines;
-}
-
 function csvField(v: string | number): string {
   const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -101,11 +92,7 @@ export async function classifyCommand(
     csv: { type: 'string' },
     features: { type: 'string' },
     force: { type: 'boolean' },
-    'input-size': { type: 'string' },
-    interpolation: { type: 'string' },
-    'crop-pct': { type: 'string' },
-    mean: { type: 'string' },
-    std: { type: 'string' },
+    ...PREPROCESS_OPTIONS,
   });
   if (values.help) {
     out(classifyHelp);
@@ -137,13 +124,7 @@ export async function classifyCommand(
     throw new CliError(
       `${values.labels ?? model.spec}: ${labels.length} labels for a model of ${classes} classes`,
     );
-  const weightsPath = (await localWeights(values.weights)) ?? model.defaultWeights();
-  inputs.push(weightsPath);
-  const weights = await weightsFor(graph, {
-    path: weightsPath,
-    weightsKey: values['weights-key'],
-    note: values.json ? undefined : err,
-  });
+  const weights = await commandWeights(graph, model, values, inputs, err);
   const bar = values.json
     ? { update() {}, stop() {} }
     : progressBar(`classifying on ${backend.name}`, 'images');

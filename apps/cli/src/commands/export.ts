@@ -8,9 +8,10 @@ import {
 } from '@cardinal/pretrained';
 import { parse, parseSize } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
-import { localWeights, ModelSource } from '../model-source.js';
-import { weightsFor } from '../weights.js';
-import { preprocessConfig } from './preprocess.js';
+import { readLabels } from '../labels.js';
+import { ModelSource } from '../model-source.js';
+import { commandWeights } from '../weights.js';
+import { PREPROCESS_OPTIONS, preprocessConfig } from './preprocess.js';
 
 export const exportHelp = `cardinal export <model | config.json | folder> --format onnx|folder --out model.onnx|dir [--weights W [--weights-key K]]
                 [--input-size H[,W]] [--keep-batchnorm] [--static-batch] [--force] [--json]
@@ -29,15 +30,11 @@ export async function exportCommand(
     out: { type: 'string' },
     weights: { type: 'string' },
     'weights-key': { type: 'string' },
-    'input-size': { type: 'string' },
     'keep-batchnorm': { type: 'boolean' },
     'static-batch': { type: 'boolean' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
-    interpolation: { type: 'string' },
-    'crop-pct': { type: 'string' },
-    mean: { type: 'string' },
-    std: { type: 'string' },
+    ...PREPROCESS_OPTIONS,
     labels: { type: 'string' },
   });
   if (values.help) {
@@ -62,13 +59,7 @@ export async function exportCommand(
     ? parseSize(values['input-size'], '--input-size')
     : [declared?.[2] ?? 224, declared?.[3] ?? 224];
   const { graph, label } = model.load([1, declared?.[1] ?? 3, h, w]);
-  const weightsPath = (await localWeights(values.weights)) ?? model.defaultWeights();
-  inputs.push(weightsPath);
-  const weights = await weightsFor(graph, {
-    path: weightsPath,
-    weightsKey: values['weights-key'],
-    note: values.json ? undefined : err,
-  });
+  const weights = await commandWeights(graph, model, values, inputs, err);
   let onnx: typeof import('@cardinal/backend-onnx');
   try {
     onnx = await import('@cardinal/backend-onnx');
@@ -132,21 +123,10 @@ async function exportFolder(
   const { graph, label, resnet } = model.load([1, preprocess.channels, ...preprocess.inputSize]);
   if (!resnet) throw new CliError(`${model.spec}: a single block cannot be exported as a model folder`);
   const classes = resnet.numClasses;
-  const labelNames = values.labels
-    ? readInputFile(values.labels, 'labels file')
-        .toString('utf8')
-        .replace(/\r?\n$/, '')
-        .split(/\r?\n/)
-    : model.pretrained()?.labelNames;
+  const labelNames = values.labels ? readLabels(values.labels) : model.pretrained()?.labelNames;
   if (labelNames && labelNames.length !== classes)
     throw new CliError(`${values.labels ?? model.spec}: ${labelNames.length} labels for ${classes} classes`);
-  const weightsPath = (await localWeights(values.weights)) ?? model.defaultWeights();
-  inputs.push(weightsPath);
-  const weights = await weightsFor(graph, {
-    path: weightsPath,
-    weightsKey: values['weights-key'],
-    note: values.json ? undefined : err,
-  });
+  const weights = await commandWeights(graph, model, values, inputs, err);
   const written = saveModelFolder(
     dir,
     { graph, weights, resnet, preprocess, ...(labelNames ? { labelNames } : {}) },

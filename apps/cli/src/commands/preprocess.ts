@@ -19,6 +19,15 @@ export const preprocessHelp = `cardinal preprocess <image>... --model <model | c
 
 const INTERPOLATIONS: readonly Interpolation[] = ['bilinear', 'bicubic', 'nearest'];
 
+/** The transform's flags, shared by every command that reads images or writes a folder. */
+export const PREPROCESS_OPTIONS = {
+  'input-size': { type: 'string' },
+  interpolation: { type: 'string' },
+  'crop-pct': { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+} as const;
+
 function parseFloats(v: string, flag: string, count: number): number[] {
   const xs = v.split(',').map((s) => Number(s.trim()));
   if (xs.length !== count || !xs.every(Number.isFinite))
@@ -70,11 +79,7 @@ export async function preprocessCommand(argv: string[], out: (s: string) => void
     model: { type: 'string' },
     out: { type: 'string' },
     force: { type: 'boolean' },
-    'input-size': { type: 'string' },
-    interpolation: { type: 'string' },
-    'crop-pct': { type: 'string' },
-    mean: { type: 'string' },
-    std: { type: 'string' },
+    ...PREPROCESS_OPTIONS,
   });
   if (values.help) {
     out(preprocessHelp);

@@ -3,10 +3,10 @@ import { checkOutputPath } from '@cardinal/pretrained';
 import { parse, parseIntFlag, parsePositiveInt, parseShape, parseSize, parseThreads } from '../args.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { CliError, UsageError } from '../errors.js';
-import { costLimits, localWeights, ModelSource } from '../model-source.js';
+import { costLimits, ModelSource } from '../model-source.js';
 import { outputFormat, readTensorFile, writeTensorFile } from '../tensor-io.js';
 import { progressBar } from '../ui.js';
-import { weightsFor } from '../weights.js';
+import { commandWeights } from '../weights.js';
 
 export const runHelp = `cardinal run <model | config.json> [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--weights W.safetensors|W.pth [--weights-key K]]
              (--input X.npy | --input X.bin --shape N,C,H,W | --random-input [--input-size H[,W]] [--batch N])
@@ -95,13 +95,7 @@ export async function runCommand(
     throw e;
   }
   const { graph, label } = built;
-  const weightsPath = (await localWeights(values.weights)) ?? model.defaultWeights();
-  inputs.push(weightsPath);
-  const weights = await weightsFor(graph, {
-    path: weightsPath,
-    weightsKey: values['weights-key'],
-    note: values.json ? undefined : err,
-  });
+  const weights = await commandWeights(graph, model, values, inputs, err);
   const bar = values.json ? { update() {}, stop() {} } : progressBar(`${label} on ${backend.name}`);
   const exe = await backend.compile(graph, weights, {
     onProgress: (d: number, t: number) => bar.update(d, t),

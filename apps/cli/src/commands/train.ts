@@ -6,8 +6,8 @@ import { batchOf, type Dataset, shuffled } from '../data/dataset.js';
 import { imageFolder } from '../data/image-folder.js';
 import { syntheticShapes } from '../data/synthetic.js';
 import { CliError, UsageError } from '../errors.js';
-import { costLimits, localWeights, ModelSource } from '../model-source.js';
-import { weightsFor } from '../weights.js';
+import { costLimits, ModelSource } from '../model-source.js';
+import { commandWeights } from '../weights.js';
 
 export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic> --out trained.safetensors
               [--epochs 3] [--batch-size 32] [--lr 0.003] [--optimizer adam|sgd] [--momentum 0.9]
@@ -127,14 +127,10 @@ export async function trainCommand(
   const outClasses = graph.tensors[graph.outputs[0]!]!.shape[1];
   if (outClasses !== classes)
     throw new CliError(`${spec}: the model has ${outClasses} outputs but the data has ${classes} classes`);
-  const weightsPath = (await localWeights(values.weights)) ?? model.weightsFile;
-  inputs.push(weightsPath);
-  const weights = await weightsFor(graph, {
-    path: weightsPath,
-    weightsKey: values['weights-key'],
-    note: values.json ? undefined : err,
+  const weights = await commandWeights(graph, model, values, inputs, err, {
     seed,
     init: 'train',
+    folderMayLackWeights: true,
   });
 
   let tfjs: typeof import('@cardinal/backend-tfjs');
