@@ -52,7 +52,7 @@ describe('cardinal run: output and the pnpm entry point', () => {
     // The top class of each sample is the argmax of the PyTorch logits.
     for (let s = 0; s < 2; s++) {
       const row = Array.from(f.expected.data.subarray(s * 10, s * 10 + 10));
-      expect(j.top5[s][0].class).toBe(row.indexOf(Math.max(...row)));
+      expect(j.top5[s][0].index).toBe(row.indexOf(Math.max(...row)));
       expect(Math.abs(j.top5[s][0].logit - Math.max(...row))).toBeLessThan(f.atol);
     }
   });

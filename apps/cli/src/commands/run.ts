@@ -1,4 +1,4 @@
-import { CardinalError, checkTensorCost, randomNormal, type Tensor, topK } from '@cardinal/core';
+import { CardinalError, checkTensorCost, classify, randomNormal, type Tensor } from '@cardinal/core';
 import { checkOutputPath } from '@cardinal/pretrained';
 import { parse, parseIntFlag, parsePositiveInt, parseShape, parseSize, parseThreads } from '../args.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
@@ -113,7 +113,8 @@ export async function runCommand(
   const described = exe.describe();
   exe.dispose();
   if (values.out) writeTensorFile(values.out, output, values.force ?? false, inputs);
-  const top = output.shape.length === 2 ? topK(output, Math.min(5, output.shape[1]!)) : undefined;
+  // The names classify and the library use: index, label, prob, logit.
+  const top = output.shape.length === 2 ? classify(output, { top: 5 }) : undefined;
   if (values.json) {
     out(
       JSON.stringify({
@@ -123,7 +124,7 @@ export async function runCommand(
         input_shape: input.shape,
         output_shape: output.shape,
         time_ms: Math.round(ms * 10) / 10,
-        top5: top?.map((row) => row.map((r) => ({ class: r.index, logit: r.value }))),
+        top5: top ?? null,
         out: values.out ?? null,
       }),
     );
@@ -136,7 +137,7 @@ export async function runCommand(
   else if (top) {
     for (const [i, row] of top.entries()) {
       out(
-        `sample ${i}: top-${row.length} ${row.map((r) => `${r.index} (${r.value.toFixed(4)})`).join(', ')}`,
+        `sample ${i}: top-${row.length} ${row.map((r) => `${r.index} (${r.logit.toFixed(4)})`).join(', ')}`,
       );
     }
   } else {
