@@ -11,6 +11,7 @@ const PACKAGES = [
   'packages/backend-onnx',
   'packages/backend-tfjs',
   'packages/backend-webgpu',
+  'packages/pretrained',
   'apps/cli',
 ];
 
@@ -55,6 +56,7 @@ describe('publishable packages', () => {
       '@cardinal/backend-onnx': tgz('backend-onnx'),
       '@cardinal/backend-tfjs': tgz('backend-tfjs'),
       '@cardinal/backend-webgpu': tgz('backend-webgpu'),
+      '@cardinal/pretrained': tgz('pretrained'),
       '@cardinal/cli': tgz('cli'),
     };
     writeFileSync(
@@ -128,6 +130,18 @@ describe('publishable packages', () => {
     );
     expect(cli.status, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout).params).toBe(25_028_904);
+    // The installed classify: sharp, the preprocessing workers (dist/preprocess-worker.js), labels.
+    const photo = '/usr/lib/python3/dist-packages/skimage/data/chelsea.png';
+    const classify = spawnSync(
+      join(project, 'node_modules', '.bin', 'cardinal'),
+      ['classify', photo, photo, '--model', 'resnet18', '--json', '--batch-size', '1'],
+      { cwd: project, encoding: 'utf8' },
+    );
+    expect(classify.status, classify.stderr).toBe(0);
+    const results = (JSON.parse(classify.stdout) as { results: { top: { label: string }[] }[] }).results;
+    expect(results).toHaveLength(2);
+    expect(results[0]!.top).toHaveLength(5);
+    expect(results[0]!.top).toEqual(results[1]!.top);
     console.log(
       `pack-install: ${tarballs.join(', ')} installed in ${project}; ${run.stdout.trim().replace(/\n/g, '; ')}`,
     );
