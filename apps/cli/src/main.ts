@@ -4,6 +4,7 @@ import { exportCommand, exportHelp } from './commands/export.js';
 import { modelsCommand, modelsHelp } from './commands/models.js';
 import { preprocessCommand, preprocessHelp } from './commands/preprocess.js';
 import { runCommand, runHelp } from './commands/run.js';
+import { serveCommand, serveHelp } from './commands/serve.js';
 import { summaryCommand, summaryHelp } from './commands/summary.js';
 import { trainCommand, trainHelp } from './commands/train.js';
 import { describeError, UsageError } from './errors.js';
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   preprocess: { run: preprocessCommand, help: preprocessHelp },
   export: { run: exportCommand, help: exportHelp },
   train: { run: trainCommand, help: trainHelp },
+  serve: { run: serveCommand, help: serveHelp },
 };
 
 function version(): string {

@@ -15,7 +15,12 @@ export const MAX_IMAGE_PIXELS = 89_478_485;
  * (PIL does not rotate either), palette and 16-bit images brought to 8-bit RGB(A) or gray.
  */
 export async function decodeImage(path: string): Promise<Image8> {
-  const bytes = readInputFile(path, 'image');
+  return decodeImageBytes(readInputFile(path, 'image'), path);
+}
+
+/** decodeImage for bytes already in memory (an upload); `source` names them in errors. */
+export async function decodeImageBytes(bytes: Uint8Array, source: string): Promise<Image8> {
+  const path = source;
   let sharp: typeof import('sharp');
   try {
     sharp = (await import('sharp')).default;

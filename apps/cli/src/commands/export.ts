@@ -6,7 +6,8 @@ import {
   saveModelFolder,
   writeFileAtomic,
 } from '@cardinal/pretrained';
-import { parse, parseSize } from '../args.js';
+import { writeTritonModel } from '@cardinal/serve';
+import { parse, parsePositiveInt, parseSize } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import { readLabels } from '../labels.js';
 import { ModelSource } from '../model-source.js';
@@ -36,17 +37,21 @@ export async function exportCommand(
     json: { type: 'boolean' },
     ...PREPROCESS_OPTIONS,
     labels: { type: 'string' },
+    name: { type: 'string' },
+    'max-batch': { type: 'string' },
   });
   if (values.help) {
     out(exportHelp);
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('export: expected one model name or config file');
-  if (values.format !== 'onnx' && values.format !== 'folder')
-    throw new UsageError(`export: unknown --format '${values.format}' (supported: onnx, folder)`);
+  if (values.format !== 'onnx' && values.format !== 'folder' && values.format !== 'triton')
+    throw new UsageError(`export: unknown --format '${values.format}' (supported: onnx, folder, triton)`);
   if (!values.out) throw new UsageError('export: --out FILE is required');
   if (values.format === 'folder')
     return exportFolder(await ModelSource.open(positionals[0]!), values, out, err);
+  if (values.format === 'triton')
+    return exportTriton(await ModelSource.open(positionals[0]!), values, out, err);
   if (extname(values.out).toLowerCase() !== '.onnx')
     throw new UsageError(`export: --out must end in .onnx for --format onnx, got '${values.out}'`);
   const spec = positionals[0]!;
@@ -134,5 +139,36 @@ async function exportFolder(
   );
   if (values.json) out(JSON.stringify({ model: label, format: 'folder', out: dir, files: written }));
   else out(`wrote ${dir}: ${label} as ${written.map((p) => basename(p)).join(' + ')} (timm layout)`);
+  return 0;
+}
+
+/** --format triton: a Triton model repository entry (config.pbtxt + <version>/model.onnx). */
+async function exportTriton(
+  model: ModelSource,
+  values: ExportValues & { name?: string; 'max-batch'?: string },
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
+  const maxBatch = values['max-batch'] ? parsePositiveInt(values['max-batch'], '--max-batch') : 8;
+  const inputs: (string | undefined)[] = [...model.files, values.weights];
+  const declared = model.declaredInputShape();
+  const [h, w] = values['input-size']
+    ? parseSize(values['input-size'], '--input-size')
+    : [declared?.[2] ?? 224, declared?.[3] ?? 224];
+  const { graph, label } = model.load([1, declared?.[1] ?? 3, h, w]);
+  const name = values.name ?? label.replace(/^.*\//, '').replace(/\.json$/, '');
+  const weights = await commandWeights(graph, model, values, inputs, err);
+  const onnx = await import('@cardinal/backend-onnx').catch(() => {
+    throw new CliError('Triton export needs the package @cardinal/backend-onnx');
+  });
+  const written = writeTritonModel(values.out!, graph, onnx.exportOnnx(graph, weights, { batchDim: 'N' }), {
+    name,
+    maxBatch,
+    force: values.force ?? false,
+    inputs,
+  });
+  if (values.json)
+    out(JSON.stringify({ model: label, format: 'triton', out: values.out, name, files: written }));
+  else out(`wrote ${written.join(', ')} (Triton, onnxruntime_onnx, max_batch_size ${maxBatch})`);
   return 0;
 }

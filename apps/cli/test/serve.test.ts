@@ -1,0 +1,246 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadFixture } from '@cardinal/testkit';
+import { onnx } from 'onnx-proto';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { cli } from './helpers.js';
+
+/**
+ * `cardinal serve` as a process: graceful shutdown under load (SIGTERM), the Triton export, and
+ * the deploy/ examples (their command starts the server here).
+ */
+const BIN = resolve(import.meta.dirname, '..', 'dist', 'bin.js');
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+const fx = loadFixture('tiny_resnext');
+const tmp = mkdtempSync(join(tmpdir(), 'cardinal-serve-'));
+
+/** Starts the server; resolves with its URL once it says where it listens. */
+function start(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
+  return new Promise((res, rej) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /at (http:\/\/[\d.:]+)/.exec(out);
+      if (m) res({ child, url: m[1]!, stderr: () => err });
+    });
+    child.on('exit', (code) => rej(new Error(`serve exited ${code}: ${err}`)));
+  });
+}
+
+const body = JSON.stringify({
+  inputs: [{ name: 'input', shape: fx.input.shape, datatype: 'FP32', data: Array.from(fx.input.data) }],
+});
+
+describe('cardinal serve, the process', () => {
+  it('SIGTERM under load: every accepted request answered right, readiness false, exit 0', async () => {
+    const { child, url, stderr } = await start([
+      join(fx.dir, 'meta.json'),
+      '--weights',
+      fx.weightsPath,
+      '--port',
+      '0',
+      '--name',
+      'tiny',
+    ]);
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    let stop = false;
+    const outcomes = { ok: 0, wrong: 0, busy: 0, refused: 0, other: [] as string[] };
+    const worker = async () => {
+      while (!stop) {
+        try {
+          const res = await fetch(`${url}/v2/models/tiny/infer`, {
+            method: 'POST',
+            body,
+            headers: { 'content-type': 'application/json' },
+          });
+          if (res.status === 503) {
+            outcomes.busy++;
+            continue;
+          }
+          const json = (await res.json()) as { outputs: { data: number[] }[] };
+          const d = json.outputs[0]!.data;
+          const right =
+            res.status === 200 && d.every((v, i) => Math.abs(v - fx.expected.data[i]!) <= fx.atol);
+          if (right) outcomes.ok++;
+          else outcomes.wrong++;
+        } catch (e) {
+          const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+          // After the listener closed: refused, or a keep-alive connection closed while idle.
+          if (code === 'ECONNREFUSED' || code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')
+            outcomes.refused++;
+          else outcomes.other.push(String(code));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    };
+    const workers = Array.from({ length: 12 }, worker);
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGTERM');
+    // Not ready from the signal on: 503 while answering what was accepted, then no listener.
+    let readiness: number | string = 200;
+    for (let i = 0; i < 100 && readiness === 200; i++) {
+      readiness = (await fetch(`${url}/v2/health/ready`).catch(() => undefined))?.status ?? 'refused';
+      if (readiness === 200) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(readiness).not.toBe(200);
+    const code = await exited;
+    stop = true;
+    await Promise.all(workers);
+    // What the server saw: every request it read ("incoming request") was answered.
+    const lines = stderr()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { reqId?: string; msg?: string; res?: { statusCode: number } });
+    const incoming = new Set(lines.filter((l) => l.msg === 'incoming request').map((l) => l.reqId));
+    const completed = lines.filter((l) => l.msg === 'request completed');
+    const answered = new Set(completed.map((l) => l.reqId));
+    console.log(
+      `serve SIGTERM: ${outcomes.ok} answered right, ${outcomes.busy} 503 while closing, ${outcomes.refused} refused after close; server read ${incoming.size}, answered ${answered.size}`,
+    );
+    expect(code).toBe(0);
+    expect(outcomes.wrong).toBe(0);
+    expect(outcomes.other).toEqual([]);
+    expect(outcomes.ok).toBeGreaterThan(10);
+    expect(incoming.size).toBeGreaterThanOrEqual(outcomes.ok);
+    expect([...incoming].filter((id) => !answered.has(id))).toEqual([]);
+    expect(completed.every((l) => l.res!.statusCode === 200 || l.res!.statusCode === 503)).toBe(true);
+    expect(stderr()).toMatch(/SIGTERM: answering the accepted requests, then exiting/);
+  }, 120_000);
+
+  it('exports a Triton repository whose config.pbtxt matches the ONNX file, beside other models, never replacing a version', async () => {
+    const repo = join(tmp, 'model_repository');
+    let r = await cli(
+      'export',
+      'resnet18',
+      '--format',
+      'triton',
+      '--out',
+      repo,
+      '--max-batch',
+      '16',
+      '--input-size',
+      '64',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    r = await cli(
+      'export',
+      join(fx.dir, 'meta.json'),
+      '--weights',
+      fx.weightsPath,
+      '--format',
+      'triton',
+      '--out',
+      repo,
+      '--name',
+      'tiny',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    for (const [name, maxBatch] of [
+      ['resnet18', 16],
+      ['tiny', 8],
+    ] as const) {
+      const pbtxt = readFileSync(join(repo, name, 'config.pbtxt'), 'utf8');
+      const model = onnx.ModelProto.decode(readFileSync(join(repo, name, '1', 'model.onnx')));
+      expect(pbtxt).toContain(`name: "${name}"`);
+      expect(pbtxt).toContain('platform: "onnxruntime_onnx"');
+      expect(pbtxt).toContain(`max_batch_size: ${maxBatch}`);
+      expect(pbtxt).toMatch(/dynamic_batching \{/);
+      const dims = (v: onnx.IValueInfoProto) =>
+        v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue));
+      for (const [kind, values] of [
+        [
+          'input',
+          model.graph!.input!.filter((i) => !model.graph!.initializer!.some((t) => t.name === i.name)),
+        ],
+        ['output', model.graph!.output!],
+      ] as const) {
+        const block = new RegExp(
+          `${kind} \\[\\s*\\{\\s*name: "([^"]+)"\\s*data_type: TYPE_FP32\\s*dims: \\[ ([\\d, ]+) \\]`,
+        ).exec(pbtxt)!;
+        expect(values).toHaveLength(1);
+        expect(block[1]).toBe(values[0]!.name);
+        const d = dims(values[0]!);
+        // The ONNX batch is symbolic; Triton's dims leave it out.
+        expect(typeof d[0]).toBe('string');
+        expect(block[2]!.split(', ').map(Number)).toEqual(d.slice(1));
+      }
+    }
+    r = await cli(
+      'export',
+      'resnet18',
+      '--format',
+      'triton',
+      '--out',
+      repo,
+      '--max-batch',
+      '16',
+      '--input-size',
+      '64',
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/resnet18\/1\/model\.onnx: already exists \(use --force/);
+  });
+
+  it('deploy/: the KServe runtime probes the v2 health routes on the port the server listens on, and its command starts the server', async () => {
+    const docs = readFileSync(join(ROOT, 'deploy', 'kserve.yaml'), 'utf8')
+      .split(/^---$/m)
+      .map((d) => parseYaml(d) as Record<string, unknown>)
+      .filter(Boolean);
+    const runtime = docs.find((d) => d.kind === 'ServingRuntime') as {
+      spec: {
+        protocolVersions: string[];
+        containers: {
+          args: string[];
+          command: string[];
+          ports: { containerPort: number }[];
+          readinessProbe: { httpGet: { path: string; port: number } };
+          livenessProbe: { httpGet: { path: string; port: number } };
+        }[];
+      };
+    };
+    const service = docs.find((d) => d.kind === 'InferenceService') as {
+      spec: { predictor: { model: { runtime: string; protocolVersion: string } } };
+    };
+    expect(runtime.spec.protocolVersions).toContain('v2');
+    expect(service.spec.predictor.model.protocolVersion).toBe('v2');
+    const c = runtime.spec.containers[0]!;
+    const port = c.ports[0]!.containerPort;
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/v2/health/ready', port });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/v2/health/live', port });
+    const args = [...c.command, ...c.args];
+    expect(args.slice(args.indexOf('--port'), args.indexOf('--port') + 2)).toEqual(['--port', String(port)]);
+    expect(args).toContain('0.0.0.0');
+    // The same command here, with the fixture for the model, this machine's loopback and a free port.
+    const local = c.args.map((a) =>
+      a === '0.0.0.0'
+        ? '127.0.0.1'
+        : a === String(port)
+          ? '0'
+          : a === '/mnt/models'
+            ? join(fx.dir, 'meta.json')
+            : a === '{{.Name}}'
+              ? 'tiny'
+              : a,
+    );
+    expect(c.command.slice(-1)).toEqual(['serve']);
+    const withWeights = [...local.slice(0, 1), '--weights', fx.weightsPath, ...local.slice(1)];
+    const { child, url } = await start(withWeights);
+    try {
+      expect((await fetch(`${url}/v2/health/ready`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const dockerfile = readFileSync(join(ROOT, 'deploy', 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^FROM node:20/m);
+    expect(dockerfile).toMatch(/ENTRYPOINT \["node", "apps\/cli\/dist\/bin\.js"\]/);
+    expect(existsSync(join(ROOT, 'deploy', 'README.md'))).toBe(true);
+  });
+});

@@ -1,0 +1,132 @@
+import type { Tensor } from '@cardinal/core';
+
+/** The queue is full: answer 503 with Retry-After instead of growing without limit. */
+export class QueueFullError extends Error {
+  override name = 'QueueFullError';
+}
+
+export interface BatcherOptions {
+  /** Samples in one backend call, at most (a request larger than this runs alone). 1 turns batching off. */
+  maxBatch: number;
+  /** How long the first request of a batch waits for others. */
+  maxDelayMs: number;
+  /** Requests waiting (not running), at most; past it, submit throws QueueFullError. */
+  maxQueue: number;
+  /** Called with each batch's size in samples, and its time in the backend. */
+  onBatch?: (samples: number, seconds: number) => void;
+}
+
+interface Pending {
+  x: Tensor;
+  resolve: (outputs: Record<string, Tensor>) => void;
+  reject: (e: unknown) => void;
+}
+
+function concat(parts: readonly Tensor[]): Tensor {
+  if (parts.length === 1) return parts[0]!;
+  const n = parts.reduce((a, p) => a + p.shape[0]!, 0);
+  const data = new Float32Array(parts.reduce((a, p) => a + p.data.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    data.set(p.data, off);
+    off += p.data.length;
+  }
+  return { shape: [n, ...parts[0]!.shape.slice(1)], data };
+}
+
+/** Rows [start, start + n) of a batch-first tensor. */
+function rows(t: Tensor, start: number, n: number): Tensor {
+  const per = t.data.length / t.shape[0]!;
+  return { shape: [n, ...t.shape.slice(1)], data: t.data.slice(start * per, (start + n) * per) };
+}
+
+/**
+ * Dynamic batching for one model: concurrent requests are gathered until `maxBatch` samples or
+ * `maxDelayMs` after the first, run as one call, and the outputs split back. One call runs at
+ * a time; requests that arrive meanwhile form the next batch, which starts as soon as the
+ * backend is free (they have waited already).
+ */
+export class DynamicBatcher {
+  private readonly queue: Pending[] = [];
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private idle: (() => void)[] = [];
+
+  constructor(
+    private readonly run: (x: Tensor) => Promise<Record<string, Tensor>>,
+    private readonly options: BatcherOptions,
+  ) {}
+
+  /** Requests waiting, not yet running. */
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /** Runs `x` ([n, ...], the model's input) in some batch; resolves to its own rows of every output. */
+  submit(x: Tensor): Promise<Record<string, Tensor>> {
+    if (this.queue.length >= this.options.maxQueue)
+      return Promise.reject(new QueueFullError(`queue full (${this.options.maxQueue} requests waiting)`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ x, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves when nothing waits and nothing runs. */
+  drained(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  private queuedSamples(): number {
+    let n = 0;
+    for (const p of this.queue) n += p.x.shape[0]!;
+    return n;
+  }
+
+  private schedule(): void {
+    if (this.running || this.queue.length === 0) return;
+    if (this.options.maxBatch <= 1 || this.queuedSamples() >= this.options.maxBatch) {
+      this.flush();
+      return;
+    }
+    this.timer ??= setTimeout(() => this.flush(), this.options.maxDelayMs);
+  }
+
+  private flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.running || this.queue.length === 0) return;
+    const batch: Pending[] = [this.queue.shift()!];
+    let samples = batch[0]!.x.shape[0]!;
+    while (this.queue.length && samples + this.queue[0]!.x.shape[0]! <= this.options.maxBatch) {
+      const p = this.queue.shift()!;
+      samples += p.x.shape[0]!;
+      batch.push(p);
+    }
+    this.running = true;
+    void this.execute(batch, samples);
+  }
+
+  private async execute(batch: Pending[], samples: number): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const out = await this.run(concat(batch.map((p) => p.x)));
+      this.options.onBatch?.(samples, (performance.now() - t0) / 1000);
+      let start = 0;
+      for (const p of batch) {
+        const n = p.x.shape[0]!;
+        const mine: Record<string, Tensor> = {};
+        for (const [name, t] of Object.entries(out)) mine[name] = batch.length === 1 ? t : rows(t, start, n);
+        p.resolve(mine);
+        start += n;
+      }
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+    } finally {
+      this.running = false;
+      if (this.queue.length) this.flush();
+      else for (const r of this.idle.splice(0)) r();
+    }
+  }
+}

@@ -1,0 +1,8 @@
+// @cardinal/serve: an Open Inference Protocol server (serve), its dynamic batcher, the
+// protocol's request and response codec, Prometheus metrics, and Triton model repositories.
+export * from './batcher.js';
+export * from './metrics.js';
+export * from './model.js';
+export * from './protocol.js';
+export * from './server.js';
+export * from './triton.js';

@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto';
+import { CardinalError, classify, preprocessImages } from '@cardinal/core';
+import { decodeImageBytes } from '@cardinal/pretrained';
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { QueueFullError } from './batcher.js';
+import { ServerMetrics } from './metrics.js';
+import { type ModelEntry, ServedModel } from './model.js';
+import { inferResponse, parseInferRequest, RequestError } from './protocol.js';
+
+export interface ServeOptions {
+  /** Default 127.0.0.1: nothing beyond this machine unless asked. */
+  host?: string;
+  /** Default 8000; 0 picks a free port. */
+  port?: number;
+  /** Largest request body in bytes (default 64 MiB): 413 past it. */
+  bodyLimit?: number;
+  /** Largest batch one request may send (default 64). */
+  maxRequestBatch?: number;
+  /** A request not answered in this time is cut off (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Allowed browser origins (CORS); none by default. */
+  corsOrigins?: string[];
+  /** Structured access log (JSON lines) to stderr; off by default. */
+  log?: boolean;
+  /** Seconds a client is told to wait after a 503 for a full queue (Retry-After). */
+  retryAfterSeconds?: number;
+}
+
+export interface InferenceServer {
+  app: FastifyInstance;
+  /** The address it listens on, e.g. http://127.0.0.1:8000. */
+  url: string;
+  models: ReadonlyMap<string, ServedModel>;
+  metrics: ServerMetrics;
+  /**
+   * Graceful shutdown: readiness turns false, new requests get 503, every accepted request is
+   * answered, then the models are disposed.
+   */
+  close(): Promise<void>;
+}
+
+const VERSION = '0.1.0';
+
+function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).type('application/json').send({ error: message });
+}
+
+/**
+ * Starts an inference server speaking the Open Inference Protocol (KServe v2, Triton's HTTP
+ * API) over REST for the given models, each with its own dynamic batcher.
+ */
+export async function serve(
+  entries: readonly ModelEntry[],
+  options: ServeOptions = {},
+): Promise<InferenceServer> {
+  if (entries.length === 0) throw new Error('serve: no models');
+  const names = new Set<string>();
+  for (const e of entries) {
+    if (names.has(e.name)) throw new Error(`serve: two models named '${e.name}'`);
+    names.add(e.name);
+  }
+  const metrics = new ServerMetrics();
+  const onBatch = (model: string, samples: number, seconds: number) => {
+    metrics.batchSize.observe({ model }, samples);
+    metrics.inference.observe({ model }, seconds);
+  };
+  const models = new Map<string, ServedModel>();
+  for (const e of entries) models.set(e.name, await ServedModel.load(e, onBatch));
+  let ready = true;
+  const bodyLimit = options.bodyLimit ?? 64 * 1024 * 1024;
+  const maxRequestBatch = options.maxRequestBatch ?? 64;
+  const retryAfter = String(options.retryAfterSeconds ?? 1);
+
+  const app = Fastify({
+    // The access log is JSON lines on stderr (stdout stays for the CLI's own lines).
+    logger: options.log ? { level: 'info', stream: process.stderr } : false,
+    bodyLimit,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    // A request id on every response: the client's X-Request-Id, else a new one.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  });
+  if (options.corsOrigins?.length) await app.register(cors, { origin: options.corsOrigins });
+  // Bodies are read as bytes: JSON, JSON + binary tensors, or an image; each route parses its own.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-request-id', req.id);
+    return payload;
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unknown';
+    const status = String(reply.statusCode);
+    metrics.requests.inc({ route, status });
+    if (reply.statusCode >= 400) metrics.errors.inc({ route, status });
+    metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 404, `no route ${req.method} ${req.url.slice(0, 200)}`),
+  );
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    if (err instanceof RequestError) return sendError(reply, err.status, err.message);
+    if (err instanceof QueueFullError) {
+      reply.header('retry-after', retryAfter);
+      return sendError(reply, 503, err.message);
+    }
+    if (err instanceof CardinalError) return sendError(reply, 400, err.message);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return sendError(reply, 413, `body over the limit of ${bodyLimit} bytes`);
+    if (err.statusCode && err.statusCode < 500) return sendError(reply, err.statusCode, err.message);
+    req.log.error(err);
+    return sendError(reply, 500, `internal error: ${err.message}`);
+  });
+
+  const model = (req: FastifyRequest<{ Params: { name: string } }>): ServedModel => {
+    const m = models.get(req.params.name);
+    if (!m)
+      throw new RequestError(
+        404,
+        `unknown model '${req.params.name.slice(0, 128)}'; serving ${[...models.keys()].join(', ')}`,
+      );
+    return m;
+  };
+
+  app.get('/v2/health/live', async () => ({ live: true }));
+  app.get('/v2/health/ready', async (_req, reply) => reply.code(ready ? 200 : 503).send({ ready }));
+  app.get('/v2', async () => ({
+    name: 'cardinal',
+    version: VERSION,
+    extensions: ['binary_tensor_data', 'classification'],
+  }));
+  app.get<{ Params: { name: string } }>('/v2/models/:name', async (req) => model(req).metadata());
+  app.get<{ Params: { name: string } }>('/v2/models/:name/ready', async (req, reply) => {
+    model(req);
+    return reply.code(ready ? 200 : 503).send({ name: req.params.name, ready });
+  });
+  app.post<{ Params: { name: string } }>('/v2/models/:name/infer', async (req, reply) => {
+    const m = model(req);
+    const body = req.body as Buffer | undefined;
+    if (!body?.length) throw new RequestError(400, 'empty body: expected an infer request');
+    const header = req.headers['inference-header-content-length'];
+    const parsed = parseInferRequest(
+      body,
+      typeof header === 'string' ? header : undefined,
+      m.graph.inputs[0]!,
+      m.graph.outputs,
+      maxRequestBatch,
+    );
+    metrics.queueDepth.set({ model: m.name }, m.batcher.depth);
+    const out = await m.infer(parsed.input);
+    const res = inferResponse(m.name, parsed.id, parsed.outputs, out);
+    if (res.headerLength !== undefined)
+      return reply
+        .header('inference-header-content-length', String(res.headerLength))
+        .type('application/octet-stream')
+        .send(res.body);
+    return reply.type('application/json').send(res.body);
+  });
+  app.post<{ Params: { name: string }; Querystring: { top?: string } }>(
+    '/v2/models/:name/classify',
+    async (req) => {
+      const m = model(req);
+      const body = req.body as Buffer | undefined;
+      if (!body?.length) throw new RequestError(400, 'empty body: expected an image (PNG, JPEG, WebP)');
+      const top = req.query.top === undefined ? 5 : Number(req.query.top);
+      if (!Number.isSafeInteger(top) || top < 1)
+        throw new RequestError(400, `top must be a positive integer, got '${req.query.top}'`);
+      const image = await decodeImageBytes(body, 'image');
+      const x = preprocessImages([image], m.preprocess);
+      metrics.queueDepth.set({ model: m.name }, m.batcher.depth);
+      const out = await m.infer(x);
+      const scores = classify(out[m.graph.outputs[0]!]!, {
+        top,
+        ...(m.labels ? { labels: m.labels } : {}),
+      })[0]!;
+      return { model_name: m.name, id: req.id, top: scores };
+    },
+  );
+  app.get('/metrics', async (_req, reply) => {
+    for (const m of models.values()) metrics.queueDepth.set({ model: m.name }, m.batcher.depth);
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8000 });
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url: address,
+    models,
+    metrics,
+    close() {
+      closing ??= (async () => {
+        ready = false;
+        // Stops accepting, answers 503 to requests that arrive meanwhile, waits for the rest.
+        await app.close();
+        for (const m of models.values()) {
+          await m.batcher.drained();
+          m.dispose();
+        }
+      })();
+      return closing;
+    },
+  };
+}
