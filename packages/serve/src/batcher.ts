@@ -8,7 +8,11 @@ export class QueueFullError extends Error {
 export interface BatcherOptions {
   /** Samples in one backend call, at most (a request larger than this runs alone). 1 turns batching off. */
   maxBatch: number;
-  /** How long the first request of a batch waits for others. */
+  /**
+   * How long the first request of a batch waits for others, when others are on their way
+   * (announced, not yet submitted). With none arriving an idle backend starts at once: a lone
+   * client never pays the delay.
+   */
   maxDelayMs: number;
   /** Requests waiting (not running), at most; past it, submit throws QueueFullError. */
   maxQueue: number;
@@ -51,6 +55,7 @@ export class DynamicBatcher {
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private idle: (() => void)[] = [];
+  private arriving = 0;
 
   constructor(
     private readonly run: (x: Tensor) => Promise<Record<string, Tensor>>,
@@ -72,6 +77,17 @@ export class DynamicBatcher {
     });
   }
 
+  /** A request for this model has started arriving (its body is being read). */
+  announce(): void {
+    this.arriving++;
+  }
+
+  /** An announced request was submitted, or failed before it could be: it is no longer arriving. */
+  withdraw(): void {
+    this.arriving = Math.max(0, this.arriving - 1);
+    if (this.arriving === 0 && this.timer) this.flush();
+  }
+
   /** Resolves when nothing waits and nothing runs. */
   drained(): Promise<void> {
     if (!this.running && this.queue.length === 0) return Promise.resolve();
@@ -86,7 +102,7 @@ export class DynamicBatcher {
 
   private schedule(): void {
     if (this.running || this.queue.length === 0) return;
-    if (this.options.maxBatch <= 1 || this.queuedSamples() >= this.options.maxBatch) {
+    if (this.options.maxBatch <= 1 || this.arriving === 0 || this.queuedSamples() >= this.options.maxBatch) {
       this.flush();
       return;
     }

@@ -66,7 +66,11 @@ export class ServedModel {
     entry: ModelEntry,
     onBatch: (model: string, samples: number, seconds: number) => void,
   ): Promise<ServedModel> {
-    const exe = await entry.backend.compile(entry.graph, entry.weights, entry.compile);
+    // A server reads and writes requests between runs: runtime threads that spin while idle
+    // (ONNX Runtime's default) would take the cores that work needs. Backends without the
+    // option ignore it.
+    const compile = { allowSpinning: false, ...entry.compile } as CompileOptions;
+    const exe = await entry.backend.compile(entry.graph, entry.weights, compile);
     return new ServedModel(entry, exe, onBatch);
   }
 

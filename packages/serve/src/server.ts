@@ -100,6 +100,22 @@ export async function serve(
     if (reply.statusCode >= 400) metrics.errors.inc({ route, status });
     metrics.latency.observe({ route }, reply.elapsedTime / 1000);
   });
+  // Requests on their way to a batcher: announced as they arrive, withdrawn once submitted (or
+  // answered otherwise), so an idle model waits for a batch only when others are coming.
+  const announced = new WeakSet<FastifyRequest>();
+  const withdraw = (req: FastifyRequest) => {
+    if (!announced.has(req)) return;
+    announced.delete(req);
+    models.get((req.params as { name: string }).name)?.batcher.withdraw();
+  };
+  app.addHook('onRequest', async (req) => {
+    const m = models.get((req.params as { name?: string } | undefined)?.name ?? '');
+    if (m && req.method === 'POST') {
+      announced.add(req);
+      m.batcher.announce();
+    }
+  });
+  app.addHook('onResponse', async (req) => withdraw(req));
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, 404, `no route ${req.method} ${req.url.slice(0, 200)}`),
   );
@@ -152,7 +168,10 @@ export async function serve(
       maxRequestBatch,
     );
     metrics.queueDepth.set({ model: m.name }, m.batcher.depth);
-    const out = await m.infer(parsed.input);
+    // Queued first, then no longer arriving: a batch waiting only for this request starts now.
+    const running = m.infer(parsed.input);
+    withdraw(req);
+    const out = await running;
     const res = inferResponse(m.name, parsed.id, parsed.outputs, out);
     if (res.headerLength !== undefined)
       return reply
@@ -173,7 +192,9 @@ export async function serve(
       const image = await decodeImageBytes(body, 'image');
       const x = preprocessImages([image], m.preprocess);
       metrics.queueDepth.set({ model: m.name }, m.batcher.depth);
-      const out = await m.infer(x);
+      const running = m.infer(x);
+      withdraw(req);
+      const out = await running;
       const scores = classify(out[m.graph.outputs[0]!]!, {
         top,
         ...(m.labels ? { labels: m.labels } : {}),

@@ -228,6 +228,11 @@ describe('cardinal serve (Open Inference Protocol)', () => {
   });
 
   it('batches concurrent requests, and every response equals its own unbatched result', async () => {
+    // A model that takes 50 ms a call: requests that arrive during a call form the next batch.
+    const batching = await serve([entry({ maxBatch: 8, maxDelayMs: 10 }, slowBackend)], { port: 0 });
+    const post = (path: string, body: string) =>
+      fetch(`${batching.url}/v2${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const server = batching;
     const before = await (await fetch(`${server.url}/metrics`)).text();
     const count = (text: string, key: string) =>
       Number(new RegExp(`^${key} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
@@ -265,6 +270,7 @@ describe('cardinal serve (Open Inference Protocol)', () => {
     expect(batchesTogether).toBeLessThan(16);
     expect(after).toMatch(/cardinal_requests_total\{route="\/v2\/models\/:name\/infer",status="200"\}/);
     expect(after).toMatch(/cardinal_request_duration_seconds_bucket/);
+    await batching.close();
   });
 
   it('soak: 10,000 requests, no 5xx, every answer right, RSS flat', async () => {
