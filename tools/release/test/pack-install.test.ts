@@ -12,6 +12,7 @@ const PACKAGES = [
   'packages/backend-tfjs',
   'packages/backend-webgpu',
   'packages/pretrained',
+  'packages/serve',
   'apps/cli',
 ];
 
@@ -57,6 +58,7 @@ describe('publishable packages', () => {
       '@cardinal/backend-tfjs': tgz('backend-tfjs'),
       '@cardinal/backend-webgpu': tgz('backend-webgpu'),
       '@cardinal/pretrained': tgz('pretrained'),
+      '@cardinal/serve': tgz('serve'),
       '@cardinal/cli': tgz('cli'),
     };
     writeFileSync(
