@@ -117,9 +117,12 @@ export function parseInferRequest(
       );
     if (binary!.length !== binarySize)
       bad(`input '${name}': ${binary!.length} bytes of binary data, the header says ${binarySize}`);
-    values = new Float32Array(count);
-    // Little-endian bytes as the extension states (this host is little-endian, as every Node target).
-    new Uint8Array(values.buffer).set(binary!);
+    // Little-endian bytes as the extension states (this host is little-endian, as every Node
+    // target): used where they lie when aligned, else copied once.
+    values =
+      binary!.byteOffset % 4 === 0
+        ? new Float32Array(binary!.buffer, binary!.byteOffset, count)
+        : new Float32Array(new Uint8Array(binary!).buffer);
   } else {
     if (data === undefined) bad(`input '${name}': no 'data' and no binary_data_size`);
     values = flatten(data, count, name);

@@ -231,7 +231,11 @@ describe('cardinal serve (Open Inference Protocol)', () => {
     // A model that takes 50 ms a call: requests that arrive during a call form the next batch.
     const batching = await serve([entry({ maxBatch: 8, maxDelayMs: 10 }, slowBackend)], { port: 0 });
     const post = (path: string, body: string) =>
-      fetch(`${batching.url}/v2${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      fetch(`${batching.url}/v2${path}`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
     const server = batching;
     const before = await (await fetch(`${server.url}/metrics`)).text();
     const count = (text: string, key: string) =>

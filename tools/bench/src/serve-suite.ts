@@ -50,7 +50,20 @@ async function measureBare(): Promise<void> {
 }
 
 function startServer(maxBatch: number): Promise<{ child: ChildProcess; url: string }> {
-  const args = [BIN, 'serve', values.model!, '--port', '0', '--quiet', '--max-batch', String(maxBatch), '--max-delay-ms', '5', '--threads', values.threads!];
+  const args = [
+    BIN,
+    'serve',
+    values.model!,
+    '--port',
+    '0',
+    '--quiet',
+    '--max-batch',
+    String(maxBatch),
+    '--max-delay-ms',
+    '5',
+    '--threads',
+    values.threads!,
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((res, rej) => {
     let out = '';
@@ -67,7 +80,14 @@ function startServer(maxBatch: number): Promise<{ child: ChildProcess; url: stri
 const x = randomNormal([1, 3, size, size], 2);
 const head = Buffer.from(
   JSON.stringify({
-    inputs: [{ name: 'input', shape: [1, 3, size, size], datatype: 'FP32', parameters: { binary_data_size: x.data.byteLength } }],
+    inputs: [
+      {
+        name: 'input',
+        shape: [1, 3, size, size],
+        datatype: 'FP32',
+        parameters: { binary_data_size: x.data.byteLength },
+      },
+    ],
   }),
 );
 const body = Buffer.concat([head, Buffer.from(x.data.buffer)]);
@@ -88,13 +108,16 @@ try {
   // Rounds alternate bare, batching on and batching off, so drift falls on all alike.
   for (let round = 0; round < rounds; round++) {
     await measureBare();
+    // Which mode goes first alternates by round: the one after the bare runs is not always the same.
     for (const connections of levels)
-      // Which mode goes first alternates by round: the one after the bare runs is not always the same.
       for (const [mode, { url }] of round % 2 ? Object.entries(servers).reverse() : Object.entries(servers)) {
         const r = await autocannon({
           url: `${url}/v2/models/${values.model}/infer`,
           method: 'POST',
-          headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.length) },
+          headers: {
+            'content-type': 'application/octet-stream',
+            'inference-header-content-length': String(head.length),
+          },
           body,
           connections,
           duration: seconds,
@@ -134,7 +157,9 @@ const machine = `${cpus()[0]?.model.trim()}, ${cpus().length} cores, Node ${proc
 if (values.json) console.log(JSON.stringify({ machine, bare, rows }));
 else {
   console.log(`machine: ${machine}`);
-  console.log(`${values.model} at ${size} on onnx, ${values.threads} threads; bare: batch 1 ${bare[1]!.toFixed(1)} images/s, batch 8 ${bare[8]!.toFixed(1)} images/s`);
+  console.log(
+    `${values.model} at ${size} on onnx, ${values.threads} threads; bare: batch 1 ${bare[1]!.toFixed(1)} images/s, batch 8 ${bare[8]!.toFixed(1)} images/s`,
+  );
   console.log('| batching | concurrency | requests/s | p50 ms | p99 ms | non-2xx | errors | / bare best |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const r of rows)
