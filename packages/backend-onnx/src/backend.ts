@@ -13,8 +13,16 @@ import {
 } from '@cardinal/core';
 import { exportOnnx, type OnnxExportOptions } from './model.js';
 import { createSession, type ExecutionProvider, loadOrt, type SessionOptions } from './runtime.js';
+import { createWorkerSession } from './worker-session.js';
 
-export interface OnnxCompileOptions extends CompileOptions, OnnxExportOptions, SessionOptions {}
+export interface OnnxCompileOptions extends CompileOptions, OnnxExportOptions, SessionOptions {
+  /**
+   * Run the session in a worker thread. onnxruntime-node runs a session on the calling thread,
+   * blocking its event loop for the whole run; a server (or a pipeline that decodes while the
+   * model runs) keeps its event loop free this way. Inputs are copied to the worker.
+   */
+  worker?: boolean;
+}
 
 export interface OnnxExecutable extends Executable {
   /** The provider the session runs on. */
@@ -28,6 +36,7 @@ export async function compileOnnx(
 ): Promise<OnnxExecutable> {
   const { ort, error } = loadOrt();
   if (!ort) throw new BackendUnavailableError(error ?? 'onnxruntime-node cannot be loaded');
+  if (options.worker) return compileInWorker(graph, weights, options);
   // The model bytes are dropped once the session holds its own copy.
   const { session, provider, fallbackReason } = await createSession(
     ort,
@@ -60,6 +69,52 @@ export async function compileOnnx(
     },
     describe: () =>
       `onnx (onnxruntime-node ${ort.env.versions?.common ?? ''}, ${provider.toUpperCase()} execution provider${fallbackReason ? `; skipped ${fallbackReason}` : ''})`,
+  };
+}
+
+/** compileOnnx with the session in a worker thread (options.worker). */
+async function compileInWorker(
+  graph: Graph,
+  weights: WeightMap,
+  options: OnnxCompileOptions,
+): Promise<OnnxExecutable> {
+  const { worker: _worker, onProgress: _onProgress, ...sessionOptions } = options;
+  const session = await createWorkerSession(exportOnnx(graph, weights, options), {
+    ...(sessionOptions.executionProviders ? { executionProviders: sessionOptions.executionProviders } : {}),
+    ...(sessionOptions.intraOpNumThreads !== undefined
+      ? { intraOpNumThreads: sessionOptions.intraOpNumThreads }
+      : {}),
+    ...(sessionOptions.interOpNumThreads !== undefined
+      ? { interOpNumThreads: sessionOptions.interOpNumThreads }
+      : {}),
+    ...(sessionOptions.graphOptimizationLevel
+      ? { graphOptimizationLevel: sessionOptions.graphOptimizationLevel }
+      : {}),
+    ...(sessionOptions.allowSpinning !== undefined ? { allowSpinning: sessionOptions.allowSpinning } : {}),
+  });
+  const batchFree = options.batchDim !== null;
+  const guard = new DisposeGuard(graph.name);
+  return {
+    provider: session.provider as ExecutionProvider,
+    async run(inputs) {
+      guard.check();
+      const feeds = graph.inputs.map((spec) => {
+        const t = checkInput(spec, inputs[spec.name], { batchFree });
+        return { name: spec.name, dims: [...t.shape], data: t.data };
+      });
+      const results = await session.run(feeds);
+      const out: Record<string, Tensor> = {};
+      for (const name of graph.outputs) {
+        const r = results.find((o) => o.name === name)!;
+        out[name] = { shape: r.dims, data: r.data };
+      }
+      return out;
+    },
+    dispose() {
+      if (guard.dispose()) session.close();
+    },
+    describe: () =>
+      `onnx (onnxruntime-node ${session.version}, ${session.provider.toUpperCase()} execution provider, in a worker thread${session.fallbackReason ? `; skipped ${session.fallbackReason}` : ''})`,
   };
 }
 

@@ -77,3 +77,28 @@ describe('onnx runtime', () => {
     expect(growth).toBeLessThan(32);
   });
 });
+
+describe('a session in a worker thread', () => {
+  it('gives the in-thread outputs bit for bit, keeps the event loop free while it runs, and refuses after dispose', async () => {
+    const g = createModel('resnet18', { inputShape: [4, 3, 96, 96], numClasses: 10 });
+    const w = initTestWeights(g, 3);
+    const x = { shape: [4, 3, 96, 96], data: new Float32Array(4 * 3 * 96 * 96).map((_, i) => Math.sin(i)) };
+    const here = await compileOnnx(g, w, { executionProviders: ['cpu'] });
+    const there = await compileOnnx(g, w, { executionProviders: ['cpu'], worker: true });
+    expect(there.describe()).toMatch(/CPU execution provider, in a worker thread/);
+    const a = (await here.run({ input: x }))[g.outputs[0]!]!;
+    // Ticks of the event loop while the worker runs: the caller's thread is not blocked.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const b = (await there.run({ input: x }))[g.outputs[0]!]!;
+    clearInterval(timer);
+    expect(b.shape).toEqual(a.shape);
+    expect(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)).toEqual(
+      Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength),
+    );
+    expect(ticks).toBeGreaterThan(0);
+    here.dispose();
+    there.dispose();
+    await expect(there.run({ input: x })).rejects.toThrow(/disposed/);
+  });
+});

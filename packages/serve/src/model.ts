@@ -69,7 +69,9 @@ export class ServedModel {
     // A server reads and writes requests between runs: runtime threads that spin while idle
     // (ONNX Runtime's default) would take the cores that work needs. Backends without the
     // option ignore it.
-    const compile = { allowSpinning: false, ...entry.compile } as CompileOptions;
+    // onnxruntime-node runs a session on the calling thread, blocking the event loop for a whole
+    // run: in a worker thread, health probes, metrics and new requests are answered meanwhile.
+    const compile = { allowSpinning: false, worker: true, ...entry.compile } as CompileOptions;
     const exe = await entry.backend.compile(entry.graph, entry.weights, compile);
     return new ServedModel(entry, exe, onBatch);
   }

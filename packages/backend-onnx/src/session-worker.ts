@@ -1,0 +1,52 @@
+// The worker of a session in its own thread (see worker-session.ts): onnxruntime-node runs a
+// session synchronously on the thread that calls it, so a server or a pipeline that must keep
+// its event loop free runs the session here.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createSession, loadOrt, type SessionOptions } from './runtime.js';
+
+export interface WorkerFeed {
+  name: string;
+  dims: number[];
+  data: Float32Array;
+}
+export type WorkerRequest = { id: number; feeds: WorkerFeed[] };
+export type WorkerReply =
+  | { id: number; outputs: WorkerFeed[] }
+  | { id: number; error: string }
+  | { ready: true; provider: string; fallbackReason?: string; version: string }
+  | { failed: string };
+
+const { model, options } = workerData as { model: Uint8Array; options: SessionOptions };
+const { ort, error } = loadOrt();
+const port = parentPort!;
+try {
+  if (!ort) throw new Error(error ?? 'onnxruntime-node cannot be loaded');
+  const { session, provider, fallbackReason } = await createSession(ort, model, options);
+  port.on('message', async ({ id, feeds }: WorkerRequest) => {
+    try {
+      const inputs = Object.fromEntries(
+        feeds.map((f) => [f.name, new ort.Tensor('float32', f.data, f.dims)]),
+      );
+      const results = await session.run(inputs);
+      const outputs: WorkerFeed[] = Object.entries(results).map(([name, t]) => ({
+        name,
+        dims: [...t.dims],
+        data: Float32Array.from(t.data as Float32Array),
+      }));
+      port.postMessage(
+        { id, outputs } satisfies WorkerReply,
+        outputs.map((o) => o.data.buffer as ArrayBuffer),
+      );
+    } catch (e) {
+      port.postMessage({ id, error: (e as Error).message } satisfies WorkerReply);
+    }
+  });
+  port.postMessage({
+    ready: true,
+    provider,
+    ...(fallbackReason ? { fallbackReason } : {}),
+    version: ort.env.versions?.common ?? '',
+  } satisfies WorkerReply);
+} catch (e) {
+  port.postMessage({ failed: (e as Error).message.split('\n')[0]! } satisfies WorkerReply);
+}
