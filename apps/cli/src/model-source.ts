@@ -91,6 +91,11 @@ export class ModelSource {
     return new ModelSource(spec);
   }
 
+  /** A name for the model in URLs and repositories: the label's last path part, without .json. */
+  static shortName(label: string): string {
+    return label.replace(/^.*\//, '').replace(/\.json$/, '');
+  }
+
   /** The paths this source reads: never written by the command, even with --force. */
   get files(): string[] {
     if (this.folder)

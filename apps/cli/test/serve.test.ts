@@ -117,7 +117,7 @@ describe('cardinal serve, the process', () => {
 
   it('exports a Triton repository whose config.pbtxt matches the ONNX file, beside other models, never replacing a version', async () => {
     const repo = join(tmp, 'model_repository');
-    let r = await cli(
+    const resnet18 = [
       'export',
       'resnet18',
       '--format',
@@ -128,7 +128,8 @@ describe('cardinal serve, the process', () => {
       '16',
       '--input-size',
       '64',
-    );
+    ];
+    let r = await cli(...resnet18);
     expect(r.code, r.stderr).toBe(0);
     r = await cli(
       'export',
@@ -173,18 +174,7 @@ describe('cardinal serve, the process', () => {
         expect(block[2]!.split(', ').map(Number)).toEqual(d.slice(1));
       }
     }
-    r = await cli(
-      'export',
-      'resnet18',
-      '--format',
-      'triton',
-      '--out',
-      repo,
-      '--max-batch',
-      '16',
-      '--input-size',
-      '64',
-    );
+    r = await cli(...resnet18);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/resnet18\/1\/model\.onnx: already exists \(use --force/);
   });

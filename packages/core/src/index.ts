@@ -40,6 +40,7 @@ export {
 } from './executor/reference.js';
 export {
   centerCrop,
+  defaultPreprocess,
   IMAGENET_DEFAULTS,
   type PreprocessConfig,
   preprocessImages,

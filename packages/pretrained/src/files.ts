@@ -325,3 +325,13 @@ export function readJsonFile(path: string, what: string): unknown {
     throw new FileError(`${path}: not valid JSON (${printable((e as Error).message)})`);
   }
 }
+
+/** Whether a path is a folder (a model folder has config.json in it). */
+export function isFolder(path: string): boolean {
+  return statOrUndefined(path)?.isDirectory() ?? false;
+}
+
+/** Whether a path is a regular file. */
+export function isFile(path: string): boolean {
+  return statOrUndefined(path)?.isFile() ?? false;
+}

@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type BlockName,
@@ -14,28 +14,11 @@ import {
   saveWeights,
   type WeightMap,
 } from '@cardinal/core';
-import { checkOutputPath, readJsonFile, writeFileAtomic } from './files.js';
+import { checkOutputPath, isFile, isFolder, readJsonFile, writeFileAtomic } from './files.js';
 import { loadWeightsFile } from './weights-file.js';
 
 /** The weights files of a timm model folder, in the order timm's loader tries them. */
 export const FOLDER_WEIGHT_FILES = ['model.safetensors', 'pytorch_model.bin'] as const;
-
-/** Whether a path is a folder (a model folder has config.json in it). */
-export function isFolder(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** A model folder located: its config read and checked, its weights file found (not read). */
 export interface ModelFolder {

@@ -13,6 +13,7 @@ import {
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { FetchError, printable } from '@cardinal/core';
+import { isFile } from './files.js';
 
 export interface FetchOptions {
   /** Cache folder; default $CARDINAL_CACHE, else $XDG_CACHE_HOME/cardinal, else ~/.cache/cardinal. */
@@ -68,14 +69,6 @@ export function hashPrefixOf(fileName: string): string | undefined {
   return m?.[1] || undefined;
 }
 
-function exists(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
 function sizeOf(path: string): number {
   try {
     return statSync(path).size;
@@ -105,7 +98,7 @@ async function download(
   expect: Expect,
   options: FetchOptions,
 ): Promise<string> {
-  if (exists(target)) return target;
+  if (isFile(target)) return target;
   if (isOffline(options))
     throw new FetchError(`${label}: not in the cache (${target}) and offline mode is on`);
   mkdirSync(join(target, '..'), { recursive: true });
@@ -226,7 +219,7 @@ export async function fetchHfFolder(spec: string, options: FetchOptions = {}): P
       options,
     );
   await get('config.json');
-  if (exists(join(dir, 'pytorch_model.bin'))) return dir;
+  if (isFile(join(dir, 'pytorch_model.bin'))) return dir;
   try {
     await get('model.safetensors');
   } catch (e) {

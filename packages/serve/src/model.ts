@@ -1,9 +1,9 @@
 import {
   type Backend,
   type CompileOptions,
+  defaultPreprocess,
   type Executable,
   type Graph,
-  IMAGENET_DEFAULTS,
   type PreprocessConfig,
   type Tensor,
   type WeightMap,
@@ -46,12 +46,7 @@ export class ServedModel {
     this.name = entry.name;
     this.graph = entry.graph;
     const [, c, h, w] = entry.graph.inputs[0]!.shape as number[];
-    this.preprocess = entry.preprocess ?? {
-      ...IMAGENET_DEFAULTS,
-      inputSize: [h!, w!],
-      channels: c === 1 ? 1 : 3,
-      ...(c === 1 ? { mean: [0.5], std: [0.5] } : {}),
-    };
+    this.preprocess = entry.preprocess ?? defaultPreprocess(c === 1 ? 1 : 3, [h!, w!]);
     this.labels = entry.labels;
     this.platform = `cardinal_${entry.backend.name}`;
     const input = entry.graph.inputs[0]!.name;

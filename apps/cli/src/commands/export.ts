@@ -156,7 +156,7 @@ async function exportTriton(
     ? parseSize(values['input-size'], '--input-size')
     : [declared?.[2] ?? 224, declared?.[3] ?? 224];
   const { graph, label } = model.load([1, declared?.[1] ?? 3, h, w]);
-  const name = values.name ?? label.replace(/^.*\//, '').replace(/\.json$/, '');
+  const name = values.name ?? ModelSource.shortName(label);
   const weights = await commandWeights(graph, model, values, inputs, err);
   const onnx = await import('@cardinal/backend-onnx').catch(() => {
     throw new CliError('Triton export needs the package @cardinal/backend-onnx');

@@ -1,5 +1,5 @@
 import {
-  IMAGENET_DEFAULTS,
+  defaultPreprocess,
   type Interpolation,
   type PreprocessConfig,
   preprocessImages,
@@ -48,14 +48,9 @@ export function preprocessConfig(
   if (inChans !== 1 && inChans !== 3)
     throw new UsageError(`${model.spec}: images have 1 or 3 channels, the model takes ${inChans}`);
   const channels = inChans as 1 | 3;
-  const gray = channels === 1;
-  const base: PreprocessConfig = model.pretrained()?.preprocess ?? {
-    ...IMAGENET_DEFAULTS,
-    inputSize: [declared?.[2] ?? 224, declared?.[3] ?? 224],
-    mean: gray ? [0.5] : IMAGENET_DEFAULTS.mean,
-    std: gray ? [0.5] : IMAGENET_DEFAULTS.std,
-    channels,
-  };
+  const base: PreprocessConfig =
+    model.pretrained()?.preprocess ??
+    defaultPreprocess(channels, [declared?.[2] ?? 224, declared?.[3] ?? 224]);
   const interpolation = (values.interpolation ?? base.interpolation) as Interpolation;
   if (!INTERPOLATIONS.includes(interpolation))
     throw new UsageError(

@@ -100,7 +100,7 @@ export async function serveCommand(
       [],
       err,
     );
-    const name = e.name ?? label.replace(/^.*\//, '').replace(/\.json$/, '');
+    const name = e.name ?? ModelSource.shortName(label);
     if (!/^[\w.-]{1,128}$/.test(name))
       throw new UsageError(
         `serve: model name '${printable(name.slice(0, 64))}' is not usable in a URL; give --name`,

@@ -29,6 +29,16 @@ export const IMAGENET_DEFAULTS: PreprocessConfig = {
   channels: 3,
 };
 
+/**
+ * The transform a model gets when nothing states one: ImageNet's defaults at its input size,
+ * and for one-channel models mean and std 0.5 (ImageNet's are per RGB channel).
+ */
+export function defaultPreprocess(channels: 1 | 3, inputSize: [number, number]): PreprocessConfig {
+  return channels === 3
+    ? { ...IMAGENET_DEFAULTS, inputSize }
+    : { ...IMAGENET_DEFAULTS, inputSize, mean: [0.5], std: [0.5], channels };
+}
+
 /** Python's round(): halves go to the even neighbour (torchvision's crop offsets use it). */
 function roundHalfEven(v: number): number {
   const f = Math.floor(v);

@@ -8,7 +8,7 @@ import {
   resnetConfigToJson,
 } from '../config/resnet.js';
 import { ConfigError, printable } from '../errors.js';
-import { IMAGENET_DEFAULTS, type PreprocessConfig } from '../image/preprocess.js';
+import { defaultPreprocess, IMAGENET_DEFAULTS, type PreprocessConfig } from '../image/preprocess.js';
 import type { Graph } from '../ir/graph.js';
 import { getZooEntry, ZOO } from '../zoo/zoo.js';
 
@@ -101,9 +101,9 @@ export function parsePretrainedConfig(value: unknown, source = 'config.json'): P
     );
   if (inChans !== 1 && inChans !== 3)
     throw new ConfigError(`${source}: images have 1 or 3 channels, the model takes ${inChans}`);
-  const gray = inChans === 1;
-  const mean = cfg.mean ?? (gray ? [0.5] : IMAGENET_DEFAULTS.mean);
-  const std = cfg.std ?? (gray ? [0.5] : IMAGENET_DEFAULTS.std);
+  const defaults = defaultPreprocess(inChans as 1 | 3, IMAGENET_DEFAULTS.inputSize);
+  const mean = cfg.mean ?? defaults.mean;
+  const std = cfg.std ?? defaults.std;
   for (const [key, v] of [
     ['mean', mean],
     ['std', std],
