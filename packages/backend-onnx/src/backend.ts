@@ -19,7 +19,8 @@ export interface OnnxCompileOptions extends CompileOptions, OnnxExportOptions, S
   /**
    * Run the session in a worker thread. onnxruntime-node runs a session on the calling thread,
    * blocking its event loop for the whole run; a server (or a pipeline that decodes while the
-   * model runs) keeps its event loop free this way. Inputs are copied to the worker.
+   * model runs) keeps its event loop free this way. Inputs are copied to the worker, except those
+   * in shared memory (a SharedArrayBuffer), which the worker reads in place.
    */
   worker?: boolean;
 }
@@ -52,7 +53,9 @@ export async function compileOnnx(
       const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
       for (const spec of graph.inputs) {
         const t = checkInput(spec, inputs[spec.name], { batchFree });
-        feeds[spec.name] = new ort.Tensor('float32', t.data, [...t.shape]);
+        // onnxruntime-node refuses shared memory (SharedArrayBuffer): such an input is copied.
+        const data = t.data.buffer instanceof SharedArrayBuffer ? new Float32Array(t.data) : t.data;
+        feeds[spec.name] = new ort.Tensor('float32', data, [...t.shape]);
       }
       const results = await session.run(feeds);
       const out: Record<string, Tensor> = {};

@@ -97,6 +97,18 @@ describe('a session in a worker thread', () => {
       Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength),
     );
     expect(ticks).toBeGreaterThan(0);
+    // Inputs in shared memory (a server's pooled request bodies): onnxruntime-node refuses them
+    // as such, so both paths copy them; same bytes out, and runs queued together stay apart.
+    const shared = new Float32Array(new SharedArrayBuffer(x.data.byteLength));
+    shared.set(x.data);
+    const other = new Float32Array(new SharedArrayBuffer(x.data.byteLength)).fill(0.5);
+    const [c, d, e] = await Promise.all([
+      here.run({ input: { shape: x.shape, data: shared } }),
+      there.run({ input: { shape: x.shape, data: shared } }),
+      there.run({ input: { shape: x.shape, data: other } }),
+    ]);
+    for (const out of [c, d]) expect(Array.from(out[g.outputs[0]!]!.data)).toEqual(Array.from(a.data));
+    expect(Array.from(e[g.outputs[0]!]!.data)).not.toEqual(Array.from(a.data));
     here.dispose();
     there.dispose();
     await expect(there.run({ input: x })).rejects.toThrow(/disposed/);

@@ -1,4 +1,5 @@
 import type { Tensor } from '@cardinal/core';
+import type { SharedBufferPool } from './buffer-pool.js';
 
 /** The queue is full: answer 503 with Retry-After instead of growing without limit. */
 export class QueueFullError extends Error {
@@ -16,8 +17,10 @@ export interface BatcherOptions {
   maxDelayMs: number;
   /** Requests waiting (not running), at most; past it, submit throws QueueFullError. */
   maxQueue: number;
-  /** Called with each batch's size in samples, and its time in the backend. */
+  /** Called with each batch's size in samples, and its time from handing it to the backend to its result. */
   onBatch?: (samples: number, seconds: number) => void;
+  /** Where batches get their memory (reused across batches); fresh buffers otherwise. */
+  pool?: SharedBufferPool;
 }
 
 interface Pending {
@@ -26,10 +29,13 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-function concat(parts: readonly Tensor[]): Tensor {
+function concat(parts: readonly Tensor[], pool: SharedBufferPool | undefined): Tensor {
   if (parts.length === 1) return parts[0]!;
   const n = parts.reduce((a, p) => a + p.shape[0]!, 0);
-  const data = new Float32Array(parts.reduce((a, p) => a + p.data.length, 0));
+  // Shared memory: a backend that runs in a worker thread (backend-onnx's `worker`) reads the
+  // batch there without a copy on the event loop.
+  const bytes = parts.reduce((a, p) => a + p.data.byteLength, 0);
+  const data = new Float32Array(pool ? pool.take(bytes) : new SharedArrayBuffer(bytes));
   let off = 0;
   for (const p of parts) {
     data.set(p.data, off);
@@ -45,14 +51,21 @@ function rows(t: Tensor, start: number, n: number): Tensor {
 }
 
 /**
+ * Calls handed to the backend at once: the one running, and a full batch behind it, so the
+ * backend starts it the moment the first ends instead of idling while the event loop answers
+ * the first batch's requests and forms the next.
+ */
+const MAX_IN_FLIGHT = 2;
+
+/**
  * Dynamic batching for one model: concurrent requests are gathered until `maxBatch` samples or
- * `maxDelayMs` after the first, run as one call, and the outputs split back. One call runs at
- * a time; requests that arrive meanwhile form the next batch, which starts as soon as the
- * backend is free (they have waited already).
+ * `maxDelayMs` after the first, run as one call, and the outputs split back. While a call runs,
+ * a full batch may follow it into the backend; a partial one waits and grows until the backend
+ * is free (it has waited already).
  */
 export class DynamicBatcher {
   private readonly queue: Pending[] = [];
-  private running = false;
+  private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private idle: (() => void)[] = [];
   private arriving = 0;
@@ -90,7 +103,7 @@ export class DynamicBatcher {
 
   /** Resolves when nothing waits and nothing runs. */
   drained(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
     return new Promise((r) => this.idle.push(r));
   }
 
@@ -101,8 +114,14 @@ export class DynamicBatcher {
   }
 
   private schedule(): void {
-    if (this.running || this.queue.length === 0) return;
-    if (this.options.maxBatch <= 1 || this.arriving === 0 || this.queuedSamples() >= this.options.maxBatch) {
+    if (this.queue.length === 0 || this.running >= MAX_IN_FLIGHT) return;
+    const full = this.queuedSamples() >= this.options.maxBatch;
+    // Behind a running call only a full batch goes; a partial one keeps gathering meanwhile.
+    if (this.running > 0) {
+      if (full) this.flush();
+      return;
+    }
+    if (this.options.maxBatch <= 1 || this.arriving === 0 || full) {
       this.flush();
       return;
     }
@@ -112,7 +131,7 @@ export class DynamicBatcher {
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.running || this.queue.length === 0) return;
+    if (this.running >= MAX_IN_FLIGHT || this.queue.length === 0) return;
     const batch: Pending[] = [this.queue.shift()!];
     let samples = batch[0]!.x.shape[0]!;
     while (this.queue.length && samples + this.queue[0]!.x.shape[0]! <= this.options.maxBatch) {
@@ -120,14 +139,18 @@ export class DynamicBatcher {
       samples += p.x.shape[0]!;
       batch.push(p);
     }
-    this.running = true;
+    this.running++;
     void this.execute(batch, samples);
   }
 
   private async execute(batch: Pending[], samples: number): Promise<void> {
     const t0 = performance.now();
+    const x = concat(
+      batch.map((p) => p.x),
+      this.options.pool,
+    );
     try {
-      const out = await this.run(concat(batch.map((p) => p.x)));
+      const out = await this.run(x);
       this.options.onBatch?.(samples, (performance.now() - t0) / 1000);
       let start = 0;
       for (const p of batch) {
@@ -140,9 +163,14 @@ export class DynamicBatcher {
     } catch (e) {
       for (const p of batch) p.reject(e);
     } finally {
-      this.running = false;
-      if (this.queue.length) this.flush();
-      else for (const r of this.idle.splice(0)) r();
+      // The batch's own memory (not a lone request's) is free once the run is over.
+      if (batch.length > 1 && x.data.buffer instanceof SharedArrayBuffer)
+        this.options.pool?.give(x.data.buffer);
+      this.running--;
+      // With the backend free, whatever waits goes now; with a call still running, a full batch.
+      if (this.running === 0 && this.queue.length) this.flush();
+      else if (this.queue.length) this.schedule();
+      else if (this.running === 0) for (const r of this.idle.splice(0)) r();
     }
   }
 }

@@ -9,6 +9,7 @@ import {
   type WeightMap,
 } from '@cardinal/core';
 import { type BatcherOptions, DynamicBatcher } from './batcher.js';
+import type { SharedBufferPool } from './buffer-pool.js';
 
 /** What the server is given for one model. */
 export interface ModelEntry {
@@ -42,6 +43,7 @@ export class ServedModel {
     entry: ModelEntry,
     private readonly exe: Executable,
     onBatch: (model: string, samples: number, seconds: number) => void,
+    pool: SharedBufferPool | undefined,
   ) {
     this.name = entry.name;
     this.graph = entry.graph;
@@ -54,12 +56,14 @@ export class ServedModel {
       ...DEFAULT_BATCHING,
       ...entry.batching,
       onBatch: (samples, seconds) => onBatch(this.name, samples, seconds),
+      ...(pool ? { pool } : {}),
     });
   }
 
   static async load(
     entry: ModelEntry,
     onBatch: (model: string, samples: number, seconds: number) => void,
+    pool?: SharedBufferPool,
   ): Promise<ServedModel> {
     // A server reads and writes requests between runs: runtime threads that spin while idle
     // (ONNX Runtime's default) would take the cores that work needs. Backends without the
@@ -68,7 +72,7 @@ export class ServedModel {
     // run: in a worker thread, health probes, metrics and new requests are answered meanwhile.
     const compile = { allowSpinning: false, worker: true, ...entry.compile } as CompileOptions;
     const exe = await entry.backend.compile(entry.graph, entry.weights, compile);
-    return new ServedModel(entry, exe, onBatch);
+    return new ServedModel(entry, exe, onBatch, pool);
   }
 
   infer(x: Tensor): Promise<Record<string, Tensor>> {

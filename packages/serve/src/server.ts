@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { CardinalError, classify, preprocessImages } from '@cardinal/core';
 import { decodeImageBytes } from '@cardinal/pretrained';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { QueueFullError } from './batcher.js';
+import { readBody, releaseBody } from './body.js';
+import { SharedBufferPool } from './buffer-pool.js';
 import { ServerMetrics } from './metrics.js';
 import { type ModelEntry, ServedModel } from './model.js';
 import { inferResponse, parseInferRequest, RequestError } from './protocol.js';
@@ -41,6 +44,8 @@ export interface InferenceServer {
 }
 
 const VERSION = '0.1.0';
+/** Request and batch memory kept for reuse while idle, at most. */
+const POOL_BYTES = 64 * 1024 * 1024;
 
 function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
   return reply.code(status).type('application/json').send({ error: message });
@@ -65,8 +70,11 @@ export async function serve(
     metrics.batchSize.observe({ model }, samples);
     metrics.inference.observe({ model }, seconds);
   };
+  // Binary tensors and batches live in reused shared memory, given back when their request is
+  // answered or their batch has run.
+  const pool = new SharedBufferPool(POOL_BYTES);
   const models = new Map<string, ServedModel>();
-  for (const e of entries) models.set(e.name, await ServedModel.load(e, onBatch));
+  for (const e of entries) models.set(e.name, await ServedModel.load(e, onBatch, pool));
   let ready = true;
   const bodyLimit = options.bodyLimit ?? 64 * 1024 * 1024;
   const maxRequestBatch = options.maxRequestBatch ?? 64;
@@ -87,7 +95,9 @@ export async function serve(
   if (options.corsOrigins?.length) await app.register(cors, { origin: options.corsOrigins });
   // Bodies are read as bytes: JSON, JSON + binary tensors, or an image; each route parses its own.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', (req: FastifyRequest, payload: IncomingMessage) =>
+    readBody(payload, bodyLimit, req.routeOptions.url?.endsWith('/infer') ? pool : undefined),
+  );
 
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-request-id', req.id);
@@ -159,26 +169,31 @@ export async function serve(
     const m = model(req);
     const body = req.body as Buffer | undefined;
     if (!body?.length) throw new RequestError(400, 'empty body: expected an infer request');
-    const header = req.headers['inference-header-content-length'];
-    const parsed = parseInferRequest(
-      body,
-      typeof header === 'string' ? header : undefined,
-      m.graph.inputs[0]!,
-      m.graph.outputs,
-      maxRequestBatch,
-    );
-    metrics.queueDepth.set({ model: m.name }, m.batcher.depth);
-    // Queued first, then no longer arriving: a batch waiting only for this request starts now.
-    const running = m.infer(parsed.input);
-    withdraw(req);
-    const out = await running;
-    const res = inferResponse(m.name, parsed.id, parsed.outputs, out);
-    if (res.headerLength !== undefined)
-      return reply
-        .header('inference-header-content-length', String(res.headerLength))
-        .type('application/octet-stream')
-        .send(res.body);
-    return reply.type('application/json').send(res.body);
+    try {
+      const header = req.headers['inference-header-content-length'];
+      const parsed = parseInferRequest(
+        body,
+        typeof header === 'string' ? header : undefined,
+        m.graph.inputs[0]!,
+        m.graph.outputs,
+        maxRequestBatch,
+      );
+      metrics.queueDepth.set({ model: m.name }, m.batcher.depth);
+      // Queued first, then no longer arriving: a batch waiting only for this request starts now.
+      const running = m.infer(parsed.input);
+      withdraw(req);
+      const out = await running;
+      const res = inferResponse(m.name, parsed.id, parsed.outputs, out);
+      if (res.headerLength !== undefined)
+        return reply
+          .header('inference-header-content-length', String(res.headerLength))
+          .type('application/octet-stream')
+          .send(res.body);
+      return reply.type('application/json').send(res.body);
+    } finally {
+      // Its run is over (or never started): nothing reads the body any more.
+      releaseBody(body, pool);
+    }
   });
   app.post<{ Params: { name: string }; Querystring: { top?: string } }>(
     '/v2/models/:name/classify',

@@ -277,6 +277,51 @@ describe('cardinal serve (Open Inference Protocol)', () => {
     await batching.close();
   });
 
+  it('binary requests in flight together (memory reused across requests and batches) each get their own answer', async () => {
+    const server = await serve([entry({ maxBatch: 4, maxDelayMs: 10 }, slowBackend)], { port: 0 });
+    const binary = (x: Tensor) => {
+      // An odd-length header: the tensor bytes land unaligned in the body as sent.
+      const head = Buffer.from(
+        JSON.stringify({
+          inputs: [
+            {
+              name: 'input',
+              shape: x.shape,
+              datatype: 'FP32',
+              parameters: { binary_data_size: 4 * x.data.length },
+            },
+          ],
+          id: 'x',
+        }).padEnd(129, ' '),
+      );
+      return fetch(`${server.url}/v2/models/tiny/infer`, {
+        method: 'POST',
+        body: Buffer.concat([head, Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength)]),
+        headers: {
+          'content-type': 'application/octet-stream',
+          'inference-header-content-length': String(head.length),
+        },
+      });
+    };
+    const inputs = Array.from({ length: 12 }, (_, i) => ({
+      shape: [1, 3, 32, 32],
+      data: row(i % 2).data.map((v) => v * (1 - i / 24)),
+    }));
+    const logits = async (res: Response) =>
+      ((await res.json()) as { outputs: { data: number[] }[] }).outputs[0]!.data;
+    const alone: number[][] = [];
+    for (const x of inputs) alone.push(await logits(await binary(x)));
+    // Twice over, so the second round runs on memory the first gave back.
+    for (let round = 0; round < 2; round++) {
+      const together = await Promise.all(inputs.map(async (x) => logits(await binary(x))));
+      for (const [i, t] of together.entries()) {
+        expectClose(t, alone[i]!);
+        if (i > 0) expect(t).not.toEqual(together[i - 1]);
+      }
+    }
+    await server.close();
+  });
+
   it('soak: 10,000 requests, no 5xx, every answer right, RSS flat', async () => {
     const want = (await (await post('/models/tiny/infer', inferBody(row(1)))).json()) as {
       outputs: { data: number[] }[];

@@ -1,15 +1,15 @@
 // pnpm bench --suite serve [--model resnext50_32x4d] [--seconds 5] [--rounds 2] [--concurrency 1,8,32] [--json]
 // The server (`cardinal serve`, its own process, 127.0.0.1 only) under autocannon, with dynamic
 // batching on (--max-batch 8 --max-delay-ms 5) and off (--max-batch 1), at each concurrency,
-// beside the ONNX backend's bare batch-1 and batch-8 throughput measured in this run.
+// beside the ONNX backend's bare batch-1 and batch-8 throughput measured in this run. The load
+// generator runs in its own process at the lowest priority (serve-load.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { onnxBackend } from '@cardinal/backend-onnx';
 import { type CompileOptions, createModel, initTestWeights, randomNormal } from '@cardinal/core';
-import autocannon from 'autocannon';
 import { stats, timeRuns } from './stats.js';
 
 const { values } = parseArgs({
@@ -76,21 +76,43 @@ function startServer(maxBatch: number): Promise<{ child: ChildProcess; url: stri
   });
 }
 
-// One request: a 224x224 image tensor as binary data (the binary-data extension).
-const x = randomNormal([1, 3, size, size], 2);
-const head = Buffer.from(
-  JSON.stringify({
-    inputs: [
-      {
-        name: 'input',
-        shape: [1, 3, size, size],
-        datatype: 'FP32',
-        parameters: { binary_data_size: x.data.byteLength },
-      },
-    ],
-  }),
-);
-const body = Buffer.concat([head, Buffer.from(x.data.buffer)]);
+/** autocannon against one server, in its own process at the lowest priority (see serve-load.ts). */
+function load(url: string, connections: number): Promise<Omit<Row, 'batching' | 'concurrency'>> {
+  const child = spawn(
+    process.execPath,
+    [join(here, 'serve-load.js'), url, values.model!, String(connections), String(seconds)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  setPriority(child.pid!, 19);
+  let out = '';
+  child.stdout!.on('data', (d) => {
+    out += d;
+  });
+  return new Promise((res, rej) =>
+    child.on('exit', (code) => (code === 0 ? res(JSON.parse(out)) : rej(new Error(`load exited ${code}`)))),
+  );
+}
+
+/**
+ * Waits until a server has answered everything: autocannon stops sending at its deadline, but up
+ * to `concurrency` requests are still queued there, and a server still draining them would take
+ * cores from the next measurement (the bare runs, or the other server).
+ */
+async function settle(url: string): Promise<void> {
+  const batches = async () => {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const count = /^cardinal_inference_duration_seconds_count\{[^}]*\} (\d+)/m.exec(text)?.[1];
+    const depth = /^cardinal_queue_depth\{[^}]*\} (\d+)/m.exec(text)?.[1];
+    return `${count}/${depth}`;
+  };
+  let last = await batches();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 400));
+    const now = await batches();
+    if (now === last && now.endsWith('/0')) return;
+    last = now;
+  }
+}
 
 interface Row {
   batching: string;
@@ -111,28 +133,15 @@ try {
     // Which mode goes first alternates by round: the one after the bare runs is not always the same.
     for (const connections of levels)
       for (const [mode, { url }] of round % 2 ? Object.entries(servers).reverse() : Object.entries(servers)) {
-        const r = await autocannon({
-          url: `${url}/v2/models/${values.model}/infer`,
-          method: 'POST',
-          headers: {
-            'content-type': 'application/octet-stream',
-            'inference-header-content-length': String(head.length),
-          },
-          body,
-          connections,
-          duration: seconds,
-        });
+        const r = await load(url, connections);
+        await settle(url);
         const key = `${mode}:${connections}`;
         samples.set(key, [
           ...(samples.get(key) ?? []),
           {
             batching: mode === 'on' ? 'on (max 8, 5 ms)' : 'off',
             concurrency: connections,
-            rps: r.requests.average,
-            p50: r.latency.p50,
-            p99: r.latency.p99,
-            non2xx: r.non2xx,
-            errors: r.errors,
+            ...r,
           },
         ]);
       }
