@@ -5,14 +5,12 @@ export {
   onnxBackend,
   onnxBackend as backend,
 } from './backend.js';
-export { LOWERINGS } from './lower/index.js';
 export {
   exportOnnx,
   IR_VERSION,
   type OnnxExportOptions,
   OPSET,
   prepareGraph,
-  toModelProto,
 } from './model.js';
 export {
   createSession,

@@ -37,6 +37,7 @@ export function prepareGraph(
 }
 
 /**
+ * @internal (protobuf types stay out of the public declarations)
  * Lowers a graph and its weights to an ONNX ModelProto: one ONNX node per IR node, named
  * after its module path; parameters as initializers named by their state_dict keys.
  */

@@ -13,7 +13,7 @@ import {
   type WeightMap,
 } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
-import type { ConvStrategy } from './lower/conv.js';
+import type { ConvStrategy } from './lower/conv-strategy.js';
 import { Program } from './program.js';
 import { describeRuntime, selectRuntime, type TfjsRuntime, type TfjsRuntimeName } from './runtime.js';
 
@@ -26,6 +26,7 @@ export interface TfjsCompileOptions extends CompileOptions {
 
 export interface TfjsExecutable extends Executable {
   readonly runtime: TfjsRuntime;
+  /** @internal The lowered program (tfjs-typed; see internals.ts). */
   readonly program: Program;
 }
 

@@ -6,13 +6,11 @@ export {
   tfjsBackend,
   tfjsBackend as backend,
 } from './backend.js';
-export { applyConv, type ConvPlan, type ConvStrategy, planConv, prepareFilter } from './lower/conv.js';
-export { type BatchStats, type ParamSource, Program, type ProgramOptions } from './program.js';
+export type { ConvStrategy } from './lower/conv-strategy.js';
 export {
   describeRuntime,
   RUNTIME_ORDER,
   selectRuntime,
-  type Tf,
   type TfjsRuntime,
   type TfjsRuntimeName,
   TRAINING_ORDER,

@@ -1,6 +1,7 @@
 import { BackendUnavailableError } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 
+/** @internal The tfjs module; its types stay out of the public declarations. */
 export type Tf = typeof TF;
 /** Which TensorFlow.js runtime runs: native (CUDA or CPU) through tfjs-node(-gpu), else wasm, else pure JS. */
 export type TfjsRuntimeName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
@@ -12,6 +13,7 @@ const EXCLUDED_REASON =
   'no gradient kernels for training (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput)';
 
 export interface TfjsRuntime {
+  /** @internal */
   tf: Tf;
   runtime: TfjsRuntimeName;
   /** The tfjs backend name (`tensorflow`, `wasm`, `cpu`). */

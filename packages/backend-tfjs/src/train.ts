@@ -8,7 +8,7 @@ import {
 } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 import { activate } from './backend.js';
-import type { ConvStrategy } from './lower/conv.js';
+import type { ConvStrategy } from './lower/conv-strategy.js';
 import { type BatchStats, Program } from './program.js';
 import {
   describeRuntime,
@@ -47,8 +47,9 @@ export interface StepResult {
  * autodiff, SGD with momentum or Adam, weight decay.
  */
 export class Trainer {
+  /** @internal tfjs's types stay out of the public declarations (see internals.ts). */
   readonly variables = new Map<string, TF.Variable>();
-  /** BatchNorm buffers (running_mean, running_var, num_batches_tracked). */
+  /** @internal BatchNorm buffers (running_mean, running_var, num_batches_tracked). */
   readonly buffers = new Map<string, TF.Tensor>();
   private readonly optimizer: TF.Optimizer;
   private readonly program: Program;
@@ -126,6 +127,7 @@ export class Trainer {
   }
 
   /**
+   * @internal (its loss is a tfjs function: tfjs's types stay out of the public declarations)
    * One forward and backward pass in train mode for a loss of the output; updates the
    * running statistics and, unless `apply` is false, takes an optimizer step.
    */

@@ -1,4 +1,4 @@
-/// <reference types="@webgpu/types" />
+/// <reference types="@webgpu/types" preserve="true" />
 // The public types name GPUDevice and friends; this brings their declarations to consumers.
 export {
   compileWebGpu,

@@ -55,21 +55,24 @@ export function maxAbsDiff(a: Tensor, b: Tensor): number {
   return m;
 }
 
-/** Indices of the k largest values of each row of a [N, K] tensor, with their values. */
-export function topK(t: Tensor, k: number): { index: number; value: number }[][] {
+/**
+ * The k largest entries of each row of a [N, K] tensor of logits, largest first, as
+ * `{index, logit}`: the names `classify` (with `label` and `prob`) and the CLI's JSON use.
+ */
+export function topK(t: Tensor, k: number): { index: number; logit: number }[][] {
   const [n, c] = [t.shape[0] ?? 1, t.data.length / (t.shape[0] ?? 1)];
-  const rows: { index: number; value: number }[][] = [];
+  const rows: { index: number; logit: number }[][] = [];
   for (let i = 0; i < n; i++) {
-    const row = Array.from(t.data.subarray(i * c, (i + 1) * c), (value, index) => ({ index, value }));
+    const row = Array.from(t.data.subarray(i * c, (i + 1) * c), (logit, index) => ({ index, logit }));
     // Descending; NaN after every number (a plain b - a would make the order depend on the engine).
     row.sort((a, b) =>
-      Number.isNaN(a.value)
-        ? Number.isNaN(b.value)
+      Number.isNaN(a.logit)
+        ? Number.isNaN(b.logit)
           ? 0
           : 1
-        : Number.isNaN(b.value)
+        : Number.isNaN(b.logit)
           ? -1
-          : b.value - a.value,
+          : b.logit - a.logit,
     );
     rows.push(row.slice(0, k));
   }

@@ -5,15 +5,14 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { onnxBackend } from '@cardinal/backend-onnx';
+import { type TfjsRuntimeName, tfjsBackend } from '@cardinal/backend-tfjs';
 import {
   applyConv,
   type ConvStrategy,
   planConv,
   prepareFilter,
   selectRuntime,
-  type TfjsRuntimeName,
-  tfjsBackend,
-} from '@cardinal/backend-tfjs';
+} from '@cardinal/backend-tfjs/internals';
 import { type Backend, type Conv2dAttrs, createModel, initTestWeights } from '@cardinal/core';
 import { stats, timeRuns } from './stats.js';
 

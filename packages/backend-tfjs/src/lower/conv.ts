@@ -16,7 +16,9 @@ import type { Tf } from '../runtime.js';
  *   groups wide.
  * - `slices`: the naive lowering, one conv per group, then a concat.
  */
-export type ConvStrategy = 'dense' | 'depthwise' | 'expand' | 'gemm' | 'blockdiag' | 'slices';
+import type { ConvStrategy } from './conv-strategy.js';
+
+export type { ConvStrategy };
 
 export interface ConvPlan {
   strategy: ConvStrategy;

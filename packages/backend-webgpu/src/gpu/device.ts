@@ -70,7 +70,8 @@ async function findAdapter(
   }
   const isNode = typeof process !== 'undefined' && !!process.versions?.node;
   if (!isNode) return { reasons: ['this browser has no WebGPU (navigator.gpu is undefined)'] };
-  const { requestNodeAdapter } = await import('./node-dawn.js');
+  // Dawn's loader in Node; a stub in browser builds (package.json "imports", `#node-adapter`).
+  const { requestNodeAdapter } = await import('#node-adapter');
   return requestNodeAdapter(req.powerPreference);
 }
 

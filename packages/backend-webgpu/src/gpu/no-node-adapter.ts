@@ -1,0 +1,7 @@
+// What `#node-adapter` is outside Node (package.json "imports"): a browser bundle must not pull
+// in Dawn's loader and its node:fs probe; a browser finds its adapter on navigator.gpu.
+export async function requestNodeAdapter(
+  _powerPreference?: GPUPowerPreference,
+): Promise<{ reasons: string[] }> {
+  return { reasons: ['this build has no WebGPU for Node (the webgpu package); navigator.gpu is the way in'] };
+}
