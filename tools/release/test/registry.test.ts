@@ -152,6 +152,10 @@ describe.skipIf(process.env.CARDINAL_SKIP_REGISTRY === '1')('release through a r
       const t0 = performance.now();
       const dir = join(work, `consumer-${pm}`);
       cpSync(consumerTemplate, dir, { recursive: true });
+      cpSync(
+        join(root, 'packages', 'core', 'examples', 'custom-architecture.ts'),
+        join(dir, 'src', 'custom-architecture.ts'),
+      );
       const versions = new Map(workspacePackages(copy).map((p) => [p.name, p.version]));
       const dep = (name: string) => `^${versions.get(name)}`;
       writeFileSync(
