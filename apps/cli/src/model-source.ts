@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { type ImportedModel, importOnnx } from '@cardinal/backend-onnx/export';
 import {
   type BuiltModel,
   buildFromJson,
@@ -11,6 +12,7 @@ import {
   parseInputShape,
   parsePretrainedConfig,
   resolveResNetConfig,
+  type WeightMap,
 } from '@cardinal/core';
 import {
   type FetchOptions,
@@ -20,6 +22,7 @@ import {
   isFolder,
   isRemote,
   type ModelFolder,
+  readInputFile,
   readJsonFile,
   readModelFolder,
 } from '@cardinal/pretrained';
@@ -33,7 +36,7 @@ export function costLimits(): Partial<CostLimits> | undefined {
 
 /** Whether a positional `<model | config.json | folder>` names a path rather than a zoo entry. */
 function isModelPath(spec: string): boolean {
-  return spec.endsWith('.json') || spec.includes('/') || existsSync(spec);
+  return spec.endsWith('.json') || spec.endsWith('.onnx') || spec.includes('/') || existsSync(spec);
 }
 
 /** Downloads with a byte progress bar on terminals. */
@@ -71,6 +74,8 @@ export class ModelSource {
   readonly isFile: boolean;
   readonly folder: ModelFolder | undefined;
   private parsed: { value: unknown } | undefined;
+  /** An .onnx model: its graph and the weights it carries, as last imported. */
+  private imported: ImportedModel | undefined;
 
   constructor(
     readonly spec: string,
@@ -91,9 +96,28 @@ export class ModelSource {
     return new ModelSource(spec);
   }
 
-  /** A name for the model in URLs and repositories: the label's last path part, without .json. */
+  /** A name for the model in URLs and repositories: the label's last path part, without .json or .onnx. */
   static shortName(label: string): string {
-    return label.replace(/^.*\//, '').replace(/\.json$/, '');
+    return label.replace(/^.*\//, '').replace(/\.(json|onnx)$/, '');
+  }
+
+  /** An ONNX file (imported into the IR, its initializers as the weights). */
+  get isOnnx(): boolean {
+    return this.isFile && this.path.endsWith('.onnx') && !this.folder;
+  }
+
+  /** The weights an .onnx file carries, once loaded (used when no --weights is given). */
+  get embeddedWeights(): WeightMap | undefined {
+    return this.imported?.weights;
+  }
+
+  private importFile(inputShape: readonly number[] | undefined): ImportedModel {
+    const bytes = readInputFile(this.path, 'ONNX model');
+    this.imported = importOnnx(bytes, {
+      source: this.path,
+      ...(inputShape ? { inputShape: [...inputShape] } : {}),
+    });
+    return this.imported;
   }
 
   /** The paths this source reads: never written by the command, even with --force. */
@@ -122,6 +146,7 @@ export class ModelSource {
   }
 
   private json(): unknown {
+    if (this.isOnnx) throw new CliError(`${this.path}: an ONNX model has no JSON config`);
     this.parsed ??= { value: readJsonFile(this.path, 'config file') };
     return this.parsed.value;
   }
@@ -142,6 +167,7 @@ export class ModelSource {
    */
   declaredInputShape(): number[] | undefined {
     if (!this.isFile) return undefined;
+    if (this.isOnnx) return [...(this.imported ?? this.importFile(undefined)).graph.inputs[0]!.shape];
     const p = this.pretrained();
     if (p) return [1, p.resnet.inChans, ...p.preprocess.inputSize];
     const v = this.json();
@@ -156,6 +182,10 @@ export class ModelSource {
     zooOverrides: { numClasses?: number } = {},
   ): BuiltModel & { label: string } {
     const limits = costLimits();
+    if (this.isOnnx) {
+      const { graph } = this.importFile(inputShape);
+      return { graph, kind: 'model', label: this.spec };
+    }
     if (this.folder) {
       const pretrained = this.folder.config;
       const graph = buildPretrained(pretrained, { inputShape, limits });

@@ -45,6 +45,8 @@ export async function commandWeights(
   err: (s: string) => void,
   options: Pick<WeightsSource, 'seed' | 'init'> & { folderMayLackWeights?: boolean } = {},
 ): Promise<WeightMap> {
+  // An .onnx model carries its weights; --weights replaces them.
+  if (!values.weights && model.embeddedWeights) return model.embeddedWeights;
   const path =
     (await localWeights(values.weights)) ??
     (options.folderMayLackWeights ? model.weightsFile : model.defaultWeights());

@@ -5,6 +5,8 @@ export {
   onnxBackend,
   onnxBackend as backend,
 } from './backend.js';
+export { OnnxImportError } from './import/errors.js';
+export { IMPORT_OPSETS, type ImportedModel, importOnnx, type OnnxImportOptions } from './import/import.js';
 export {
   exportOnnx,
   IR_VERSION,

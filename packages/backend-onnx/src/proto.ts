@@ -3,6 +3,9 @@ import onnxProto from 'onnx-proto';
 /** The generated ONNX protobuf classes (onnx-proto, built on protobufjs). */
 export const { onnx } = onnxProto;
 export type NodeProto = InstanceType<typeof onnx.NodeProto>;
+/** What a decoded model holds (plain objects with the messages' fields). */
+export type DecodedNode = onnxProto.onnx.INodeProto;
+export type DecodedTensor = onnxProto.onnx.ITensorProto;
 export type TensorProto = InstanceType<typeof onnx.TensorProto>;
 export type ValueInfoProto = InstanceType<typeof onnx.ValueInfoProto>;
 export type AttributeProto = InstanceType<typeof onnx.AttributeProto>;

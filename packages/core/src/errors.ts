@@ -17,7 +17,8 @@ export type CardinalErrorCode =
   | 'E_UNAVAILABLE'
   | 'E_FILE'
   | 'E_IMAGE'
-  | 'E_FETCH';
+  | 'E_FETCH'
+  | 'E_ONNX';
 
 export class CardinalError extends Error {
   readonly code: CardinalErrorCode;

@@ -1,0 +1,53 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readNpy, writeNpy } from '@cardinal/core';
+import { compareToExpected, loadFixture } from '@cardinal/testkit';
+import { describe, expect, it } from 'vitest';
+import { cli } from './helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cardinal-onnx-model-'));
+
+describe('an .onnx file as the model', () => {
+  it('summary, run (equal to the fixture), and export back to .onnx of a Cardinal export; bad files in one line', async () => {
+    const f = loadFixture('tiny_skresnext');
+    const file = join(tmp, 'sk.onnx');
+    const exported = await cli(
+      'export',
+      join(f.dir, 'meta.json'),
+      '--weights',
+      f.weightsPath,
+      '--keep-batchnorm',
+      '--out',
+      file,
+    );
+    expect(exported.code, exported.stderr).toBe(0);
+
+    const summary = await cli('summary', file, '--json');
+    expect(summary.code, summary.stderr).toBe(0);
+    const fromMeta = await cli('summary', join(f.dir, 'meta.json'), '--json');
+    // The same modules, parameter for parameter (num_batches_tracked aside, which ONNX lacks).
+    expect(JSON.parse(summary.stdout).params).toBe(JSON.parse(fromMeta.stdout).params);
+
+    const x = join(tmp, 'x.npy');
+    writeFileSync(x, writeNpy(f.input));
+    const y = join(tmp, 'y.npy');
+    const run = await cli('run', file, '--input', x, '--out', y, '--backend', 'reference');
+    expect(run.code, run.stderr).toBe(0);
+    const out = readNpy(readFileSync(y), 'y.npy');
+    expect(compareToExpected(out, f.expected, f.atol).pass).toBe(true);
+
+    const again = join(tmp, 'again.onnx');
+    const back = await cli('export', file, '--format', 'onnx', '--keep-batchnorm', '--out', again);
+    expect(back.code, back.stderr).toBe(0);
+    const refused = await cli('export', file, '--format', 'onnx', '--out', file, '--force');
+    expect(refused.code).toBe(1);
+
+    const broken = join(tmp, 'broken.onnx');
+    writeFileSync(broken, readFileSync(file).subarray(0, 1000));
+    const bad = await cli('summary', broken);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/broken\.onnx: not a readable ONNX model/);
+  });
+});
