@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readNpy, writeNpy } from '@cardinal/core';
+import { exportOnnx } from '@cardinal/backend-onnx';
+import { GraphBuilder, initTestWeights, maxAbsDiff, readNpy, runReference, writeNpy } from '@cardinal/core';
 import { compareToExpected, loadFixture } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers.js';
@@ -49,5 +50,28 @@ describe('an .onnx file as the model', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/broken\.onnx: not a readable ONNX model/);
+  });
+
+  it('runs an .onnx model whose input is not an image ([N, 8] features), and refuses another rank in one line', async () => {
+    const b = new GraphBuilder('mlp');
+    const x = b.input('features', [2, 8]);
+    b.output(b.linear(b.relu(b.linear(x, 'fc1', 16)), 'fc2', 3));
+    const graph = b.build();
+    const weights = initTestWeights(graph, 5);
+    const file = join(tmp, 'mlp.onnx');
+    writeFileSync(file, exportOnnx(graph, weights));
+    const input = { shape: [2, 8], data: Float32Array.from({ length: 16 }, (_, i) => Math.cos(i)) };
+    const xin = join(tmp, 'features.npy');
+    writeFileSync(xin, writeNpy(input));
+    const yout = join(tmp, 'mlp-out.npy');
+    const run = await cli('run', file, '--input', xin, '--out', yout);
+    expect(run.code, run.stderr).toBe(0);
+    const want = runReference(graph, weights, { features: input })[graph.outputs[0]!]!;
+    expect(maxAbsDiff(readNpy(readFileSync(yout), 'out'), want)).toBeLessThan(1e-5);
+    const image = join(tmp, 'image.npy');
+    writeFileSync(image, writeNpy({ shape: [1, 3, 4, 4], data: new Float32Array(48) }));
+    const wrong = await cli('run', file, '--input', image);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr.trim()).toMatch(/image\.npy: the model takes a 2-D input, got \[1, 3, 4, 4\]$/);
   });
 });

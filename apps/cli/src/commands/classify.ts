@@ -17,7 +17,7 @@ import { progressBar } from '../ui.js';
 import { commandWeights } from '../weights.js';
 import { PREPROCESS_OPTIONS, preprocessConfig } from './preprocess.js';
 
-export const classifyHelp = `cardinal classify <image | folder>... --model <model | config.json | folder | hf-hub:org/name>
+export const classifyHelp = `cardinal classify <image | folder>... --model <model | config.json | folder | model.onnx | hf-hub:org/name>
                   [--weights W.pth|W.safetensors|folder|https://...|hf-hub:org/name [--weights-key K]]
                   [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--top 5] [--batch-size 16] [--threads T]
                   [--labels imagenet|labels.txt] [--json | --csv out.csv] [--features feats.npy] [--force]

@@ -14,7 +14,7 @@ import { ModelSource } from '../model-source.js';
 import { commandWeights } from '../weights.js';
 import { PREPROCESS_OPTIONS, preprocessConfig } from './preprocess.js';
 
-export const exportHelp = `cardinal export <model | config.json | folder> --format onnx|folder --out model.onnx|dir [--weights W [--weights-key K]]
+export const exportHelp = `cardinal export <model | config.json | folder | model.onnx> --format onnx|folder --out model.onnx|dir [--weights W [--weights-key K]]
                 [--input-size H[,W]] [--keep-batchnorm] [--static-batch] [--force] [--json]
                 [--interpolation I] [--crop-pct C] [--mean M] [--std S] [--labels labels.txt]   (folder)
   onnx: an ONNX file (opset 17, IR 8, symbolic batch 'N', BatchNorm folded).

@@ -8,7 +8,7 @@ import { outputFormat, readTensorFile, writeTensorFile } from '../tensor-io.js';
 import { progressBar } from '../ui.js';
 import { commandWeights } from '../weights.js';
 
-export const runHelp = `cardinal run <model | config.json> [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--weights W.safetensors|W.pth [--weights-key K]]
+export const runHelp = `cardinal run <model | config.json | model.onnx> [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--weights W.safetensors|W.pth [--weights-key K]]
              (--input X.npy | --input X.bin --shape N,C,H,W | --random-input [--input-size H[,W]] [--batch N])
              [--out Y.npy|Y.bin] [--force] [--seed S] [--threads T] [--tfjs-backend node-gpu|node|wasm|cpu] [--json]
   Runs a model on one input. Without --weights the weights are a deterministic initialisation.
@@ -73,12 +73,23 @@ export async function runCommand(
       ? parseSize(values['input-size'], '--input-size')
       : [declared?.[2] ?? 224, declared?.[3] ?? 224];
     const n = values.batch ? parsePositiveInt(values.batch, '--batch') : 1;
-    const randomShape = shape ?? [n, declared?.[1] ?? 3, h, w];
+    // An .onnx model's input may be of any rank: its declared shape, with the batch asked for.
+    const randomShape =
+      shape ??
+      (model.isOnnx && declared && declared.length !== 4
+        ? [n, ...declared.slice(1)]
+        : [n, declared?.[1] ?? 3, h, w]);
     // Refused before the allocation, not by it.
     checkTensorCost('random input', randomShape, costLimits());
     input = randomNormal(randomShape, values.seed ? parseIntFlag(values.seed, '--seed') : 0);
   }
-  if (input.shape.length !== 4) {
+  // Images are [N, C, H, W]; an .onnx model takes the rank it declares.
+  const rank = model.isOnnx ? (model.declaredInputShape()?.length ?? 4) : 4;
+  if (model.isOnnx && input.shape.length !== rank) {
+    const Err = values.shape ? UsageError : CliError;
+    throw new Err(`${inputName}: the model takes a ${rank}-D input, got [${input.shape.join(', ')}]`);
+  }
+  if (input.shape.length !== 4 && !model.isOnnx) {
     // A --shape the user typed is a usage mistake; a file of another rank is bad input.
     const Err = values.shape ? UsageError : CliError;
     throw new Err(`${inputName}: input must be 4-D [N, C, H, W], got [${input.shape.join(', ')}]`);

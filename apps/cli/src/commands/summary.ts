@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { ModelSource } from '../model-source.js';
 import { formatCount, table } from '../ui.js';
 
-export const summaryHelp = `cardinal summary <model | config.json> [--input-size H[,W]] [--batch N] [--json]
+export const summaryHelp = `cardinal summary <model | config.json | model.onnx> [--input-size H[,W]] [--batch N] [--json]
   The layer table (module path, op, output shape, parameters) and totals.
   params counts trainable parameters as PyTorch does; macs are conv and linear multiply-adds.`;
 
