@@ -12,6 +12,7 @@ import {
   parseInputShape,
   parsePretrainedConfig,
   resolveResNetConfig,
+  shapesEqual,
   type WeightMap,
 } from '@cardinal/core';
 import {
@@ -76,6 +77,7 @@ export class ModelSource {
   private parsed: { value: unknown } | undefined;
   /** An .onnx model: its graph and the weights it carries, as last imported. */
   private imported: ImportedModel | undefined;
+  private onnxBytes: Buffer | undefined;
 
   constructor(
     readonly spec: string,
@@ -111,9 +113,16 @@ export class ModelSource {
     return this.imported?.weights;
   }
 
+  /**
+   * The file imported for an input shape (its declared one when undefined). The file is read
+   * once, and an import is reused while the shape asked for is the one it was made for: the
+   * declared shape, then the model, cost one import.
+   */
   private importFile(inputShape: readonly number[] | undefined): ImportedModel {
-    const bytes = readInputFile(this.path, 'ONNX model');
-    this.imported = importOnnx(bytes, {
+    if (this.imported && (!inputShape || shapesEqual(this.imported.graph.inputs[0]!.shape, inputShape)))
+      return this.imported;
+    this.onnxBytes ??= readInputFile(this.path, 'ONNX model');
+    this.imported = importOnnx(this.onnxBytes, {
       source: this.path,
       ...(inputShape ? { inputShape: [...inputShape] } : {}),
     });
@@ -167,7 +176,7 @@ export class ModelSource {
    */
   declaredInputShape(): number[] | undefined {
     if (!this.isFile) return undefined;
-    if (this.isOnnx) return [...(this.imported ?? this.importFile(undefined)).graph.inputs[0]!.shape];
+    if (this.isOnnx) return [...this.importFile(undefined).graph.inputs[0]!.shape];
     const p = this.pretrained();
     if (p) return [1, p.resnet.inChans, ...p.preprocess.inputSize];
     const v = this.json();

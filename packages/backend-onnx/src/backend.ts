@@ -12,7 +12,13 @@ import {
   type WeightMap,
 } from '@cardinal/core';
 import { exportOnnx, type OnnxExportOptions } from './model.js';
-import { createSession, type ExecutionProvider, loadOrt, type SessionOptions } from './runtime.js';
+import {
+  createSession,
+  type ExecutionProvider,
+  loadOrt,
+  type SessionOptions,
+  sessionOptionsOf,
+} from './runtime.js';
 import { createWorkerSession } from './worker-session.js';
 
 export interface OnnxCompileOptions extends CompileOptions, OnnxExportOptions, SessionOptions {
@@ -81,20 +87,7 @@ async function compileInWorker(
   weights: WeightMap,
   options: OnnxCompileOptions,
 ): Promise<OnnxExecutable> {
-  const { worker: _worker, onProgress: _onProgress, ...sessionOptions } = options;
-  const session = await createWorkerSession(exportOnnx(graph, weights, options), {
-    ...(sessionOptions.executionProviders ? { executionProviders: sessionOptions.executionProviders } : {}),
-    ...(sessionOptions.intraOpNumThreads !== undefined
-      ? { intraOpNumThreads: sessionOptions.intraOpNumThreads }
-      : {}),
-    ...(sessionOptions.interOpNumThreads !== undefined
-      ? { interOpNumThreads: sessionOptions.interOpNumThreads }
-      : {}),
-    ...(sessionOptions.graphOptimizationLevel
-      ? { graphOptimizationLevel: sessionOptions.graphOptimizationLevel }
-      : {}),
-    ...(sessionOptions.allowSpinning !== undefined ? { allowSpinning: sessionOptions.allowSpinning } : {}),
-  });
+  const session = await createWorkerSession(exportOnnx(graph, weights, options), sessionOptionsOf(options));
   const batchFree = options.batchDim !== null;
   const guard = new DisposeGuard(graph.name);
   return {

@@ -85,6 +85,19 @@ export interface SessionOptions {
   allowSpinning?: boolean;
 }
 
+const SESSION_KEYS = [
+  'executionProviders',
+  'intraOpNumThreads',
+  'interOpNumThreads',
+  'graphOptimizationLevel',
+  'allowSpinning',
+] as const satisfies readonly (keyof SessionOptions)[];
+
+/** Only the session's own options, those set: what crosses to a worker thread (a callback cannot). */
+export function sessionOptionsOf(options: SessionOptions): SessionOptions {
+  return Object.fromEntries(SESSION_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
+}
+
 /**
  * Creates a session on the first provider that works. CUDA is tried only where
  * onnxruntime-node lists it, and a session that fails to create on it falls back to the next

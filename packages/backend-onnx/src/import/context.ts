@@ -1,5 +1,5 @@
 import type { GraphBuilder, OpName, SymbolicTensor, Tensor } from '@cardinal/core';
-import type { DecodedNode as NodeProto, DecodedTensor as TensorProto } from '../proto.js';
+import type { DecodedNode as NodeProto } from '../proto.js';
 import { OnnxImportError } from './errors.js';
 import type { ConstValue } from './tensors.js';
 
@@ -44,10 +44,6 @@ export class NodeImport {
     throw new OnnxImportError(
       `node '${this.node.name || this.node.output?.[0]}' (${this.node.opType}, opset ${this.opset}): ${what}`,
     );
-  }
-
-  get inputCount(): number {
-    return (this.node.input ?? []).filter((n) => n !== '').length;
   }
 
   input(i: number): string | undefined {
@@ -107,10 +103,6 @@ export class NodeImport {
   str(name: string, fallback: string): string {
     const a = this.attrs.get(name);
     return a?.s ? new TextDecoder().decode(a.s) : fallback;
-  }
-
-  tensorAttr(name: string): TensorProto | undefined {
-    return (this.attrs.get(name)?.t as TensorProto | undefined) ?? undefined;
   }
 
   /** Refuses every attribute but those listed: an attribute the importer does not read could change the result. */
