@@ -6,7 +6,14 @@ export {
   onnxBackend as backend,
 } from './backend.js';
 export { OnnxImportError } from './import/errors.js';
-export { IMPORT_OPSETS, type ImportedModel, importOnnx, type OnnxImportOptions } from './import/import.js';
+export {
+  CONSTANT_INPUTS,
+  IMPORT_OPSETS,
+  IMPORTED_OPS,
+  type ImportedModel,
+  importOnnx,
+  type OnnxImportOptions,
+} from './import/import.js';
 export {
   exportOnnx,
   IR_VERSION,

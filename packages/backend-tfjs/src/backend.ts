@@ -73,15 +73,23 @@ export async function compileTfjs(
     }
   });
   const guard = new DisposeGuard(graph.name);
-  const spec = g.inputs[0]!;
+  // One input may come at any batch size; a graph of several inputs takes the shapes it declares.
+  const batchFree = g.inputs.length === 1;
   return {
     runtime,
     program,
     async run(inputs) {
       guard.check();
-      const x = checkInput(spec, inputs[spec.name], { batchFree: true });
+      const xs = g.inputs.map(
+        (spec) => [spec.name, checkInput(spec, inputs[spec.name], { batchFree })] as const,
+      );
       await activate(runtime);
-      const outs = tf.tidy(() => program.forward({ [spec.name]: tf.tensor(x.data, [...x.shape]) }, prep));
+      const outs = tf.tidy(() =>
+        program.forward(
+          Object.fromEntries(xs.map(([name, x]) => [name, tf.tensor(x.data, [...x.shape])])),
+          prep,
+        ),
+      );
       const result: Record<string, Tensor> = {};
       for (const name of g.outputs) {
         const t = outs[name]!;

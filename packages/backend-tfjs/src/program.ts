@@ -27,6 +27,8 @@ export interface NodePrep {
   gamma?: TF.Tensor;
   beta?: TF.Tensor;
   weightT?: TF.Tensor;
+  /** A constant node's value. */
+  value?: TF.Tensor;
 }
 
 /** Batch statistics a train-mode BatchNorm saw, for the running-statistics update. */
@@ -89,6 +91,8 @@ export class Program {
           const shift = tf.sub(param(p.bias!), tf.mul(param(p.running_mean!), scale));
           prep.set(node.name, { scale, shift });
         }
+      } else if (node.op === 'constant') {
+        prep.set(node.name, { value: param(p.value!) });
       } else if (node.op === 'linear') {
         prep.set(node.name, {
           weightT: param(p.weight!).transpose(),

@@ -77,11 +77,18 @@ export async function compileWebGpu(
   options.onProgress?.(g.nodes.length, g.nodes.length);
   const guard = new DisposeGuard(graph.name);
 
+  // One input may come at any batch size; a graph of several inputs takes the shapes it declares.
   const check = (inputs: Readonly<Record<string, Tensor>>): number => {
     guard.check();
+    if (g.inputs.length > 1) {
+      for (const s of g.inputs) checkInput(s, inputs[s.name], { batchFree: false });
+      return spec.shape[0]!;
+    }
     const x = checkInput(spec, inputs[spec.name], { batchFree: true });
     return x.shape[0]!;
   };
+  const feeds = (inputs: Readonly<Record<string, Tensor>>) =>
+    Object.fromEntries(g.inputs.map((s) => [s.name, inputs[s.name]!]));
 
   return {
     adapter: ctx.adapterDescription,
@@ -92,11 +99,11 @@ export async function compileWebGpu(
     },
     async run(inputs) {
       const program = await programFor(check(inputs));
-      return program.run({ [spec.name]: inputs[spec.name]! });
+      return program.run(feeds(inputs));
     },
     async profile(inputs) {
       const program = await programFor(check(inputs));
-      return program.profile({ [spec.name]: inputs[spec.name]! });
+      return program.profile(feeds(inputs));
     },
     dispose() {
       if (!guard.dispose()) return;

@@ -1,6 +1,7 @@
 import type { GraphBuilder, OpName, SymbolicTensor, Tensor } from '@cardinal/core';
 import type { DecodedNode as NodeProto } from '../proto.js';
 import { OnnxImportError } from './errors.js';
+import type { FoldInput } from './fold.js';
 import type { ConstValue } from './tensors.js';
 
 /**
@@ -35,6 +36,12 @@ export class NodeImport {
     private readonly constants: Map<string, ConstValue>,
     private readonly weights: Map<string, Tensor>,
     private readonly placement: Placement,
+    /** A float constant as a graph tensor (a `constant` node), its shape padded with 1s to `rank`. */
+    private readonly materialize: (
+      name: string,
+      c: ConstValue & { kind: 'float' },
+      rank: number,
+    ) => SymbolicTensor,
   ) {
     for (const a of node.attribute ?? []) this.attrs.set(a.name ?? '', a);
   }
@@ -51,17 +58,68 @@ export class NodeImport {
     return name ? name : undefined;
   }
 
-  /** A computed input (not a constant). */
-  data(i: number): SymbolicTensor {
+  /**
+   * Input i as a graph tensor: a computed one, or a float constant made a `constant` node. With
+   * `rank`, a tensor of lower rank is viewed with leading 1s (NumPy's broadcasting of ranks).
+   */
+  data(i: number, rank?: number): SymbolicTensor {
     const name = this.input(i);
     if (name === undefined) this.refuse(`input ${i} is missing`);
     const t = this.values.get(name);
-    if (!t) {
-      if (this.constants.has(name))
-        this.refuse(`input ${i} ('${name}') is a constant where a computed tensor is expected`);
-      this.refuse(`input ${i} ('${name}') is not produced before this node`);
+    if (t) {
+      if (rank === undefined || t.shape.length >= rank) return t;
+      return this.reshaped(t, [...Array(rank - t.shape.length).fill(1), ...t.shape]);
     }
-    return t;
+    const c = this.constants.get(name);
+    if (!c) this.refuse(`input ${i} ('${name}') is not produced before this node`);
+    if (c.kind !== 'float') this.refuse(`input ${i} ('${name}') is an integer tensor (float32 only)`);
+    return this.materialize(name, c, rank ?? c.shape.length);
+  }
+
+  get path(): string {
+    return this.placement.path;
+  }
+
+  /** A helper node inside this node's module (a reshape, a transpose it needs besides its own op). */
+  inner<O extends OpName>(
+    op: O,
+    inputs: SymbolicTensor[],
+    attrs: Record<string, number | boolean | number[]>,
+  ) {
+    return this.b.scope(this.placement.path, () => this.b.node(op, inputs, attrs))[0]!;
+  }
+
+  reshaped(t: SymbolicTensor, shape: number[]): SymbolicTensor {
+    return this.inner('reshape', [t], { shape });
+  }
+
+  /** This node seen by the shape-arithmetic folders: a computed input is no constant there. */
+  fold(): FoldInput {
+    return {
+      node: this.node,
+      opset: this.opset,
+      constant: (i) => {
+        const name = this.input(i);
+        return name === undefined || this.values.has(name) ? undefined : this.constants.get(name);
+      },
+      computed: (i) => this.values.get(this.input(i) ?? ''),
+      int: (name, fallback) => this.int(name, fallback),
+      ints: (name, fallback) => this.ints(name, fallback),
+      refuse: (what) => this.refuse(what),
+    };
+  }
+
+  /** The rank of input i, computed or constant. */
+  rankOfInput(i: number): number {
+    const name = this.input(i) ?? '';
+    const t = this.values.get(name) ?? this.constants.get(name);
+    if (!t) this.refuse(`input ${i} is missing`);
+    return t.shape.length;
+  }
+
+  isConstant(i: number): boolean {
+    const name = this.input(i);
+    return name !== undefined && !this.values.has(name) && this.constants.has(name);
   }
 
   /** A constant input (an initializer or a Constant node's value), or undefined when absent. */

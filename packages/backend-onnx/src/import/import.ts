@@ -10,8 +10,12 @@ import type { DecodedNode as NodeProto, DecodedTensor as TensorProto } from '../
 import { onnx } from '../proto.js';
 import { NodeImport, type Placement } from './context.js';
 import { OnnxImportError } from './errors.js';
+import { FOLDERS } from './fold.js';
 import { modulePathFromName } from './module-path.js';
-import { IMPORTERS } from './ops.js';
+import { CONSTANT_INPUTS, IMPORTERS } from './ops.js';
+
+export { CONSTANT_INPUTS };
+
 import { type ConstValue, readTensor } from './tensors.js';
 
 export interface OnnxImportOptions {
@@ -30,6 +34,11 @@ export interface ImportedModel {
   opset: number;
   producer: string;
 }
+
+/** Every ONNX op type the importer reads (shape arithmetic only where its inputs are constant). */
+export const IMPORTED_OPS: readonly string[] = [
+  ...new Set([...Object.keys(IMPORTERS), ...Object.keys(FOLDERS), 'Identity', 'Constant']),
+].sort();
 
 /** The opsets this importer reads (what Debian's onnx and torch write, and ONNX's oldest node tests). */
 export const IMPORT_OPSETS = [1, 17] as const;
@@ -107,6 +116,24 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   const fromCardinal = model.producerName === 'cardinal';
   const taken = new Set<string>();
   const weights = new Map<string, Tensor>();
+  /** A float constant used as a tensor becomes a `constant` node, once per name and rank. */
+  const made = new Map<string, SymbolicTensor>();
+  const materialize = (name: string, c: ConstValue & { kind: 'float' }, rank: number): SymbolicTensor => {
+    const shape = [...Array(Math.max(0, rank - c.shape.length)).fill(1), ...c.shape];
+    const key = `${name}@${rank}`;
+    const done = made.get(key);
+    if (done) return done;
+    let path = `const.${name
+      .replace(/^[/.]+/, '')
+      .replace(/[^\w.]+/g, '_')
+      .replace(/\.value$/, '')}`;
+    for (let k = 1; taken.has(path); k++) path = `${path.replace(/_\d+$/, '')}_${k}`;
+    taken.add(path);
+    const t = b.node('constant', [], { shape }, path)[0]!;
+    weights.set(`${path}.value`, { shape, data: c.data });
+    made.set(key, t);
+    return t;
+  };
   for (const [i, node] of nodes.entries()) {
     const domain = node.domain ?? '';
     if (domain !== '' && domain !== 'ai.onnx')
@@ -140,14 +167,32 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
       continue;
     }
     const importer = IMPORTERS[op];
-    if (!importer)
+    const folder = FOLDERS[op];
+    if (!importer && !folder)
       throw new OnnxImportError(
         `${source}: node '${node.name}' (${op}, opset ${opset}): the op is not supported`,
       );
-    const ctx = new NodeImport(b, node, opset, values, constants, weights, place(node, fromCardinal, taken));
+    const ctx = new NodeImport(
+      b,
+      node,
+      opset,
+      values,
+      constants,
+      weights,
+      place(node, fromCardinal, taken),
+      materialize,
+    );
     let outs: SymbolicTensor[];
     try {
-      outs = importer(ctx);
+      // Shape arithmetic on constants (and Shape of any tensor) folds to a constant.
+      const folded = folder?.(ctx.fold());
+      if (folded) {
+        constants.set(node.output![0]!, folded);
+        continue;
+      }
+      outs = importer
+        ? importer(ctx)
+        : ctx.refuse('only shape arithmetic is supported for this op (its input is a computed tensor)');
     } catch (e) {
       if (e instanceof OnnxImportError) throw new OnnxImportError(`${source}: ${e.message}`);
       throw new OnnxImportError(

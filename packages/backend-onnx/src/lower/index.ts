@@ -1,10 +1,33 @@
 import type { OpTable } from '@cardinal/core';
 import type { LoweringContext } from './context.js';
 import { lowerConv2d, lowerLinear } from './conv.js';
-import { lowerAdd, lowerMul, lowerRelu, lowerSigmoid, lowerSoftmax } from './elementwise.js';
+import {
+  lowerAdd,
+  lowerClip,
+  lowerDiv,
+  lowerHardSigmoid,
+  lowerHardSwish,
+  lowerLeakyRelu,
+  lowerMatMul,
+  lowerMul,
+  lowerRelu,
+  lowerSigmoid,
+  lowerSoftmax,
+  lowerSub,
+} from './elementwise.js';
 import { lowerBatchNorm } from './norm.js';
-import { lowerAvgPool, lowerGlobalAvgPool, lowerMaxPool } from './pool.js';
-import { lowerConcat, lowerFlatten, lowerReshape, lowerSplit, lowerTranspose } from './shape.js';
+import { lowerAvgPool, lowerGlobalAvgPool, lowerGlobalMaxPool, lowerMaxPool } from './pool.js';
+import {
+  lowerConcat,
+  lowerConstant,
+  lowerFlatten,
+  lowerPad,
+  lowerReduceMean,
+  lowerReduceSum,
+  lowerReshape,
+  lowerSplit,
+  lowerTranspose,
+} from './shape.js';
 
 /** One lowering per IR op. */
 export const LOWERINGS: OpTable<[LoweringContext], void> = {
@@ -24,4 +47,16 @@ export const LOWERINGS: OpTable<[LoweringContext], void> = {
   globalAvgPool: lowerGlobalAvgPool,
   flatten: lowerFlatten,
   linear: lowerLinear,
+  sub: lowerSub,
+  div: lowerDiv,
+  leakyRelu: lowerLeakyRelu,
+  hardSigmoid: lowerHardSigmoid,
+  hardSwish: lowerHardSwish,
+  clip: lowerClip,
+  globalMaxPool: lowerGlobalMaxPool,
+  reduceMean: lowerReduceMean,
+  reduceSum: lowerReduceSum,
+  matMul: lowerMatMul,
+  pad: lowerPad,
+  constant: lowerConstant,
 };

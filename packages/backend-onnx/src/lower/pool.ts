@@ -29,3 +29,5 @@ export const lowerAvgPool: Lowering<'avgPool'> = (node, ctx) => {
 
 export const lowerGlobalAvgPool: Lowering = (node, ctx) =>
   ctx.emit(node, 'GlobalAveragePool', [...node.inputs]);
+
+export const lowerGlobalMaxPool: Lowering = (node, ctx) => ctx.emit(node, 'GlobalMaxPool', [...node.inputs]);

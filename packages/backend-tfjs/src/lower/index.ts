@@ -27,19 +27,46 @@ const same = (x: Value, t: TF.Tensor): Value => ({ t, nhwc: x.nhwc });
 function batchNorm(node: NodeOf<'batchNorm'>, { tf, args, prep, training, stats }: ApplyContext): Value[] {
   const x = args[0]!;
   const axes = x.nhwc ? [0, 1, 2] : [0, ...Array.from({ length: x.t.rank - 2 }, (_, i) => i + 2)];
+  if (!training) {
+    // Channels last (NHWC, or [N, C]) broadcast as they are; [N, C, ...] needs [C, 1, ...].
+    const perChannel = (t: TF.Tensor) =>
+      x.nhwc || x.t.rank === 2 ? t : t.reshape([t.size, ...Array(x.t.rank - 2).fill(1)]);
+    return [same(x, tf.add(tf.mul(x.t, perChannel(prep.scale!)), perChannel(prep.shift!)))];
+  }
   if (!x.nhwc && x.t.rank !== 2)
-    throw new Error(`${node.path}: batchNorm on a ${x.t.rank}-D tensor is not supported by the tfjs backend`);
-  if (!training) return [same(x, tf.add(tf.mul(x.t, prep.scale!), prep.shift!))];
+    throw new Error(
+      `${node.path}: training a batchNorm on a ${x.t.rank}-D tensor is not supported by the tfjs backend`,
+    );
   const { mean, variance } = tf.moments(x.t, axes);
   stats?.set(node.name, { mean, variance, count: x.t.size / x.t.shape[x.t.rank - 1]! });
   const normed = tf.div(tf.sub(x.t, mean), tf.sqrt(tf.add(variance, node.attrs.eps)));
   return [same(x, tf.add(tf.mul(normed, prep.gamma!), prep.beta!))];
 }
 
-function binary(node: NodeOf<'add' | 'mul'>, { tf, args }: ApplyContext): Value[] {
+function binary(node: NodeOf<'add' | 'mul' | 'sub' | 'div'>, { tf, args }: ApplyContext): Value[] {
   const [a, b] = [args[0]!, args[1]!];
   if (a.nhwc !== b.nhwc) throw new Error(`${node.path}: mixed layouts`);
-  return [same(a, node.op === 'add' ? tf.add(a.t, b.t) : tf.mul(a.t, b.t))];
+  const f = { add: tf.add, mul: tf.mul, sub: tf.sub, div: tf.div }[node.op];
+  return [same(a, f(a.t, b.t))];
+}
+
+/** A reduction: on NHWC values with kept axes the axes map; otherwise in the IR's layout. */
+function reduce(node: NodeOf<'reduceMean' | 'reduceSum'>, { tf, args }: ApplyContext): Value[] {
+  const x = args[0]!;
+  const { axes, keepDims } = node.attrs;
+  const f = node.op === 'reduceMean' ? tf.mean : tf.sum;
+  if (x.nhwc && keepDims)
+    return [
+      same(
+        x,
+        f(
+          x.t,
+          axes.map((a) => mapAxis(x, a)),
+          true,
+        ),
+      ),
+    ];
+  return [fromPlain(f(toPlain(x), axes, keepDims))];
 }
 
 /** One function per IR op: the tfjs calls that compute it (NHWC where the op is spatial). */
@@ -95,6 +122,30 @@ export const APPLY: OpTable<[ApplyContext], Value[]> = {
     return [nhwc(avgPool(tf, args[0]!.t as TF.Tensor4D, node.attrs, divisors(node, h!, w!)))];
   },
   globalAvgPool: (_, { tf, args }) => [nhwc(tf.mean(args[0]!.t, [1, 2], true))],
+  sub: binary,
+  div: binary,
+  leakyRelu: (node, { tf, args }) => [same(args[0]!, tf.leakyRelu(args[0]!.t, node.attrs.alpha))],
+  hardSigmoid: (node, { tf, args }) => {
+    const { alpha, beta } = node.attrs;
+    return [same(args[0]!, tf.clipByValue(tf.add(tf.mul(args[0]!.t, alpha), beta), 0, 1))];
+  },
+  hardSwish: (_, { tf, args }) => {
+    const x = args[0]!.t;
+    return [same(args[0]!, tf.div(tf.mul(x, tf.clipByValue(tf.add(x, 3), 0, 6)), 6))];
+  },
+  clip: (node, { tf, args }) => [same(args[0]!, tf.clipByValue(args[0]!.t, node.attrs.min, node.attrs.max))],
+  globalMaxPool: (_, { tf, args }) => [nhwc(tf.max(args[0]!.t, [1, 2], true))],
+  reduceMean: reduce,
+  reduceSum: reduce,
+  matMul: (_, { tf, args }) => [fromPlain(tf.matMul(toPlain(args[0]!), toPlain(args[1]!)))],
+  pad: (node, { tf, args }) => {
+    const { pads, value } = node.attrs;
+    const r = pads.length / 2;
+    const plain = Array.from({ length: r }, (_, i): [number, number] => [pads[i]!, pads[i + r]!]);
+    return [fromPlain(tf.pad(toPlain(args[0]!), plain, value))];
+  },
+  // A clone: the value is the model's, and what a run returns is the caller's to dispose.
+  constant: (_, { tf, prep }) => [fromPlain(tf.clone(prep.value!))],
   linear: (_, { tf, args, prep }) => {
     const y = tf.matMul(args[0]!.t as TF.Tensor2D, prep.weightT as TF.Tensor2D);
     return [{ t: prep.bias ? tf.add(y, prep.bias) : y, nhwc: false }];

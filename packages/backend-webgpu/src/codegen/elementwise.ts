@@ -60,7 +60,7 @@ export function renderElementwise(p: ElementwiseProblem, limits: RenderLimits): 
       channel: 'gid',
       vec4: false,
     };
-    value = renderEpilogue(value, [s.op === 'add' || s.op === 'mul' ? { ...s, index: 'full' } : s], site);
+    value = renderEpilogue(value, [s.op === 'activation' ? s : { ...s, index: 'full' }], site);
   }
   const bindings: BindingSlot[] = [
     ...p.operandShapes.map((_, k): BindingSlot => ({ kind: 'tensor', role: 'operand', index: k })),

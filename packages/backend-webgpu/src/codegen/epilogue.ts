@@ -5,7 +5,10 @@
  */
 export type EpilogueStep =
   | { op: 'activation'; act: Activation }
-  | { op: 'add' | 'mul'; operand: number; index: 'full' | 'channel' };
+  | { op: BinaryOp; operand: number; index: 'full' | 'channel' };
+
+export type BinaryOp = 'add' | 'mul' | 'sub' | 'div';
+const SYMBOL: Record<BinaryOp, string> = { add: '+', mul: '*', sub: '-', div: '/' };
 
 /**
  * An element-wise activation in WGSL: `expr` maps a value (f32 or vec4<f32>, `t`; `zero` is
@@ -39,11 +42,9 @@ export function renderEpilogue(value: string, steps: readonly EpilogueStep[], si
       case 'activation':
         v = s.act.expr(v, site.vec4 ? 'vec4<f32>(0.0)' : '0.0');
         break;
-      case 'add':
-      case 'mul': {
+      default: {
         const idx = s.index === 'full' ? site.full : site.channel;
-        const o = `${operandName(s.operand)}[${idx}]`;
-        v = `(${v} ${s.op === 'add' ? '+' : '*'} ${o})`;
+        v = `(${v} ${SYMBOL[s.op]} ${operandName(s.operand)}[${idx}])`;
         break;
       }
     }

@@ -1,8 +1,10 @@
-import { type NodeOf, type OpName, type OpTable, shapeSize } from '@cardinal/core';
+import { type GraphNode, type NodeOf, type OpName, type OpTable, shapeSize } from '@cardinal/core';
 import { packConvWeights, planConvTiling, renderConv } from '../codegen/conv.js';
 import { renderChannelAffine, renderElementwise } from '../codegen/elementwise.js';
 import type { Activation } from '../codegen/epilogue.js';
+import { renderConstant, renderMatMul, renderPad, renderReduce } from '../codegen/gather.js';
 import type { KernelSource, RenderLimits } from '../codegen/kernel.js';
+import { f32Literal } from '../codegen/kernel.js';
 import { renderAxisCopy, renderTranspose } from '../codegen/layout.js';
 import { renderGlobalAvgPool, renderPool } from '../codegen/pool.js';
 import { packLinearWeights, renderLinear, renderSoftmax } from '../codegen/reduce.js';
@@ -50,6 +52,25 @@ const sigmoid: Activation = {
 `,
 };
 
+const attrsOf = <O extends OpName>(n: GraphNode, _op: O) => (n as NodeOf<O>).attrs;
+const F = f32Literal;
+const leakyRelu = (n: GraphNode): Activation => {
+  const { alpha } = attrsOf(n, 'leakyRelu');
+  return { name: 'leakyRelu', expr: (v, zero) => `select(${v} * ${F(alpha)}, ${v}, ${v} >= ${zero})` };
+};
+const hardSigmoid = (n: GraphNode): Activation => {
+  const { alpha, beta } = attrsOf(n, 'hardSigmoid');
+  return { name: 'hardSigmoid', expr: (v) => `clamp(${v} * ${F(alpha)} + ${F(beta)}, 0.0, 1.0)` };
+};
+const hardSwish: Activation = {
+  name: 'hardSwish',
+  expr: (v) => `(${v} * clamp(${v} + 3.0, 0.0, 6.0) / 6.0)`,
+};
+const clip = (n: GraphNode): Activation => {
+  const { min, max } = attrsOf(n, 'clip');
+  return { name: 'clip', expr: (v) => `clamp(${v}, ${F(min)}, ${F(max)})` };
+};
+
 /** What may fuse, per op (see FusionRole): the one declaration, beside the lowerings. */
 export const FUSION: { readonly [O in OpName]?: FusionRole } = {
   conv2d: { head: SPATIAL_HEAD },
@@ -59,15 +80,38 @@ export const FUSION: { readonly [O in OpName]?: FusionRole } = {
   mul: { head: ELEMENTWISE_HEAD, step: 'binary' },
   relu: { head: ELEMENTWISE_HEAD, step: relu },
   sigmoid: { head: ELEMENTWISE_HEAD, step: sigmoid },
+  leakyRelu: { head: ELEMENTWISE_HEAD, step: leakyRelu },
+  hardSigmoid: { head: ELEMENTWISE_HEAD, step: hardSigmoid },
+  hardSwish: { head: ELEMENTWISE_HEAD, step: hardSwish },
+  clip: { head: ELEMENTWISE_HEAD, step: clip },
+  // Not commutative: they head a kernel but are not absorbed as a step (the fused value is their first input only sometimes).
+  sub: { head: ELEMENTWISE_HEAD },
+  div: { head: ELEMENTWISE_HEAD },
 };
 
+type ElementwiseOp =
+  | 'relu'
+  | 'sigmoid'
+  | 'leakyRelu'
+  | 'hardSigmoid'
+  | 'hardSwish'
+  | 'clip'
+  | 'add'
+  | 'mul'
+  | 'sub'
+  | 'div';
+
 /** An element-wise op as a kernel of its own: its activation or binary op, then its epilogue. */
-function elementwise(n: NodeOf<'relu' | 'sigmoid' | 'add' | 'mul'>, c: GroupContext): PlanStep[] {
+function elementwise(n: NodeOf<ElementwiseOp>, c: GroupContext): PlanStep[] {
   const g = c.group;
   const operands = [...n.inputs, ...g.operands];
-  const act = FUSION[n.op]?.step;
+  const declared = FUSION[n.op]?.step;
+  const act = typeof declared === 'function' ? declared(n as GraphNode) : declared;
   const own = typeof act === 'object' ? [{ op: 'activation' as const, act }] : [];
-  const binary = n.op === 'add' || n.op === 'mul' ? [{ op: n.op, operand: 1, index: 'full' as const }] : [];
+  const binary =
+    n.op === 'add' || n.op === 'mul' || n.op === 'sub' || n.op === 'div'
+      ? [{ op: n.op, operand: 1, index: 'full' as const }]
+      : [];
   const shift = n.inputs.length;
   const rest = g.steps.map((s) => ('operand' in s ? { ...s, operand: s.operand + shift } : s));
   const kernel = renderElementwise(
@@ -225,4 +269,27 @@ export const LOWER: OpTable<[GroupContext], PlanStep[]> = {
   transpose: (n, c) => [c.step(renderTranspose({ shape: input(c), perm: n.attrs.perm }, c.limits))],
   split: axisCopies,
   concat: axisCopies,
+  sub: elementwise,
+  div: elementwise,
+  leakyRelu: elementwise,
+  hardSigmoid: elementwise,
+  hardSwish: elementwise,
+  clip: elementwise,
+  globalMaxPool: (_, c) => [c.step(renderReduce({ shape: input(c), axes: [2, 3], mode: 'max' }, c.limits))],
+  reduceMean: (n, c) => [
+    c.step(renderReduce({ shape: input(c), axes: n.attrs.axes, mode: 'mean' }, c.limits)),
+  ],
+  reduceSum: (n, c) => [c.step(renderReduce({ shape: input(c), axes: n.attrs.axes, mode: 'sum' }, c.limits))],
+  matMul: (n, c) => [
+    c.step(renderMatMul({ a: input(c), b: c.shape(n.inputs[1]!), out: c.shape(n.outputs[0]!) }, c.limits), {
+      inputs: [...n.inputs],
+    }),
+  ],
+  pad: (n, c) => [c.step(renderPad({ shape: input(c), ...n.attrs }, c.limits))],
+  constant: (n, c) => [
+    c.step(renderConstant(shapeSize(n.attrs.shape), c.limits), {
+      inputs: [],
+      constants: { value: { key: `${n.name}.value`, make: () => c.weight('value') } },
+    }),
+  ],
 };

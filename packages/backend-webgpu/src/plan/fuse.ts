@@ -30,8 +30,8 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
  */
 export interface FusionRole {
   head?: { operands: 'full-or-channel' | 'broadcast'; ownBuffers: number };
-  /** An activation's WGSL (it fuses as an epilogue step), or 'binary' (add, mul). */
-  step?: Activation | 'binary';
+  /** An activation's WGSL (or the function giving it from the node's attributes; it fuses as an epilogue step), or 'binary' (add, mul). */
+  step?: Activation | ((node: GraphNode) => Activation) | 'binary';
 }
 
 /** How an epilogue of `head` would index an operand of `shape` against its output, if it can. */
@@ -85,7 +85,8 @@ export function fuseEpilogues(graph: Graph, maxStorageBuffersPerStage: number): 
         if (absorbed.has(next)) break;
         const nextShape = graph.tensors[next.outputs[0]!]!.shape;
         if (!sameShape(nextShape, outShape)) break;
-        const step = FUSION[next.op]?.step;
+        const declared = FUSION[next.op]?.step;
+        const step = typeof declared === 'function' ? declared(next) : declared;
         if (typeof step === 'object') {
           group.steps.push({ op: 'activation', act: step });
         } else if (

@@ -56,6 +56,29 @@ export interface OpAttrs {
   globalAvgPool: NoAttrs;
   flatten: AxisAttrs;
   linear: { outFeatures: number; bias: boolean };
+  sub: NoAttrs;
+  div: NoAttrs;
+  leakyRelu: { alpha: number };
+  /** max(0, min(1, alpha * x + beta)), ONNX's HardSigmoid (PyTorch's is alpha 1/6, beta 0.5). */
+  hardSigmoid: { alpha: number; beta: number };
+  hardSwish: NoAttrs;
+  /** min(max(x, min), max); an absent bound is +-3.4028234663852886e38 (float32's largest). */
+  clip: { min: number; max: number };
+  globalMaxPool: NoAttrs;
+  reduceMean: ReduceAttrs;
+  reduceSum: ReduceAttrs;
+  /** NumPy's matmul of two inputs of the same rank >= 2, batch axes broadcast. */
+  matMul: NoAttrs;
+  /** Constant padding: pads is [begin of each axis..., end of each axis...] (ONNX's order). */
+  pad: { pads: number[]; value: number };
+  /** A tensor held as a buffer parameter (`value`), for constants an imported graph computes with. */
+  constant: { shape: number[] };
+}
+
+/** Reductions over `axes` (sorted, non-negative), kept as size-1 axes when keepDims. */
+export interface ReduceAttrs {
+  axes: number[];
+  keepDims: boolean;
 }
 
 export type AttrsOf<O extends keyof OpAttrs> = OpAttrs[O];

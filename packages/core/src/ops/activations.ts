@@ -3,25 +3,50 @@ import type { AttrsOf } from '../ir/attrs.js';
 import { type AttrSchema, NO_ATTRS } from './attrs.js';
 import type { OpDef } from './op-def.js';
 
-function unary<O extends 'relu' | 'sigmoid'>(name: O, f: (v: number) => number): OpDef<O> {
+type UnaryOp = 'relu' | 'sigmoid' | 'leakyRelu' | 'hardSigmoid' | 'hardSwish' | 'clip';
+
+function unary<O extends UnaryOp>(
+  name: O,
+  attrs: AttrSchema<AttrsOf<O>>,
+  f: (v: number, a: AttrsOf<O>) => number,
+): OpDef<O> {
   return {
     name,
     arity: [1, 1],
-    attrs: NO_ATTRS as AttrSchema<AttrsOf<O>>,
+    attrs,
     inferShapes: (shapes) => [[...shapes[0]!]],
     params: () => [],
     macs: () => 0,
-    reference({ inputs }) {
+    reference({ inputs, attrs: a }) {
       const x = inputs[0]!;
       const out = new Float32Array(x.data.length);
-      for (let i = 0; i < out.length; i++) out[i] = f(x.data[i]!);
+      for (let i = 0; i < out.length; i++) out[i] = f(x.data[i]!, a);
       return [{ shape: [...x.shape], data: out }];
     },
   };
 }
 
-export const reluOp = unary('relu', (v) => Math.max(v, 0));
-export const sigmoidOp = unary('sigmoid', (v) => 1 / (1 + Math.exp(-v)));
+const none = NO_ATTRS as AttrSchema<Record<never, never>>;
+/** float32's largest value: the bound of a Clip that has none. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+export const reluOp = unary('relu', none, (v) => Math.max(v, 0));
+export const sigmoidOp = unary('sigmoid', none, (v) => 1 / (1 + Math.exp(-v)));
+export const leakyReluOp = unary('leakyRelu', { alpha: { kind: 'num', default: 0.01 } }, (v, a) =>
+  v >= 0 ? v : v * a.alpha,
+);
+export const hardSigmoidOp = unary(
+  'hardSigmoid',
+  { alpha: { kind: 'num', default: 0.2 }, beta: { kind: 'num', default: 0.5 } },
+  (v, a) => Math.max(0, Math.min(1, a.alpha * v + a.beta)),
+);
+/** x * relu6(x + 3) / 6, as PyTorch's Hardswish and ONNX's HardSwish. */
+export const hardSwishOp = unary('hardSwish', none, (v) => (v * Math.max(0, Math.min(6, v + 3))) / 6);
+export const clipOp = unary(
+  'clip',
+  { min: { kind: 'num', default: -FLOAT32_MAX }, max: { kind: 'num', default: FLOAT32_MAX } },
+  (v, a) => Math.min(Math.max(v, a.min), a.max),
+);
 
 /** Normalises an axis attribute (negative counts from the end) for a given rank. */
 export function normaliseAxis(axis: number, rank: number, path: string): number {

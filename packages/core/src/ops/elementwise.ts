@@ -75,7 +75,10 @@ function channelBroadcast(a: Tensor, b: Tensor, f: (x: number, y: number) => num
   return { shape: [...a.shape], data: out };
 }
 
-function binary<O extends 'add' | 'mul'>(name: O, f: (x: number, y: number) => number): OpDef<O> {
+function binary<O extends 'add' | 'mul' | 'sub' | 'div'>(
+  name: O,
+  f: (x: number, y: number) => number,
+): OpDef<O> {
   return {
     name,
     arity: [2, 2],
@@ -94,3 +97,5 @@ function binary<O extends 'add' | 'mul'>(name: O, f: (x: number, y: number) => n
 
 export const addOp = binary('add', (x, y) => x + y);
 export const mulOp = binary('mul', (x, y) => x * y);
+export const subOp = binary('sub', (x, y) => x - y);
+export const divOp = binary('div', (x, y) => x / y);

@@ -125,17 +125,17 @@ function poolOp<O extends 'maxPool' | 'avgPool'>(name: O, mode: 'max' | 'avg'): 
 export const maxPoolOp = poolOp('maxPool', 'max');
 export const avgPoolOp = poolOp('avgPool', 'avg');
 
+function inferGlobal(x: readonly number[], path: string, op: string): number[][] {
+  if (x.length !== 4) throw new ShapeError(`${path}: ${op} expects a 4-D NCHW input, got ${formatShape(x)}`);
+  return [[x[0]!, x[1]!, 1, 1]];
+}
+
 /** Mean over H and W, keeping them as 1: [N, C, H, W] -> [N, C, 1, 1]. */
 export const globalAvgPoolOp: OpDef<'globalAvgPool'> = {
   name: 'globalAvgPool',
   arity: [1, 1],
   attrs: {},
-  inferShapes(shapes, _attrs, ctx) {
-    const x = shapes[0]!;
-    if (x.length !== 4)
-      throw new ShapeError(`${ctx.path}: globalAvgPool expects a 4-D NCHW input, got ${formatShape(x)}`);
-    return [[x[0]!, x[1]!, 1, 1]];
-  },
+  inferShapes: (shapes, _attrs, ctx) => inferGlobal(shapes[0]!, ctx.path, 'globalAvgPool'),
   params: () => [],
   macs: () => 0,
   reference({ inputs }) {
@@ -147,6 +147,28 @@ export const globalAvgPoolOp: OpDef<'globalAvgPool'> = {
       let s = 0;
       for (let i = 0; i < hw; i++) s += x.data[p * hw + i]!;
       out[p] = s / hw;
+    }
+    return [{ shape: [n, c, 1, 1], data: out }];
+  },
+};
+
+/** Max over H and W, keeping them as 1: [N, C, H, W] -> [N, C, 1, 1]. */
+export const globalMaxPoolOp: OpDef<'globalMaxPool'> = {
+  name: 'globalMaxPool',
+  arity: [1, 1],
+  attrs: {},
+  inferShapes: (shapes, _attrs, ctx) => inferGlobal(shapes[0]!, ctx.path, 'globalMaxPool'),
+  params: () => [],
+  macs: () => 0,
+  reference({ inputs }) {
+    const x = inputs[0]!;
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const hw = h * w;
+    const out = new Float32Array(n * c);
+    for (let p = 0; p < n * c; p++) {
+      let m = Number.NEGATIVE_INFINITY;
+      for (let i = 0; i < hw; i++) m = Math.max(m, x.data[p * hw + i]!);
+      out[p] = m;
     }
     return [{ shape: [n, c, 1, 1], data: out }];
   },

@@ -1,14 +1,25 @@
 import { UnknownModelError } from '../errors.js';
 import type { AttrsOf } from '../ir/attrs.js';
 import type { Attrs, OpName } from '../ir/graph.js';
-import { reluOp, sigmoidOp, softmaxOp } from './activations.js';
+import {
+  clipOp,
+  hardSigmoidOp,
+  hardSwishOp,
+  leakyReluOp,
+  reluOp,
+  sigmoidOp,
+  softmaxOp,
+} from './activations.js';
 import { resolveAttrs } from './attrs.js';
 import { batchNormOp } from './batch-norm.js';
 import { conv2dOp } from './conv2d.js';
-import { addOp, mulOp } from './elementwise.js';
+import { addOp, divOp, mulOp, subOp } from './elementwise.js';
 import { linearOp } from './linear.js';
+import { matMulOp } from './matmul.js';
 import type { OpDef, ShapeContext } from './op-def.js';
-import { avgPoolOp, globalAvgPoolOp, maxPoolOp } from './pooling.js';
+import { constantOp, padOp } from './pad.js';
+import { avgPoolOp, globalAvgPoolOp, globalMaxPoolOp, maxPoolOp } from './pooling.js';
+import { reduceMeanOp, reduceSumOp } from './reduce.js';
 import { concatOp, flattenOp, reshapeOp, splitOp, transposeOp } from './shape-ops.js';
 
 /** The op registry: one entry per primitive. Adding an op means adding it here. */
@@ -29,6 +40,18 @@ export const OPS: { readonly [O in OpName]: OpDef<O> } = {
   globalAvgPool: globalAvgPoolOp,
   flatten: flattenOp,
   linear: linearOp,
+  sub: subOp,
+  div: divOp,
+  leakyRelu: leakyReluOp,
+  hardSigmoid: hardSigmoidOp,
+  hardSwish: hardSwishOp,
+  clip: clipOp,
+  globalMaxPool: globalMaxPoolOp,
+  reduceMean: reduceMeanOp,
+  reduceSum: reduceSumOp,
+  matMul: matMulOp,
+  pad: padOp,
+  constant: constantOp,
 };
 
 export const OP_NAMES = Object.keys(OPS) as OpName[];

@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// pnpm conformance --suite onnx --backend <reference|onnx|tfjs|webgpu> [--json] [--filter S] [--root DIR]
+import { parseArgs } from 'node:util';
+import { CONFORMANCE_BACKENDS, type ConformanceBackend, loadConformanceBackend } from './backends.js';
+import { DEBIAN_ONNX_TESTDATA, runOnnxSuite } from './onnx-suite.js';
+
+const USAGE = `usage: pnpm conformance --suite onnx --backend <${CONFORMANCE_BACKENDS.join('|')}> [--json] [--filter TEXT] [--root DIR]`;
+
+function usage(message: string): never {
+  process.stderr.write(`cardinal conformance: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let values: {
+    suite?: string;
+    backend?: string;
+    json?: boolean;
+    filter?: string;
+    root?: string;
+    help?: boolean;
+  };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        suite: { type: 'string', default: 'onnx' },
+        backend: { type: 'string', default: 'reference' },
+        json: { type: 'boolean', default: false },
+        filter: { type: 'string' },
+        root: { type: 'string', default: DEBIAN_ONNX_TESTDATA },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    usage((e as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (values.suite !== 'onnx') usage(`unknown suite '${values.suite}' (known: onnx)`);
+  const name = values.backend as ConformanceBackend;
+  if (!CONFORMANCE_BACKENDS.includes(name)) usage(`unknown backend '${values.backend}'`);
+  const loaded = await loadConformanceBackend(name);
+  if ('reason' in loaded) {
+    process.stderr.write(`cardinal conformance: backend '${name}' is not available here: ${loaded.reason}\n`);
+    process.exit(1);
+  }
+  const report = await runOnnxSuite(loaded.backend, { root: values.root, filter: values.filter });
+  if (report.passed + report.failed + report.unsupported === 0) {
+    process.stderr.write(
+      `cardinal conformance: no tests under ${values.root} (install Debian's libonnx-testdata)\n`,
+    );
+    process.exit(1);
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else {
+    for (const r of report.results)
+      if (r.status !== 'passed') process.stdout.write(`${r.status.padEnd(11)} ${r.name}: ${r.reason}\n`);
+    process.stdout.write(
+      `onnx suite on ${name}: ${report.passed} passed, ${report.failed} failed, ${report.unsupported} unsupported\n`,
+    );
+  }
+  process.exit(report.failed > 0 ? 1 : 0);
+}
+
+await main();
