@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { importOnnx } from '@cardinal/backend-onnx';
+import { maxAbsDiff } from '@cardinal/core';
+import { fixturesDir, listFixtures, loadFixture } from '@cardinal/testkit';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { CONFORMANCE_BACKENDS, loadConformanceBackend } from '../src/backends.js';
+
+/**
+ * torch.onnx.export of the shared fixtures' timm (and torchvision) modules and models, as
+ * Debian's torch writes them: SE's mean, SK's split/stack/sum and softmax over paths,
+ * ResNeSt's radix softmax with its shape arithmetic. Debian has no timm: the exported modules
+ * are replicas (python/timm_replica.py) that first reproduce each fixture's output.bin.
+ */
+const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+if (!torchOk) console.log("torch export tests skipped: Debian's python3-torch is not installed");
+
+const OPSETS = [11, 13, 17] as const;
+const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'python', 'timm_replica.py');
+
+describe.skipIf(!torchOk)('torch.onnx.export of every shared fixture (opsets 11, 13, 17)', () => {
+  const names = listFixtures('shared');
+  const dir = mkdtempSync(join(tmpdir(), 'cardinal-torch-export-'));
+  let exported: Map<string, { file: string; replicaDiff: number }> | undefined;
+  const exportAll = () => {
+    if (exported) return exported;
+    const jobs = names.flatMap((n) => OPSETS.map((o) => `${n}:${o}`));
+    const r = spawnSync('/usr/bin/python3', [script, fixturesDir(), dir, ...jobs], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    });
+    if (r.status !== 0) throw new Error(r.stderr);
+    exported = new Map();
+    for (const line of r.stdout.trim().split('\n')) {
+      const [file, diff] = line.split(' ');
+      exported.set(file!.slice(dir.length + 1, -'.onnx'.length), { file: file!, replicaDiff: Number(diff) });
+    }
+    return exported;
+  };
+
+  it.each(names)(
+    '%s: the replica equals output.bin; each export imports and runs as onnxruntime runs the file, on every backend',
+    async (name) => {
+      const f = loadFixture(name);
+      for (const opset of OPSETS) {
+        const e = exportAll().get(`${name}-${opset}`)!;
+        expect(e.replicaDiff, `replica of ${name}`).toBeLessThanOrEqual(f.atol / 4);
+        const bytes = readFileSync(e.file);
+        const m = importOnnx(bytes, { source: `${name}-${opset}.onnx` });
+        const session = await ort.InferenceSession.create(bytes);
+        const theirs = (await session.run({ input: new ort.Tensor('float32', f.input.data, f.input.shape) }))
+          .output!.data as Float32Array;
+        const expected = { shape: f.expected.shape, data: theirs };
+        expect(maxAbsDiff(expected, f.expected), `onnxruntime on ${name}-${opset}`).toBeLessThanOrEqual(
+          f.atol,
+        );
+        // Every backend at opset 17; the older opsets (the same graph, other shape arithmetic) on two.
+        const backends = opset === 17 ? CONFORMANCE_BACKENDS : (['reference', 'onnx'] as const);
+        for (const b of backends) {
+          const loaded = await loadConformanceBackend(b);
+          if ('reason' in loaded) continue;
+          const exe = await loaded.backend.compile(m.graph, m.weights);
+          const y = (await exe.run({ input: f.input }))[m.graph.outputs[0]!]!;
+          exe.dispose();
+          expect(y.shape).toEqual(f.expected.shape);
+          expect(maxAbsDiff(y, expected), `${b} vs onnxruntime, ${name}-${opset}`).toBeLessThanOrEqual(
+            f.atol,
+          );
+          expect(maxAbsDiff(y, f.expected), `${b} vs output.bin, ${name}-${opset}`).toBeLessThanOrEqual(
+            f.atol,
+          );
+        }
+      }
+    },
+    240_000,
+  );
+});
