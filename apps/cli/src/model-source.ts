@@ -122,6 +122,20 @@ export class ModelSource {
     if (this.imported && (!inputShape || shapesEqual(this.imported.graph.inputs[0]!.shape, inputShape)))
       return this.imported;
     this.onnxBytes ??= readInputFile(this.path, 'ONNX model');
+    if (inputShape) {
+      // A file exported with static shapes has them baked into its reshape targets: it runs at
+      // its own batch (the commands' default batch of 1 gives way), and another image size is refused.
+      const declared = this.importFile(undefined);
+      const shape = declared.graph.inputs[0]!.shape;
+      const asked = inputShape;
+      const fixed = (i: number) => !declared.symbolicAxes.includes(i) && shape[i] !== asked[i];
+      if (asked.length === shape.length && asked.some((_, i) => i > 0 && fixed(i)))
+        throw new CliError(
+          `${this.path}: the model's input is exported with the static shape [${shape.join(', ')}]; it cannot take [${inputShape.join(', ')}] (export it with dynamic axes)`,
+        );
+      if (fixed(0)) inputShape = [shape[0]!, ...inputShape.slice(1)];
+      if (shapesEqual(shape, inputShape)) return declared;
+    }
     this.imported = importOnnx(this.onnxBytes, {
       source: this.path,
       ...(inputShape ? { inputShape: [...inputShape] } : {}),

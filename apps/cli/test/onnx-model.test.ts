@@ -2,8 +2,17 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportOnnx } from '@cardinal/backend-onnx';
-import { GraphBuilder, initTestWeights, maxAbsDiff, readNpy, runReference, writeNpy } from '@cardinal/core';
-import { compareToExpected, loadFixture } from '@cardinal/testkit';
+import {
+  GraphBuilder,
+  inferShapes,
+  initTestWeights,
+  loadWeights,
+  maxAbsDiff,
+  readNpy,
+  runReference,
+  writeNpy,
+} from '@cardinal/core';
+import { buildFixtureGraph, compareToExpected, loadFixture, readFixtureWeights } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
 import { cli } from './helpers.js';
 
@@ -50,6 +59,27 @@ describe('an .onnx file as the model', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/broken\.onnx: not a readable ONNX model/);
+  });
+
+  it('runs a static-shape export at its own batch and refuses another image size in one line', async () => {
+    const f = loadFixture('tiny_resnet_basic');
+    const file = join(tmp, 'static.onnx');
+    const built = buildFixtureGraph(f).graph;
+    const graph = inferShapes(built, { [built.inputs[0]!.name]: f.input.shape });
+    writeFileSync(
+      file,
+      exportOnnx(graph, loadWeights(graph, readFixtureWeights(f)).weights, { batchDim: null }),
+    );
+    // The commands' default batch of 1 gives way to the file's static batch of 2.
+    const summary = await cli('summary', file, '--json');
+    expect(summary.code, summary.stderr).toBe(0);
+    expect(JSON.parse(summary.stdout).input_shape).toEqual([2, 3, 32, 32]);
+    const other = await cli('summary', file, '--input-size', '64');
+    expect(other.code).toBe(1);
+    expect(other.stderr.trim().split('\n')).toHaveLength(1);
+    expect(other.stderr).toMatch(
+      /static\.onnx: the model's input is exported with the static shape \[2, 3, 32, 32\]; it cannot take \[1, 3, 64, 64\]/,
+    );
   });
 
   it('runs an .onnx model whose input is not an image ([N, 8] features), and refuses another rank in one line', async () => {

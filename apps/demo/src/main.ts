@@ -42,6 +42,7 @@ for (const name of zooNames())
 
 let configJson: ModelChoice['configJson'];
 let weightsFile: ModelChoice['weightsFile'];
+let onnxFile: ModelChoice['onnxFile'];
 let droppedImage: ImageBitmap | undefined;
 let model: LoadedModel | undefined;
 let modelKey = '';
@@ -87,6 +88,7 @@ function choice(): ModelChoice {
     seed: Number(seedInput.value) || 0,
     configJson,
     weightsFile,
+    onnxFile,
   };
 }
 
@@ -113,7 +115,12 @@ async function drawDiagram(): Promise<void> {
 /** Builds the chosen model, its summary and diagram; compiles it on first run. */
 async function ensureModel(): Promise<LoadedModel> {
   const c = choice();
-  const key = JSON.stringify({ ...c, configJson: c.configJson?.text, weightsFile: c.weightsFile?.name });
+  const key = JSON.stringify({
+    ...c,
+    configJson: c.configJson?.text,
+    weightsFile: c.weightsFile?.name,
+    onnxFile: c.onnxFile && `${c.onnxFile.name}:${c.onnxFile.bytes.length}`,
+  });
   if (model && key === modelKey) return model;
   clearResults();
   runner?.dispose();
@@ -147,13 +154,16 @@ function currentInput(m: LoadedModel | undefined): Tensor | undefined {
   const kind = inputKind.value;
   const ctx = preview.getContext('2d')!;
   const crop = $<HTMLCanvasElement>('crop');
-  if (kind === 'random') {
+  // A model whose input is not an image batch (an imported .onnx) takes a random tensor of its shape.
+  if (kind === 'random' || (m && !m.imageInput)) {
     ctx.fillStyle = '#ccc';
     ctx.fillRect(0, 0, preview.width, preview.height);
     crop.width = 0;
     if (!m) return undefined;
-    const [h, w] = m.preprocess.inputSize;
-    return randomNormal([1, m.preprocess.channels, h, w], Number(inputSeed.value) || 0);
+    if (kind !== 'random')
+      $('crop-caption').textContent =
+        `the model's input [${m.graph.inputs[0]!.shape.join(', ')}] is not an image: a random tensor of that shape`;
+    return randomNormal([...m.graph.inputs[0]!.shape], Number(inputSeed.value) || 0);
   }
   const source = kind === 'dropped' && droppedImage ? droppedImage : drawSample(kind.slice(7) || 'sunset');
   ctx.clearRect(0, 0, preview.width, preview.height);
@@ -239,6 +249,7 @@ const configInput = $<HTMLInputElement>('config-file');
 // Picking a zoo model replaces a loaded config file: the picker is never ignored.
 modelSelect.addEventListener('change', () => {
   configJson = undefined;
+  onnxFile = undefined;
   configInput.value = '';
   void busy(ensureModel);
 });
@@ -247,18 +258,31 @@ for (const el of [sizeInput, seedInput]) el.addEventListener('change', () => voi
 configInput.addEventListener('change', async (ev) => {
   const f = (ev.target as HTMLInputElement).files?.[0];
   configJson = f ? { name: f.name, text: await f.text() } : undefined;
+  onnxFile = undefined;
   await busy(ensureModel);
 });
 $<HTMLInputElement>('weights-file').addEventListener('change', async (ev) => {
   const f = (ev.target as HTMLInputElement).files?.[0];
   weightsFile = f ? { name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) } : undefined;
+  onnxFile = undefined;
   await busy(ensureModel);
 });
 
-const isModelFile = (f: File) => /\.(json|safetensors|pth|pt|bin)$/i.test(f.name);
+const isModelFile = (f: File) => /\.(json|safetensors|pth|pt|bin|onnx)$/i.test(f.name);
 
-/** A model folder's files picked or dropped together: the .json is the config, the other the weights. */
+/**
+ * A model folder's files picked or dropped together: the .json is the config, the other the
+ * weights. An .onnx file is a whole model (graph and weights) on its own.
+ */
 async function useModelFiles(files: File[]): Promise<void> {
+  const onnx = files.find((f) => /\.onnx$/i.test(f.name));
+  if (onnx) {
+    onnxFile = { name: onnx.name, bytes: new Uint8Array(await onnx.arrayBuffer()) };
+    await busy(ensureModel);
+    if (model) currentInput(model);
+    return;
+  }
+  onnxFile = undefined;
   const config = files.find((f) => /\.json$/i.test(f.name));
   const weights = files.find((f) => !/\.json$/i.test(f.name));
   if (config) configJson = { name: config.name, text: await config.text() };
@@ -285,6 +309,10 @@ async function useImage(f: File): Promise<void> {
 $<HTMLInputElement>('model-files').addEventListener('change', async (ev) => {
   const files = [...((ev.target as HTMLInputElement).files ?? [])];
   if (files.length) await useModelFiles(files);
+});
+$<HTMLInputElement>('onnx-file').addEventListener('change', async (ev) => {
+  const f = (ev.target as HTMLInputElement).files?.[0];
+  if (f) await useModelFiles([f]);
 });
 $<HTMLInputElement>('image-file').addEventListener('change', async (ev) => {
   const f = (ev.target as HTMLInputElement).files?.[0];

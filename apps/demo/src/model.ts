@@ -1,3 +1,4 @@
+import { importOnnx } from '@cardinal/backend-onnx/export';
 import {
   buildFromJson,
   buildModel,
@@ -26,6 +27,8 @@ export interface LoadedModel {
   preprocess: PreprocessConfig;
   /** A timm config's label names; undefined means ImageNet's for 1000 classes. */
   labels?: readonly string[];
+  /** Whether the input is an image batch [1, C, H, W]; other inputs take random tensors only. */
+  imageInput: boolean;
 }
 
 export interface ModelChoice {
@@ -35,6 +38,8 @@ export interface ModelChoice {
   configJson?: { name: string; text: string };
   /** safetensors or a PyTorch checkpoint (.pth/.pt/.bin, zip or legacy), told apart by content. */
   weightsFile?: { name: string; bytes: Uint8Array };
+  /** An .onnx model: its graph and weights both, imported as the model declares them. */
+  onnxFile?: { name: string; bytes: Uint8Array };
 }
 
 /** Params and MACs per stage as the diagram groups them: stem, layer1..N, head. */
@@ -70,6 +75,7 @@ function readWeights(graph: Graph, file: { name: string; bytes: Uint8Array }): W
  * the output).
  */
 export function loadModel(c: ModelChoice): LoadedModel {
+  if (c.onnxFile) return loadOnnx(c.onnxFile);
   const json = c.configJson ? (JSON.parse(c.configJson.text) as unknown) : undefined;
   const source = c.configJson?.name;
   // A timm config states its own input size; other models take the size field's.
@@ -79,6 +85,37 @@ export function loadModel(c: ModelChoice): LoadedModel {
   const { graph, pretrained } = built;
   const weights = c.weightsFile ? readWeights(graph, c.weightsFile) : initTestWeights(graph, c.seed);
   const [, , h, w] = graph.inputs[0]!.shape as number[];
+  return describe(graph, weights, {
+    source: `${source ?? c.zooName}, ${c.weightsFile ? c.weightsFile.name : `random weights (seed ${c.seed})`}`,
+    preprocess: pretrained?.preprocess ?? { ...IMAGENET_DEFAULTS, inputSize: [h!, w!] },
+    ...(pretrained?.labelNames ? { labels: pretrained.labelNames } : {}),
+  });
+}
+
+/**
+ * An .onnx file through the importer: its weights are its own. An image input ([1, C, H, W])
+ * takes ImageNet's transform at the size it declares; other inputs take random tensors.
+ */
+function loadOnnx(file: { name: string; bytes: Uint8Array }): LoadedModel {
+  const { graph, weights, opset, producer } = importOnnx(file.bytes, { source: file.name });
+  const shape = graph.inputs[0]!.shape;
+  const image = shape.length === 4 && (shape[1] === 3 || shape[1] === 1);
+  return describe(graph, weights, {
+    source: `${file.name} (opset ${opset}${producer ? `, ${producer}` : ''})`,
+    preprocess: {
+      ...IMAGENET_DEFAULTS,
+      inputSize: image ? [shape[2]!, shape[3]!] : [1, 1],
+      ...(shape[1] === 1 ? { channels: 1, mean: [0.5], std: [0.5] } : {}),
+    },
+    imageInput: image,
+  });
+}
+
+function describe(
+  graph: Graph,
+  weights: WeightMap,
+  rest: Pick<LoadedModel, 'source' | 'preprocess' | 'labels'> & { imageInput?: boolean },
+): LoadedModel {
   const s = summarize(graph);
   return {
     graph,
@@ -86,8 +123,7 @@ export function loadModel(c: ModelChoice): LoadedModel {
     params: s.params,
     macs: s.macs,
     stages: stagesOf(s),
-    source: `${source ?? c.zooName}, ${c.weightsFile ? c.weightsFile.name : `random weights (seed ${c.seed})`}`,
-    preprocess: pretrained?.preprocess ?? { ...IMAGENET_DEFAULTS, inputSize: [h!, w!] },
-    ...(pretrained?.labelNames ? { labels: pretrained.labelNames } : {}),
+    imageInput: true,
+    ...rest,
   };
 }

@@ -9,6 +9,7 @@ import {
   buildPretrained,
   classify,
   getZooEntry,
+  IMAGENET_DEFAULTS,
   initTestWeights,
   loadWeights,
   parsePretrainedConfig,
@@ -17,10 +18,12 @@ import {
   pretrainedConfigJson,
   randomNormal,
   readTorchCheckpoint,
+  type Tensor,
 } from '@cardinal/core';
 import { decodeImage } from '@cardinal/pretrained';
 import { fixturesDir } from '@cardinal/testkit';
 import { chromiumUnavailableReason, launchChromium } from '@cardinal/testkit/browser';
+import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -214,6 +217,58 @@ describe.skipIf(!!reason)('the demo in headless Chromium', () => {
       expect(diff).toBeLessThanOrEqual(atol);
       expect(await page.locator('#top5 li').first().textContent()).toContain(`kind <${want[0]!.index}>`);
       await page.screenshot({ path: `${outDir}/demo-pth-folder.png`, fullPage: false });
+      await page.close();
+      expect(consoleErrors).toEqual([]);
+    },
+  );
+
+  it.skipIf(!hasTorch)(
+    'runs a dropped .onnx (torch.onnx.export of a timm SE-ResNeXt) as onnxruntime runs the file, on random and photo input',
+    async () => {
+      const tmp = mkdtempSync(join(tmpdir(), 'cardinal-demo-onnx-'));
+      const script = fileURLToPath(
+        new URL('../../../tools/conformance/python/timm_replica.py', import.meta.url),
+      );
+      execFileSync(PYTHON, [script, fixturesDir(), tmp, 'tiny_seresnext_d:13:dynamic'], { stdio: 'ignore' });
+      const bytes = readFileSync(join(tmp, 'tiny_seresnext_d-13.onnx'));
+      const session = await ort.InferenceSession.create(bytes);
+      const ortLogits = async (x: Tensor) =>
+        (await session.run({ input: new ort.Tensor('float32', x.data, [...x.shape]) })).output!
+          .data as Float32Array;
+
+      const page = await open({ width: 1280, height: 800 });
+      await page.setInputFiles('#onnx-file', {
+        name: 'seresnext.onnx',
+        mimeType: 'application/octet-stream',
+        buffer: bytes,
+      });
+      // The stem, the four blocks (found by the module paths the exporter left) and the head.
+      await expect.poll(() => page.evaluate(() => window.cardinalDemo.blockCount)).toBe(1 + 4 + 1);
+      expect(await page.textContent('#latency')).toBe('');
+      const run = async () => {
+        const before = await page.evaluate(() => window.cardinalDemo.runs);
+        await page.click('#run');
+        await page.waitForFunction((n) => window.cardinalDemo.runs > n, before, { timeout: 120_000 });
+        return page.evaluate(() => window.cardinalDemo);
+      };
+      const atol = 1e-4 * 8;
+      await page.selectOption('#input-kind', 'random');
+      await page.fill('#input-seed', '5');
+      const random = await run();
+      expect(random.lastLogits).toHaveLength(10);
+      const want = await ortLogits(randomNormal([1, 3, 32, 32], 5));
+      expect(Math.max(...random.lastLogits.map((v, i) => Math.abs(v - want[i]!)))).toBeLessThanOrEqual(atol);
+      expect(await page.textContent('#latency')).toContain('seresnext.onnx (opset 13, pytorch');
+      // A photo through ImageNet's transform at the size the file declares (32).
+      await page.setInputFiles('#image-file', PHOTO);
+      const photo = await run();
+      expect(photo.lastCrop).toEqual([32, 32]);
+      const x = preprocessImages([await decodeImage(PHOTO)], { ...IMAGENET_DEFAULTS, inputSize: [32, 32] });
+      const wantPhoto = await ortLogits(x);
+      expect(Math.max(...photo.lastLogits.map((v, i) => Math.abs(v - wantPhoto[i]!)))).toBeLessThanOrEqual(
+        atol,
+      );
+      await page.screenshot({ path: `${outDir}/demo-onnx.png`, fullPage: false });
       await page.close();
       expect(consoleErrors).toEqual([]);
     },

@@ -2,6 +2,7 @@ import {
   dispatchOp,
   foldBatchNorm,
   type Graph,
+  inferShapes,
   removeIdentities,
   validateGraph,
   type WeightMap,
@@ -17,7 +18,10 @@ export const IR_VERSION = 8;
 export interface OnnxExportOptions {
   /** Fold BatchNorm into the preceding conv (default true), as PyTorch's exporter does. */
   foldBatchNorm?: boolean;
-  /** Name of the symbolic batch dimension (default 'N'); null keeps the graph's static batch. */
+  /**
+   * Name of the symbolic batch dimension (default 'N'); null keeps the graph's static batch, as
+   * does a graph that cannot run at another batch (an import of a file with static shapes).
+   */
   batchDim?: string | null;
   producerVersion?: string;
 }
@@ -37,6 +41,22 @@ export function prepareGraph(
 }
 
 /**
+ * Whether the graph runs at another batch size: not so when a reshape target or a constant
+ * bakes its batch in (an import of a file exported with static shapes). Such a graph is
+ * written with its static batch, never as one that claims any batch and fails on it.
+ */
+function batchFree(g: Graph): boolean {
+  if (g.inputs.length !== 1) return false;
+  const [b, ...rest] = g.inputs[0]!.shape;
+  try {
+    inferShapes(g, { [g.inputs[0]!.name]: [b! + 1, ...rest] });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * @internal (protobuf types stay out of the public declarations)
  * Lowers a graph and its weights to an ONNX ModelProto: one ONNX node per IR node, named
  * after its module path; parameters as initializers named by their state_dict keys.
@@ -46,7 +66,8 @@ export function toModelProto(graph: Graph, weights: WeightMap, options: OnnxExpo
   const g = prepared.graph;
   const ctx = new LoweringContext(prepared.weights);
   for (const node of g.nodes) dispatchOp(LOWERINGS, node, ctx);
-  const batch = options.batchDim === undefined ? 'N' : (options.batchDim ?? undefined);
+  const wanted = options.batchDim === undefined ? 'N' : options.batchDim;
+  const batch = wanted !== null && batchFree(g) ? wanted : undefined;
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: OPSET }],

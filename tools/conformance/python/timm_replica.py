@@ -5,7 +5,8 @@ resnest.py, layers/squeeze_excite.py, selective_kernel.py, split_attn.py) op for
 exporter emits what it emits for timm's models. Layer widths come from the fixture's
 state_dict. Each replica is checked against the fixture's output.bin before it is exported.
 
-usage: python3 timm_replica.py <fixtures dir> <out dir> <name:opset>...
+usage: python3 timm_replica.py <fixtures dir> <out dir> <name:opset[:dynamic]>...
+(dynamic: the batch axis is symbolic)
 prints one line per export: <file> <max |replica - output.bin|> <atol>
 """
 import json
@@ -374,7 +375,7 @@ def build(meta, sd):
 def main():
     fixtures, out_dir, jobs = sys.argv[1], sys.argv[2], sys.argv[3:]
     for job in jobs:
-        name, opset = job.split(':')
+        name, opset, *dynamic = job.split(':')
         meta = json.load(open(f'{fixtures}/{name}/meta.json'))
         sd = read_safetensors(f'{fixtures}/{name}/weights.safetensors')
         m = build(meta, sd)
@@ -385,7 +386,9 @@ def main():
         with torch.no_grad():
             diff = (m(x) - want).abs().max().item()
         path = f'{out_dir}/{name}-{opset}.onnx'
-        torch.onnx.export(m, x, path, opset_version=int(opset), input_names=['input'], output_names=['output'])
+        axes = {'input': {0: 'N'}, 'output': {0: 'N'}} if dynamic else None
+        torch.onnx.export(m, x, path, opset_version=int(opset), input_names=['input'], output_names=['output'],
+                          dynamic_axes=axes)
         print(path, diff, meta['tolerance_hint']['atol'], flush=True)
 
 

@@ -32,6 +32,8 @@ export interface ImportedModel {
   weights: WeightMap;
   /** The opset of the default domain the file declares. */
   opset: number;
+  /** Axes of the (first) input the file leaves symbolic (a `dim_param`, such as a dynamic batch). */
+  symbolicAxes: number[];
   producer: string;
 }
 
@@ -86,6 +88,9 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
 
   const b = new GraphBuilder(g.name || 'onnx_model');
   const values = new Map<string, SymbolicTensor>();
+  const symbolicAxes = (dataInputs[0]?.type?.tensorType?.shape?.dim ?? []).flatMap((d, i) =>
+    d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? [] : [i],
+  );
   for (const [k, inp] of dataInputs.entries()) {
     const name = inp.name ?? `input_${k}`;
     const tt = inp.type?.tensorType;
@@ -217,6 +222,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
     graph,
     weights: loaded.weights,
     opset,
+    symbolicAxes,
     producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim(),
   };
 }
