@@ -6,6 +6,7 @@ import {
   buildPretrained,
   type CostLimits,
   createModel,
+  GRAPH_FORMAT,
   getZooEntry,
   NO_COST_LIMITS,
   type PretrainedConfig,
@@ -108,6 +109,18 @@ export class ModelSource {
     return this.isFile && this.path.endsWith('.onnx') && !this.folder;
   }
 
+  /** A Cardinal graph document (`cardinal export --format graph`), not a config to build from. */
+  get isGraphDocument(): boolean {
+    if (!this.isFile || this.isOnnx || this.folder) return false;
+    const v = this.json();
+    return typeof v === 'object' && v !== null && (v as { format?: unknown }).format === GRAPH_FORMAT;
+  }
+
+  /** Whether the input may be of any rank (an .onnx model or a graph document), not only [N, C, H, W]. */
+  get anyRank(): boolean {
+    return this.isOnnx || this.isGraphDocument;
+  }
+
   /** The weights an .onnx file carries, once loaded (used when no --weights is given). */
   get embeddedWeights(): WeightMap | undefined {
     return this.imported?.weights;
@@ -191,6 +204,7 @@ export class ModelSource {
   declaredInputShape(): number[] | undefined {
     if (!this.isFile) return undefined;
     if (this.isOnnx) return [...this.importFile(undefined).graph.inputs[0]!.shape];
+    if (this.isGraphDocument) return [...this.load(undefined).graph.inputs[0]!.shape];
     const p = this.pretrained();
     if (p) return [1, p.resnet.inChans, ...p.preprocess.inputSize];
     const v = this.json();

@@ -1,9 +1,10 @@
-import { type Graph, initTestWeights, initWeights, type WeightMap } from '@cardinal/core';
-import { loadWeightsFile } from '@cardinal/pretrained';
+import { extname } from 'node:path';
+import { type Graph, initTestWeights, initWeights, loadWeights, type WeightMap } from '@cardinal/core';
+import { loadWeightsFile, readInputFile } from '@cardinal/pretrained';
 import { localWeights, type ModelSource } from './model-source.js';
 
 export interface WeightsSource {
-  /** --weights: a safetensors file or a PyTorch checkpoint (already fetched when it was a URL). */
+  /** --weights: a safetensors file, a PyTorch checkpoint (already fetched when it was a URL), or an .onnx file's initializers. */
   path?: string;
   /** --weights-key: the wrapper key of a checkpoint that holds several state dicts. */
   weightsKey?: string;
@@ -23,6 +24,12 @@ export async function weightsFor(
   graph: Graph,
   { path, weightsKey, note, seed = 0, init = 'test' }: WeightsSource = {},
 ): Promise<WeightMap> {
+  if (path && extname(path).toLowerCase() === '.onnx') {
+    // An .onnx file's initializers, named by module path as the importer names them.
+    const { importOnnx } = await import('@cardinal/backend-onnx/export');
+    const imported = importOnnx(readInputFile(path, 'ONNX model'), { source: path });
+    return loadWeights(graph, imported.weights, { source: path }).weights;
+  }
   if (path) return loadWeightsFile(graph, path, { weightsKey, note });
   note?.(
     init === 'test'

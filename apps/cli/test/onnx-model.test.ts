@@ -53,6 +53,34 @@ describe('an .onnx file as the model', () => {
     const refused = await cli('export', file, '--format', 'onnx', '--out', file, '--force');
     expect(refused.code).toBe(1);
 
+    // The architecture as a graph document, run with the .onnx file's weights.
+    const doc = join(tmp, 'sk.json');
+    const wrote = await cli('export', file, '--format', 'graph', '--out', doc);
+    expect(wrote.code, wrote.stderr).toBe(0);
+    const parsed = JSON.parse(readFileSync(doc, 'utf8')) as {
+      format: string;
+      graph: { nodes: { op: string }[] };
+    };
+    expect(parsed.format).toBe('cardinal.graph');
+    expect(parsed.graph.nodes.some((n) => n.op === 'batchNorm')).toBe(true);
+    const y2 = join(tmp, 'y2.npy');
+    const fromDoc = await cli(
+      'run',
+      doc,
+      '--weights',
+      file,
+      '--input',
+      x,
+      '--out',
+      y2,
+      '--backend',
+      'reference',
+    );
+    expect(fromDoc.code, fromDoc.stderr).toBe(0);
+    expect(compareToExpected(readNpy(readFileSync(y2), 'y2.npy'), f.expected, f.atol).pass).toBe(true);
+    const overwrite = await cli('export', doc, '--format', 'graph', '--out', doc, '--force');
+    expect(overwrite.code).toBe(1);
+
     const broken = join(tmp, 'broken.onnx');
     writeFileSync(broken, readFileSync(file).subarray(0, 1000));
     const bad = await cli('summary', broken);

@@ -4,7 +4,10 @@ import { type BlockName, parseResNetConfig, type ResolvedResNetConfig } from './
 import type { CostLimits } from './cost.js';
 import { ConfigError } from './errors.js';
 import type { Graph } from './ir/graph.js';
+import { inferShapes } from './passes/infer-shapes.js';
 import { buildPretrained, type PretrainedConfig, parsePretrainedConfig } from './pretrained/timm-config.js';
+import { GRAPH_FORMAT, graphFromDocument } from './serialize.js';
+import { shapesEqual } from './tensor.js';
 import { createModel } from './zoo/zoo.js';
 
 export interface ModelSpecOptions {
@@ -51,12 +54,26 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /**
  * Builds a graph from any JSON a user may hand over: a fixture meta.json (its `config` is
- * used), a timm model folder's config.json (`architecture`, `pretrained_cfg`), a timm ResNet config (`block`, `layers`, ...) or a block config (`module`, `args`).
+ * used), a timm model folder's config.json (`architecture`, `pretrained_cfg`), a timm ResNet
+ * config (`block`, `layers`, ...), a block config (`module`, `args`), or a Cardinal graph
+ * document (`format: "cardinal.graph"`, as `cardinal export --format graph` writes one).
  */
 export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): BuiltModel {
   const source = options.source ?? 'config';
   if (!isRecord(value))
     throw new ConfigError(`${source}: expected a JSON object (a model config or a meta.json)`);
+  if (value.format === GRAPH_FORMAT) {
+    const graph = graphFromDocument(value, source);
+    const declared = graph.inputs[0]!;
+    // Another input shape (batch, image size) where the graph allows it; a wrong rank is refused.
+    if (!options.inputShape || graph.inputs.length !== 1 || shapesEqual(declared.shape, options.inputShape))
+      return { graph, kind: 'model' };
+    if (options.inputShape.length !== declared.shape.length)
+      throw new ConfigError(
+        `${source}: the graph's input '${declared.name}' has rank ${declared.shape.length}, not ${options.inputShape.length}`,
+      );
+    return { graph: inferShapes(graph, { [declared.name]: options.inputShape }), kind: 'model' };
+  }
   let config: unknown = value;
   let meta: Record<string, unknown> | undefined;
   let inputShape = options.inputShape;

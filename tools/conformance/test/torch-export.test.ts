@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importOnnx } from '@cardinal/backend-onnx';
-import { maxAbsDiff } from '@cardinal/core';
+import { maxAbsDiff, readNpy, writeNpy } from '@cardinal/core';
 import { fixturesDir, listFixtures, loadFixture } from '@cardinal/testkit';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -77,5 +77,85 @@ describe.skipIf(!torchOk)('torch.onnx.export of every shared fixture (opsets 11,
       }
     },
     240_000,
+  );
+
+  it("torchvision's resnext50_32x4d (opsets 11, 13, 17) runs on every backend as onnxruntime runs the file", async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cardinal-resnext50-'));
+    const r = spawnSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        `
+import torch, torchvision
+torch.manual_seed(0)
+m = torchvision.models.resnext50_32x4d()
+for mod in m.modules():
+    if isinstance(mod, torch.nn.BatchNorm2d):
+        mod.running_mean.uniform_(-0.5, 0.5); mod.running_var.uniform_(0.5, 1.5)
+        mod.weight.data.uniform_(0.5, 1.5); mod.bias.data.uniform_(-0.5, 0.5)
+m.eval()
+for opset in (11, 13, 17):
+    torch.onnx.export(m, torch.randn(1, 3, 64, 64), f'${out}/resnext50-{opset}.onnx', opset_version=opset,
+                      input_names=['input'], output_names=['output'], dynamic_axes={'input': {0: 'N'}, 'output': {0: 'N'}})
+`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const x = {
+      shape: [1, 3, 64, 64],
+      data: Float32Array.from({ length: 3 * 64 * 64 }, (_, i) => Math.sin(i * 0.37)),
+    };
+    for (const opset of OPSETS) {
+      const bytes = readFileSync(join(out, `resnext50-${opset}.onnx`));
+      const m = importOnnx(bytes, { source: `resnext50-${opset}.onnx` });
+      expect(Object.keys(m.graph.params)).toContain('layer4.2.conv2.weight');
+      const session = await ort.InferenceSession.create(bytes);
+      const theirs = (await session.run({ input: new ort.Tensor('float32', x.data, x.shape) })).output!;
+      const expected = { shape: [...theirs.dims], data: theirs.data as Float32Array };
+      const atol = 1e-4 * Math.max(1, ...Array.from(expected.data, Math.abs));
+      for (const b of CONFORMANCE_BACKENDS) {
+        const loaded = await loadConformanceBackend(b);
+        if ('reason' in loaded) continue;
+        const exe = await loaded.backend.compile(m.graph, m.weights);
+        const y = (await exe.run({ input: x }))[m.graph.outputs[0]!]!;
+        exe.dispose();
+        expect(maxAbsDiff(y, expected), `${b}, opset ${opset}`).toBeLessThanOrEqual(atol);
+      }
+    }
+  }, 600_000);
+
+  const cliBin = join(
+    dirname(fileURLToPath(import.meta.url)),
+    '..',
+    '..',
+    '..',
+    'apps',
+    'cli',
+    'dist',
+    'bin.js',
+  );
+  it.skipIf(!existsSync(cliBin))(
+    '`cardinal run model.onnx --backend B` on a torch export equals the fixture on every backend',
+    async () => {
+      const f = loadFixture('tiny_skresnext');
+      const e = exportAll().get('tiny_skresnext-17')!;
+      const x = join(dir, 'x.npy');
+      writeFileSync(x, writeNpy(f.input));
+      for (const b of CONFORMANCE_BACKENDS) {
+        if ('reason' in (await loadConformanceBackend(b))) continue;
+        const y = join(dir, `y-${b}.npy`);
+        const r = spawnSync(
+          process.execPath,
+          [cliBin, 'run', e.file, '--backend', b, '--input', x, '--out', y],
+          {
+            encoding: 'utf8',
+          },
+        );
+        expect(r.status, r.stderr).toBe(0);
+        expect(maxAbsDiff(readNpy(readFileSync(y), y), f.expected), b).toBeLessThanOrEqual(f.atol);
+      }
+    },
+    300_000,
   );
 });

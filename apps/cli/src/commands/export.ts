@@ -1,4 +1,5 @@
 import { basename, extname, join } from 'node:path';
+import { graphToDocument } from '@cardinal/core';
 import {
   checkOutputPath,
   isFolder,
@@ -14,12 +15,15 @@ import { ModelSource } from '../model-source.js';
 import { commandWeights } from '../weights.js';
 import { PREPROCESS_OPTIONS, preprocessConfig } from './preprocess.js';
 
-export const exportHelp = `cardinal export <model | config.json | folder | model.onnx> --format onnx|folder --out model.onnx|dir [--weights W [--weights-key K]]
+export const exportHelp = `cardinal export <model | config.json | folder | model.onnx | graph.json> --format onnx|folder|graph --out model.onnx|dir|graph.json [--weights W [--weights-key K]]
                 [--input-size H[,W]] [--keep-batchnorm] [--static-batch] [--force] [--json]
                 [--interpolation I] [--crop-pct C] [--mean M] [--std S] [--labels labels.txt]   (folder)
   onnx: an ONNX file (opset 17, IR 8, symbolic batch 'N', BatchNorm folded).
   folder: timm's Hugging Face layout, config.json + model.safetensors, which timm loads with
-  create_model('hf-hub:...') or pretrained_cfg_overlay=dict(file=...); files in it are kept without --force.`;
+  create_model('hf-hub:...') or pretrained_cfg_overlay=dict(file=...); files in it are kept without --force.
+  graph: the architecture as a Cardinal graph document (JSON: nodes, attributes, parameter shapes) to
+  read or edit; it is a model everywhere a model is accepted, with --weights (safetensors, a
+  checkpoint, or the .onnx file it came from).`;
 
 export async function exportCommand(
   argv: string[],
@@ -45,9 +49,12 @@ export async function exportCommand(
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('export: expected one model name or config file');
-  if (values.format !== 'onnx' && values.format !== 'folder' && values.format !== 'triton')
-    throw new UsageError(`export: unknown --format '${values.format}' (supported: onnx, folder, triton)`);
+  if (!['onnx', 'folder', 'triton', 'graph'].includes(values.format ?? ''))
+    throw new UsageError(
+      `export: unknown --format '${values.format}' (supported: onnx, folder, triton, graph)`,
+    );
   if (!values.out) throw new UsageError('export: --out FILE is required');
+  if (values.format === 'graph') return exportGraph(await ModelSource.open(positionals[0]!), values, out);
   if (values.format === 'folder')
     return exportFolder(await ModelSource.open(positionals[0]!), values, out, err);
   if (values.format === 'triton')
@@ -170,5 +177,43 @@ async function exportTriton(
   if (values.json)
     out(JSON.stringify({ model: label, format: 'triton', out: values.out, name, files: written }));
   else out(`wrote ${written.join(', ')} (Triton, onnxruntime_onnx, max_batch_size ${maxBatch})`);
+  return 0;
+}
+
+/**
+ * The architecture as a Cardinal graph document (JSON), to read or edit: every node with its
+ * resolved attributes and module path, every parameter's shape. The weights stay where they
+ * are: run the document with `--weights` (safetensors, a checkpoint, or the .onnx it came from).
+ */
+async function exportGraph(
+  model: ModelSource,
+  values: { out?: string; force?: boolean; json?: boolean; 'input-size'?: string },
+  out: (s: string) => void,
+): Promise<number> {
+  const file = values.out!;
+  if (extname(file).toLowerCase() !== '.json')
+    throw new UsageError(`export: --out must end in .json for --format graph, got '${file}'`);
+  checkOutputPath(file, values.force ?? false, model.files);
+  const declared = model.declaredInputShape();
+  const inputShape = values['input-size']
+    ? [1, declared?.[1] ?? 3, ...parseSize(values['input-size'], '--input-size')]
+    : declared;
+  const { graph, label } = model.load(inputShape);
+  const text = `${JSON.stringify(graphToDocument(graph), null, 1)}\n`;
+  writeFileAtomic(file, new TextEncoder().encode(text), values.force ?? false, model.files);
+  if (values.json)
+    out(
+      JSON.stringify({
+        model: label,
+        format: 'graph',
+        out: file,
+        nodes: graph.nodes.length,
+        bytes: text.length,
+      }),
+    );
+  else
+    out(
+      `wrote ${file}: ${label}, ${graph.nodes.length} nodes, ${Object.keys(graph.params).length} parameters (run it with --weights)`,
+    );
   return 0;
 }

@@ -73,23 +73,23 @@ export async function runCommand(
       ? parseSize(values['input-size'], '--input-size')
       : [declared?.[2] ?? 224, declared?.[3] ?? 224];
     const n = values.batch ? parsePositiveInt(values.batch, '--batch') : 1;
-    // An .onnx model's input may be of any rank: its declared shape, with the batch asked for.
+    // An .onnx model's (or graph document's) input may be of any rank: its declared shape, with the batch asked for.
     const randomShape =
       shape ??
-      (model.isOnnx && declared && declared.length !== 4
+      (model.anyRank && declared && declared.length !== 4
         ? [n, ...declared.slice(1)]
         : [n, declared?.[1] ?? 3, h, w]);
     // Refused before the allocation, not by it.
     checkTensorCost('random input', randomShape, costLimits());
     input = randomNormal(randomShape, values.seed ? parseIntFlag(values.seed, '--seed') : 0);
   }
-  // Images are [N, C, H, W]; an .onnx model takes the rank it declares.
-  const rank = model.isOnnx ? (model.declaredInputShape()?.length ?? 4) : 4;
-  if (model.isOnnx && input.shape.length !== rank) {
+  // Images are [N, C, H, W]; an .onnx model or a graph document takes the rank it declares.
+  const rank = model.anyRank ? (model.declaredInputShape()?.length ?? 4) : 4;
+  if (model.anyRank && input.shape.length !== rank) {
     const Err = values.shape ? UsageError : CliError;
     throw new Err(`${inputName}: the model takes a ${rank}-D input, got [${input.shape.join(', ')}]`);
   }
-  if (input.shape.length !== 4 && !model.isOnnx) {
+  if (input.shape.length !== 4 && !model.anyRank) {
     // A --shape the user typed is a usage mistake; a file of another rank is bad input.
     const Err = values.shape ? UsageError : CliError;
     throw new Err(`${inputName}: input must be 4-D [N, C, H, W], got [${input.shape.join(', ')}]`);
