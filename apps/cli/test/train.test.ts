@@ -46,7 +46,7 @@ describe('cardinal train --data synthetic', () => {
     );
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j.runtime).toMatch(/cpu runtime/);
+    expect(j.runtime).toMatch(/wasm runtime/);
     const [first, last] = [j.epochs[0], j.epochs[j.epochs.length - 1]];
     console.log(
       `train: loss ${first.loss.toFixed(3)} -> ${last.loss.toFixed(3)}, held-out accuracy ${(100 * last.valAccuracy).toFixed(1)}% (chance 10%)`,

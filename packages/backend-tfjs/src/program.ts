@@ -149,6 +149,7 @@ export class Program {
       training,
       stats,
       plan: this.plans.get(node.name),
+      needsInputGrad: !this.graph.inputs.some((i) => i.name === node.inputs[0]),
       divisors: (n, h, w) => this.divisors(n, h, w),
     });
   }

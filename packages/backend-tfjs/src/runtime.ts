@@ -7,10 +7,13 @@ export type Tf = typeof TF;
 export type TfjsRuntimeName = 'node-gpu' | 'node' | 'wasm' | 'cpu';
 export const RUNTIME_ORDER: readonly TfjsRuntimeName[] = ['node-gpu', 'node', 'wasm', 'cpu'];
 
-/** Training skips wasm: tfjs-backend-wasm has no kernels for several gradients (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput). */
-export const TRAINING_ORDER: readonly TfjsRuntimeName[] = ['node-gpu', 'node', 'cpu'];
-const EXCLUDED_REASON =
-  'no gradient kernels for training (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropInput)';
+/**
+ * Training takes the same order. tfjs-backend-wasm lacks the convolution gradient kernels
+ * (Conv2DBackpropFilter, the depthwise backprops) and its transposed convolution is slow: the
+ * training lowering supplies those gradients as forward convolutions (lower/conv.ts), so wasm
+ * trains, and the pure-JS cpu backend is only the last resort.
+ */
+export const TRAINING_ORDER: readonly TfjsRuntimeName[] = RUNTIME_ORDER;
 
 export interface TfjsRuntime {
   /** @internal */
@@ -66,7 +69,8 @@ export async function selectRuntime(
 ): Promise<TfjsRuntime> {
   const skipped: string[] = [];
   if (!force) {
-    for (const name of RUNTIME_ORDER) if (!order.includes(name)) skipped.push(`${name}: ${EXCLUDED_REASON}`);
+    for (const name of RUNTIME_ORDER)
+      if (!order.includes(name)) skipped.push(`${name}: not in the order asked for`);
   }
   for (const name of force ? [force] : order) {
     try {

@@ -27,12 +27,12 @@ describe('runtime selection with what is installed here (no tfjs-node, no tfjs-n
     );
   });
 
-  it('training skips wasm (no gradient kernels) and uses cpu here', async () => {
-    expect(TRAINING_ORDER).toEqual(['node-gpu', 'node', 'cpu']);
+  it('training selects wasm here (its missing conv gradients supplied), not the pure-JS cpu backend', async () => {
+    expect(TRAINING_ORDER).toEqual(['node-gpu', 'node', 'wasm', 'cpu']);
     const g = createModel('resnet18', { inputShape: [2, 3, 32, 32], numClasses: 4 });
     const t = await Trainer.create(g, initTestWeights(g));
-    expect(t.runtime.runtime).toBe('cpu');
-    expect(t.describe()).toMatch(/skipped wasm: no gradient kernels/);
+    expect(t.runtime.runtime).toBe('wasm');
+    expect(t.describe()).toMatch(/wasm runtime/);
     t.dispose();
   });
 });

@@ -36,7 +36,19 @@ const withTrain = listFixtures('shared').filter((n) =>
 describe('training lowering reproduces one PyTorch training step', () => {
   it('covers every fixture that has train/ data', () => expect(withTrain.length).toBeGreaterThanOrEqual(9));
 
-  it.each(withTrain)('%s', async (name) => {
+  // The runtime training selects here (wasm, with Cardinal's own convolution gradients), the
+  // pure-JS cpu fallback, and wasm with every grouped conv as depthwise + sum (the strategy of
+  // large maps, whose depthwise gradients wasm lacks and Cardinal supplies).
+  const runs = withTrain.flatMap((name) =>
+    (
+      [
+        ['wasm', undefined],
+        ['cpu', undefined],
+        ['wasm', 'expand'],
+      ] as const
+    ).map(([runtime, convStrategy]) => [name, runtime, convStrategy] as const),
+  );
+  it.each(runs)('%s on %s (conv strategy %s)', async (name, runtime, convStrategy) => {
     const f = loadFixture(name);
     const dir = join(f.dir, 'train');
     const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as TrainMeta;
@@ -49,7 +61,10 @@ describe('training lowering reproduces one PyTorch training step', () => {
     const refGrads = readSafetensors(readFileSync(join(dir, 'grads.safetensors')));
     const refRunning = readSafetensors(readFileSync(join(dir, 'running_after.safetensors')));
 
-    const trainer = await Trainer.create(graph, weights, { runtime: 'cpu' });
+    const trainer = await Trainer.create(graph, weights, {
+      runtime,
+      ...(convStrategy ? { convStrategy } : {}),
+    });
     try {
       const tf = trainer.runtime.tf;
       const r = tf.tensor(R.data, [...R.shape]);

@@ -12,7 +12,7 @@ import { commandWeights } from '../weights.js';
 export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic> --out trained.safetensors
               [--epochs 3] [--batch-size 32] [--lr 0.003] [--optimizer adam|sgd] [--momentum 0.9]
               [--weight-decay 0] [--input-size 32] [--train-size 1200] [--val-size 300] [--seed 0]
-              [--weights init.safetensors|init.pth [--weights-key K]] [--tfjs-backend node-gpu|node|cpu] [--force] [--json]
+              [--weights init.safetensors|init.pth [--weights-key K]] [--tfjs-backend node-gpu|node|wasm|cpu] [--force] [--json]
   Trains on TensorFlow.js and writes the weights as safetensors with PyTorch names.
   --data synthetic: coloured shapes, 10 classes, made on the fly; a folder: one subfolder per class.`;
 

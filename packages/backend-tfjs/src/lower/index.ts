@@ -16,6 +16,8 @@ export interface ApplyContext {
   stats?: Map<string, BatchStats>;
   /** A conv2d node's plan (strategy and layout). */
   plan?: ConvPlan;
+  /** Whether the gradient reaches the node's first input (not so for a graph input). */
+  needsInputGrad: boolean;
   /** PyTorch's average-pool divisors for an input size, made once per node and size. */
   divisors(node: NodeOf<'avgPool'>, h: number, w: number): TF.Tensor;
 }
@@ -71,7 +73,7 @@ function reduce(node: NodeOf<'reduceMean' | 'reduceSum'>, { tf, args }: ApplyCon
 
 /** One function per IR op: the tfjs calls that compute it (NHWC where the op is spatial). */
 export const APPLY: OpTable<[ApplyContext], Value[]> = {
-  conv2d: (node, { tf, args, prep, plan, training }) => [
+  conv2d: (node, { tf, args, prep, plan, training, needsInputGrad }) => [
     nhwc(
       applyConv(
         tf,
@@ -81,6 +83,7 @@ export const APPLY: OpTable<[ApplyContext], Value[]> = {
         prep.convAttrs ?? node.attrs,
         plan!,
         training,
+        needsInputGrad,
       ),
     ),
   ],
