@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { classifyCommand, classifyHelp } from './commands/classify.js';
+import { evalCommand, evalHelp } from './commands/eval.js';
 import { exportCommand, exportHelp } from './commands/export.js';
 import { modelsCommand, modelsHelp } from './commands/models.js';
 import { preprocessCommand, preprocessHelp } from './commands/preprocess.js';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, { run: Command; help: string }> = {
   preprocess: { run: preprocessCommand, help: preprocessHelp },
   export: { run: exportCommand, help: exportHelp },
   train: { run: trainCommand, help: trainHelp },
+  eval: { run: evalCommand, help: evalHelp },
   serve: { run: serveCommand, help: serveHelp },
 };
 

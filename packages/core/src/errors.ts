@@ -18,7 +18,8 @@ export type CardinalErrorCode =
   | 'E_FILE'
   | 'E_IMAGE'
   | 'E_FETCH'
-  | 'E_ONNX';
+  | 'E_ONNX'
+  | 'E_DATA';
 
 export class CardinalError extends Error {
   readonly code: CardinalErrorCode;
@@ -154,4 +155,11 @@ export function printable(text: string, max = 160): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd]/g, '?');
   return clean.length > max ? `${clean.slice(0, max)}...` : clean;
+}
+
+/** A data set file (IDX, a class folder) is malformed, or its parts disagree. */
+export class DataError extends CardinalError {
+  constructor(message: string) {
+    super('E_DATA', message);
+  }
 }

@@ -31,6 +31,7 @@ export {
 } from './config/resnet.js';
 export * from './cost.js';
 export * from './errors.js';
+export { ClassificationMetrics, type ClassificationReport } from './eval/metrics.js';
 export {
   checkInput,
   checkInputs,
@@ -49,6 +50,7 @@ export {
   transformImage,
 } from './image/preprocess.js';
 export { type Box, type Image8, type Interpolation, resizeImage } from './image/resample.js';
+export { type IdxArray, idxImagesAndLabels, readIdx } from './io/idx.js';
 export { readNpy, readRawF32, writeNpy } from './io/npy.js';
 export type * from './ir/attrs.js';
 export {

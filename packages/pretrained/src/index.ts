@@ -5,5 +5,6 @@ export * from './classify.js';
 export * from './files.js';
 export * from './folder.js';
 export * from './hub.js';
+export * from './idx-data.js';
 export * from './images.js';
 export * from './weights-file.js';

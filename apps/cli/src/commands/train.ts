@@ -2,19 +2,27 @@ import { checkTensorCost, type Graph, saveWeights } from '@cardinal/core';
 import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
 import { SingleBar } from 'cli-progress';
 import { parse, parseIntFlag, parsePositiveInt, parseSize } from '../args.js';
+import { augmentBatch } from '../data/augment.js';
 import { batchOf, type Dataset, shuffled } from '../data/dataset.js';
+import { idxData, isIdxSource, type Normalisation } from '../data/idx.js';
 import { imageFolder } from '../data/image-folder.js';
 import { syntheticShapes } from '../data/synthetic.js';
 import { CliError, UsageError } from '../errors.js';
 import { costLimits, ModelSource } from '../model-source.js';
 import { commandWeights } from '../weights.js';
 
-export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic> --out trained.safetensors
+export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic | fashion-mnist> --out trained.safetensors
               [--epochs 3] [--batch-size 32] [--lr 0.003] [--optimizer adam|sgd] [--momentum 0.9]
-              [--weight-decay 0] [--input-size 32] [--train-size 1200] [--val-size 300] [--seed 0]
-              [--weights init.safetensors|init.pth [--weights-key K]] [--tfjs-backend node-gpu|node|wasm|cpu] [--force] [--json]
+              [--weight-decay 0] [--input-size 32] [--train-size N] [--val-size N] [--seed 0]
+              [--augment crop-flip|none] [--weights init.safetensors|init.pth [--weights-key K]]
+              [--tfjs-backend node-gpu|node|wasm|cpu] [--force] [--json]
   Trains on TensorFlow.js and writes the weights as safetensors with PyTorch names.
-  --data synthetic: coloured shapes, 10 classes, made on the fly; a folder: one subfolder per class.`;
+  --data synthetic: coloured shapes, 10 classes, made on the fly (1200 train / 300 held-out);
+  a folder: one subfolder per class (10% held out); fashion-mnist (Debian's dataset-fashion-mnist)
+  or a folder of MNIST-style IDX files: the published train split, less a held-out --val-size
+  (default 5000) chosen by --seed; 1x28x28 images normalised with the training split's mean and
+  std (written into the safetensors metadata), augmented by a random crop with 2 pixels of
+  padding and a horizontal flip (--augment none turns it off).`;
 
 function parseNumber(v: string, flag: string): number {
   const n = Number(v);
@@ -56,8 +64,9 @@ export async function trainCommand(
     momentum: { type: 'string', default: '0.9' },
     'weight-decay': { type: 'string', default: '0' },
     'input-size': { type: 'string' },
-    'train-size': { type: 'string', default: '1200' },
-    'val-size': { type: 'string', default: '300' },
+    'train-size': { type: 'string' },
+    'val-size': { type: 'string' },
+    augment: { type: 'string' },
     seed: { type: 'string', default: '0' },
     weights: { type: 'string' },
     'weights-key': { type: 'string' },
@@ -70,7 +79,7 @@ export async function trainCommand(
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('train: expected one model name or config file');
-  if (!values.data) throw new UsageError('train: --data <dir | synthetic> is required');
+  if (!values.data) throw new UsageError('train: --data <dir | synthetic | fashion-mnist> is required');
   if (!values.out) throw new UsageError('train: --out FILE.safetensors is required');
   if (values.optimizer !== 'adam' && values.optimizer !== 'sgd')
     throw new UsageError(`train: --optimizer must be adam or sgd, got '${values.optimizer}'`);
@@ -79,37 +88,66 @@ export async function trainCommand(
     throw new UsageError(`train: unknown --tfjs-backend '${runtimeFlag}'`);
   const spec = positionals[0]!;
   const synthetic = values.data === 'synthetic';
+  const idx = !synthetic && isIdxSource(values.data);
+  if (values.augment !== undefined && values.augment !== 'crop-flip' && values.augment !== 'none')
+    throw new UsageError(`train: --augment must be crop-flip or none, got '${values.augment}'`);
+  const augment = (values.augment ?? (idx ? 'crop-flip' : 'none')) === 'crop-flip';
   // Inputs of this command: an output path that is one of them is refused, even with --force.
   const model = await ModelSource.open(spec);
   const inputs: (string | undefined)[] = [
     ...model.files,
     values.weights,
-    synthetic ? undefined : values.data,
+    synthetic || values.data === 'fashion-mnist' ? undefined : values.data,
   ];
   checkOutputPath(values.out, values.force ?? false, inputs);
   const epochs = parsePositiveInt(values.epochs!, '--epochs');
   const batch = parsePositiveInt(values['batch-size']!, '--batch-size');
   const seed = parseIntFlag(values.seed!, '--seed');
-  const trainSize = parsePositiveInt(values['train-size']!, '--train-size');
-  const valSize = parsePositiveInt(values['val-size']!, '--val-size');
+  const trainSize = values['train-size'] ? parsePositiveInt(values['train-size'], '--train-size') : undefined;
+  const valSize = values['val-size']
+    ? parsePositiveInt(values['val-size'], '--val-size')
+    : synthetic
+      ? 300
+      : idx
+        ? 5000
+        : undefined;
   const [size] = values['input-size']
     ? parseSize(values['input-size'], '--input-size')
-    : [synthetic ? 32 : 64];
+    : [synthetic ? 32 : idx ? 28 : 64];
+  if (idx && size !== 28)
+    throw new UsageError(`train: IDX images are 28x28; --input-size ${size} does not apply`);
+  const channels = idx ? 1 : 3;
   // Cost first: a batch, and the synthetic set held in memory, refused before they are made.
-  checkTensorCost('training batch', [batch, 3, size!, size!], costLimits());
+  checkTensorCost('training batch', [batch, channels, size!, size!], costLimits());
   if (synthetic)
-    checkTensorCost('synthetic training set', [trainSize + valSize, 3, size!, size!], costLimits());
+    checkTensorCost(
+      'synthetic training set',
+      [(trainSize ?? 1200) + valSize!, 3, size!, size!],
+      costLimits(),
+    );
 
   // Data: a held-out split that the weights never see.
   let train: Dataset;
   let val: Dataset;
   let trainIdx: Int32Array;
   let valIdx: Int32Array;
+  let normalisation: Normalisation | undefined;
   if (synthetic) {
-    train = syntheticShapes(trainSize, size!, seed);
-    val = syntheticShapes(valSize, size!, seed + 1_000_003);
+    train = syntheticShapes(trainSize ?? 1200, size!, seed);
+    val = syntheticShapes(valSize!, size!, seed + 1_000_003);
     trainIdx = Int32Array.from({ length: train.count }, (_, i) => i);
     valIdx = Int32Array.from({ length: val.count }, (_, i) => i);
+  } else if (idx) {
+    const data = idxData(values.data);
+    normalisation = data.normalisation;
+    train = data.train;
+    val = data.train;
+    if (valSize! >= train.count)
+      throw new UsageError(`train: --val-size ${valSize} leaves no training images of ${train.count}`);
+    // The held-out images come out of the published train split, chosen by the seed; the test split stays unseen.
+    const order = shuffled(train.count, seed);
+    valIdx = order.subarray(0, valSize);
+    trainIdx = order.subarray(valSize, trainSize ? valSize! + trainSize : undefined);
   } else {
     const all = await imageFolder(values.data, size!);
     const order = shuffled(all.count, seed);
@@ -121,7 +159,7 @@ export async function trainCommand(
   }
   const classes = train.classes.length;
 
-  const inputShape = [batch, 3, size!, size!];
+  const inputShape = [batch, channels, size!, size!];
   const { graph: built, label } = model.load(inputShape, { numClasses: classes });
   const graph: Graph = built;
   const outClasses = graph.tensors[graph.outputs[0]!]!.shape[1];
@@ -177,6 +215,14 @@ export async function trainCommand(
       for (let s = 0; s < steps; s++) {
         const idx = Int32Array.from(order.subarray(s * batch, (s + 1) * batch), (i) => trainIdx[i]!);
         const b = batchOf(train, idx);
+        // A black pixel, normalised, fills the border the crop exposes.
+        if (augment)
+          augmentBatch(
+            b,
+            seed * 1_000_003 + epoch * 10_007 + s,
+            2,
+            normalisation ? -normalisation.mean / normalisation.std : 0,
+          );
         const r = await trainer.trainBatch(b, b.labels);
         lossSum += r.loss * idx.length;
         correct += r.correct;
@@ -206,7 +252,18 @@ export async function trainCommand(
         );
       }
     }
-    writeFileAtomic(values.out, saveWeights(graph, await trainer.weights()), values.force ?? false, inputs);
+    const metadata = normalisation
+      ? {
+          'cardinal.normalize': JSON.stringify({ mean: [normalisation.mean], std: [normalisation.std] }),
+          'cardinal.classes': JSON.stringify(train.classes),
+        }
+      : undefined;
+    writeFileAtomic(
+      values.out,
+      saveWeights(graph, await trainer.weights(), metadata),
+      values.force ?? false,
+      inputs,
+    );
   } finally {
     bar?.stop();
     trainer.dispose();

@@ -83,7 +83,11 @@ export function loadSafetensorsWeights(
 }
 
 /** The graph's weights as a PyTorch-compatible state_dict in safetensors form. */
-export function saveWeights(graph: Graph, weights: WeightMap): Uint8Array {
+export function saveWeights(
+  graph: Graph,
+  weights: WeightMap,
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const tensors: TensorToWrite[] = [];
   for (const [key, spec] of Object.entries(graph.params)) {
     const t: Tensor | undefined = weights.get(key);
@@ -95,5 +99,5 @@ export function saveWeights(graph: Graph, weights: WeightMap): Uint8Array {
       data: t.data,
     });
   }
-  return writeSafetensors(tensors);
+  return writeSafetensors(tensors, { format: 'pt', ...metadata });
 }

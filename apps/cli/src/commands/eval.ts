@@ -1,0 +1,101 @@
+import { ClassificationMetrics, type ClassificationReport } from '@cardinal/core';
+import { parse, parsePositiveInt, parseSize } from '../args.js';
+import { loadBackend } from '../backends.js';
+import { batchOf, type Dataset } from '../data/dataset.js';
+import { idxData, isIdxSource } from '../data/idx.js';
+import { imageFolder } from '../data/image-folder.js';
+import { UsageError } from '../errors.js';
+import { ModelSource } from '../model-source.js';
+import { commandWeights } from '../weights.js';
+
+export const evalHelp = `cardinal eval <model | config.json | model.onnx> [--weights W] --data <fashion-mnist | idx dir | image folder>
+              [--split test|train] [--backend onnx|tfjs|webgpu|reference] [--batch-size 100]
+              [--input-size S] [--json]
+  Top-1 and top-5 accuracy, per-class accuracy and the confusion matrix of a classifier on a
+  data set's split (test by default). --json prints one object {top1, top5, n, per_class, confusion}.`;
+
+/** Runs every sample of `ds` through `run` in batches and accumulates the report. */
+export async function evaluate(
+  run: (x: { shape: number[]; data: Float32Array }) => Promise<Float32Array>,
+  ds: Dataset,
+  batch: number,
+): Promise<ClassificationReport> {
+  const metrics = new ClassificationMetrics(ds.classes.length);
+  for (let i = 0; i < ds.count; i += batch) {
+    const idx = Int32Array.from({ length: Math.min(batch, ds.count - i) }, (_, k) => i + k);
+    const b = batchOf(ds, idx);
+    metrics.add(await run(b), b.labels);
+  }
+  return metrics.report();
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+
+export async function evalCommand(
+  argv: string[],
+  out: (s: string) => void,
+  err: (s: string) => void,
+): Promise<number> {
+  const { values, positionals } = parse('eval', argv, {
+    data: { type: 'string' },
+    split: { type: 'string', default: 'test' },
+    weights: { type: 'string' },
+    'weights-key': { type: 'string' },
+    backend: { type: 'string', default: 'onnx' },
+    'batch-size': { type: 'string', default: '100' },
+    'input-size': { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) {
+    out(evalHelp);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('eval: expected one model');
+  if (!values.data) throw new UsageError('eval: --data <fashion-mnist | idx dir | image folder> is required');
+  if (values.split !== 'test' && values.split !== 'train')
+    throw new UsageError(`eval: --split must be test or train, got '${values.split}'`);
+  const batch = parsePositiveInt(values['batch-size']!, '--batch-size');
+  const model = await ModelSource.open(positionals[0]!);
+  const inputs: (string | undefined)[] = [...model.files, values.weights];
+  let ds: Dataset;
+  if (isIdxSource(values.data)) {
+    const data = idxData(values.data);
+    ds = values.split === 'test' ? data.test : data.train;
+  } else {
+    if (values.split !== 'test') throw new UsageError('eval: an image folder has one split');
+    const [size] = values['input-size'] ? parseSize(values['input-size'], '--input-size') : [64];
+    ds = await imageFolder(values.data, size!);
+  }
+  const classes = ds.classes.length;
+  const { graph, label } = model.load([batch, ...ds.shape], { numClasses: classes });
+  const outputs = graph.tensors[graph.outputs[0]!]!.shape[1];
+  if (outputs !== classes)
+    throw new UsageError(`eval: ${label} has ${outputs} outputs but ${values.data} has ${classes} classes`);
+  const weights = await commandWeights(graph, model, values, inputs, err);
+  const backend = await loadBackend(values.backend!);
+  const exe = await backend.compile(graph, weights);
+  let report: ClassificationReport;
+  try {
+    report = await evaluate(
+      async (x) => (await exe.run({ [graph.inputs[0]!.name]: x }))[graph.outputs[0]!]!.data,
+      ds,
+      batch,
+    );
+  } finally {
+    exe.dispose();
+  }
+  if (values.json) {
+    out(JSON.stringify(report));
+    return 0;
+  }
+  out(
+    `${label} on ${values.data} (${values.split}, ${report.n} images): top-1 ${pct(report.top1)}, top-5 ${pct(report.top5)}`,
+  );
+  const width = Math.max(...ds.classes.map((c) => c.length));
+  out(`${'class'.padEnd(width)}  accuracy  confusion (predicted ->)`);
+  for (const [k, c] of ds.classes.entries())
+    out(
+      `${c.padEnd(width)}  ${pct(report.per_class[k]!).padStart(8)}  ${report.confusion[k]!.map((v) => String(v).padStart(5)).join('')}`,
+    );
+  return 0;
+}
