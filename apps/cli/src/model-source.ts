@@ -213,6 +213,19 @@ export class ModelSource {
     return parseInputShape((v as { input_shape: unknown }).input_shape, this.path);
   }
 
+  /** The input channels the model takes: what the source declares, a config's in_chans, else 3. */
+  channels(): number {
+    const declared = this.declaredInputShape();
+    if (declared) return declared[1]!;
+    if (!this.isFile) return resolveResNetConfig(getZooEntry(this.spec).config).inChans;
+    const v = this.json();
+    const config =
+      typeof v === 'object' && v !== null && 'config' in v ? (v as { config: unknown }).config : v;
+    const inChans =
+      typeof config === 'object' && config !== null ? (config as { in_chans?: unknown }).in_chans : undefined;
+    return typeof inChans === 'number' && Number.isSafeInteger(inChans) && inChans > 0 ? inChans : 3;
+  }
+
   /** Builds the model for an input shape (the cost limits of this process apply). */
   load(
     inputShape: readonly number[] | undefined,

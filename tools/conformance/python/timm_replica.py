@@ -330,12 +330,15 @@ class ResNet(nn.Module):
                 conv(ws[1], 1, 1), nn.BatchNorm2d(ws[1].shape[0]), nn.ReLU(inplace=True),
                 conv(ws[2], 1, 1))
             inplanes = ws[2].shape[0]
+        elif cfg.get('stem_type') == 'cifar':  # Cardinal's small-image stem: 3x3 stride 1, no pooling
+            self.conv1 = conv(sd['conv1.weight'], 1, 1)
+            inplanes = sd['conv1.weight'].shape[0]
         else:
             self.conv1 = conv(sd['conv1.weight'], 2, 3)
             inplanes = sd['conv1.weight'].shape[0]
         self.bn1 = nn.BatchNorm2d(inplanes)
         self.act1 = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.maxpool = nn.Identity() if cfg.get('stem_type') == 'cifar' else nn.MaxPool2d(3, 2, 1)
         for s, n in enumerate(cfg['layers']):
             blocks = []
             for b in range(n):
@@ -343,12 +346,14 @@ class ResNet(nn.Module):
                 blocks.append(make_block(sd, f'layer{s + 1}.{b}.', cfg, stride, inplanes))
                 inplanes = sd[[k for k in sd if k.startswith(f'layer{s + 1}.{b}.') and k.endswith('weight')][-1]].shape[0]
             setattr(self, f'layer{s + 1}', nn.Sequential(*blocks))
+        self.stages = list(cfg['layers'])
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(sd['fc.weight'].shape[1], sd['fc.weight'].shape[0])
 
     def forward(self, x):
         x = self.maxpool(self.act1(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        for s in range(len(self.stages)):
+            x = getattr(self, f'layer{s + 1}')(x)
         x = self.global_pool(x).flatten(1)
         return self.fc(x)
 

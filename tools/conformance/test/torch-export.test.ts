@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importOnnx } from '@cardinal/backend-onnx';
-import { maxAbsDiff, readNpy, writeNpy } from '@cardinal/core';
+import {
+  buildFromJson,
+  initTestWeights,
+  maxAbsDiff,
+  randomNormal,
+  readNpy,
+  saveWeights,
+  writeNpy,
+} from '@cardinal/core';
 import { fixturesDir, listFixtures, loadFixture } from '@cardinal/testkit';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -158,4 +166,50 @@ for opset in (11, 13, 17):
     },
     300_000,
   );
+
+  it("Cardinal's cifar stem (3x3 stride 1, no pooling; 1-channel 28x28, three stages) equals the same network in PyTorch", async () => {
+    const config = {
+      block: 'Bottleneck',
+      layers: [1, 2, 1],
+      channels: [24, 48, 96],
+      cardinality: 8,
+      base_width: 16,
+      stem_type: 'cifar',
+      stem_width: 24,
+      in_chans: 1,
+      num_classes: 10,
+    };
+    const { graph } = buildFromJson(config, { inputShape: [2, 1, 28, 28] });
+    expect(graph.nodes.some((n) => n.op === 'maxPool')).toBe(false);
+    expect(graph.params['conv1.weight']!.shape).toEqual([24, 1, 3, 3]);
+    const weights = initTestWeights(graph, 3);
+    const x = randomNormal([2, 1, 28, 28], 4);
+    writeFileSync(join(dir, 'cifar.safetensors'), saveWeights(graph, weights));
+    writeFileSync(join(dir, 'cifar.json'), JSON.stringify(config));
+    writeFileSync(join(dir, 'cifar-x.npy'), writeNpy(x));
+    const py = spawnSync(
+      '/usr/bin/python3',
+      [
+        '-c',
+        `
+import json, sys, numpy as np, torch
+sys.path.insert(0, '${dirname(script)}')
+from timm_replica import read_safetensors, ResNet
+sd = read_safetensors('${dir}/cifar.safetensors')
+m = ResNet(sd, json.load(open('${dir}/cifar.json'))); m.load_state_dict(sd); m.eval()
+with torch.no_grad():
+    y = m(torch.from_numpy(np.load('${dir}/cifar-x.npy')))
+np.save('${dir}/cifar-y.npy', y.numpy())
+`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(py.status, py.stderr).toBe(0);
+    const want = readNpy(readFileSync(join(dir, 'cifar-y.npy')), 'cifar-y.npy');
+    const exe = await (await loadConformanceBackend('reference').then((l) =>
+      'backend' in l ? l.backend : undefined,
+    ))!.compile(graph, weights);
+    const y = (await exe.run({ [graph.inputs[0]!.name]: x }))[graph.outputs[0]!]!;
+    expect(maxAbsDiff(y, want)).toBeLessThanOrEqual(1e-4 * Math.max(1, ...Array.from(want.data, Math.abs)));
+  });
 });

@@ -70,7 +70,7 @@ export async function exportCommand(
   const [h, w] = values['input-size']
     ? parseSize(values['input-size'], '--input-size')
     : [declared?.[2] ?? 224, declared?.[3] ?? 224];
-  const { graph, label } = model.load([1, declared?.[1] ?? 3, h, w]);
+  const { graph, label } = model.load([1, declared?.[1] ?? model.channels(), h, w]);
   const weights = await commandWeights(graph, model, values, inputs, err);
   let onnx: typeof import('@cardinal/backend-onnx');
   try {
@@ -162,7 +162,7 @@ async function exportTriton(
   const [h, w] = values['input-size']
     ? parseSize(values['input-size'], '--input-size')
     : [declared?.[2] ?? 224, declared?.[3] ?? 224];
-  const { graph, label } = model.load([1, declared?.[1] ?? 3, h, w]);
+  const { graph, label } = model.load([1, declared?.[1] ?? model.channels(), h, w]);
   const name = values.name ?? ModelSource.shortName(label);
   const weights = await commandWeights(graph, model, values, inputs, err);
   const onnx = await import('@cardinal/backend-onnx').catch(() => {
@@ -196,7 +196,7 @@ async function exportGraph(
   checkOutputPath(file, values.force ?? false, model.files);
   const declared = model.declaredInputShape();
   const inputShape = values['input-size']
-    ? [1, declared?.[1] ?? 3, ...parseSize(values['input-size'], '--input-size')]
+    ? [1, declared?.[1] ?? model.channels(), ...parseSize(values['input-size'], '--input-size')]
     : declared;
   const { graph, label } = model.load(inputShape);
   const text = `${JSON.stringify(graphToDocument(graph), null, 1)}\n`;

@@ -78,7 +78,7 @@ export async function runCommand(
       shape ??
       (model.anyRank && declared && declared.length !== 4
         ? [n, ...declared.slice(1)]
-        : [n, declared?.[1] ?? 3, h, w]);
+        : [n, declared?.[1] ?? model.channels(), h, w]);
     // Refused before the allocation, not by it.
     checkTensorCost('random input', randomShape, costLimits());
     input = randomNormal(randomShape, values.seed ? parseIntFlag(values.seed, '--seed') : 0);

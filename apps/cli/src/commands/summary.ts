@@ -24,7 +24,7 @@ export async function summaryCommand(argv: string[], out: (s: string) => void): 
   const declared = model.declaredInputShape();
   if (values['input-size']) {
     const [h, w] = parseSize(values['input-size'], '--input-size');
-    inputShape = [1, declared?.[1] ?? 3, h, w];
+    inputShape = [1, declared?.[1] ?? model.channels(), h, w];
   } else if (declared) {
     inputShape = [1, ...declared.slice(1)];
   }

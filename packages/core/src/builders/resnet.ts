@@ -20,12 +20,19 @@ export interface BuildOptions {
   limits?: Partial<CostLimits>;
 }
 
-/** The stem: 7x7 conv, or the deep 3x3 x3 stem (`conv1.0` .. `conv1.6`), bn1, ReLU, then max pool. */
+/**
+ * The stem: 7x7 conv, or the deep 3x3 x3 stem (`conv1.0` .. `conv1.6`), bn1, ReLU, then max
+ * pool; or the `cifar` stem for small images: one 3x3 stride-1 conv, bn1, ReLU, no pooling.
+ */
 function stem(
   b: GraphBuilder,
   x: SymbolicTensor,
   c: ResolvedResNetConfig,
 ): { x: SymbolicTensor; channels: number } {
+  if (c.stemType === 'cifar') {
+    const y = b.conv2d(x, 'conv1', { outChannels: c.stemWidth, kernel: 3, padding: 1, bias: c.convBias });
+    return { x: b.relu(b.batchNorm(y, 'bn1'), 'act1'), channels: c.stemWidth };
+  }
   const deep = c.stemType.includes('deep');
   const inplanes = deep ? c.stemWidth * 2 : 64;
   const bias = c.convBias;

@@ -59,7 +59,8 @@ export const resnetConfigSchema = z.strictObject({
   cardinality: posInt.max(L.width).default(1),
   base_width: posInt.max(L.width).default(64),
   stem_width: posInt.max(L.width).default(64),
-  stem_type: z.enum(['', 'deep', 'deep_tiered']).default(''),
+  /** timm's stems, and Cardinal's `cifar`: one 3x3 stride-1 conv of stem_width, no pooling (small images; timm has no such stem). */
+  stem_type: z.enum(['', 'deep', 'deep_tiered', 'cifar']).default(''),
   replace_stem_pool: z.boolean().default(false),
   block_reduce_first: posInt.max(64).default(1),
   down_kernel_size: posInt.max(L.kernel).default(1),
