@@ -113,7 +113,12 @@ describe('timm model folder config.json', () => {
     expect(zooJson.architecture).toBe(ZOO[0]!.name);
     expect(zooJson.model_args).toBeUndefined();
     // Cardinal's own small-image stem has no timm counterpart: no timm folder is written for it.
-    const cifar = parseResNetConfig({ block: 'BasicBlock', layers: [1, 1], stem_type: 'cifar', stem_width: 16 });
+    const cifar = parseResNetConfig({
+      block: 'BasicBlock',
+      layers: [1, 1],
+      stem_type: 'cifar',
+      stem_width: 16,
+    });
     expect(() => pretrainedConfigJson(cifar, pre)).toThrowError(/stem_type 'cifar' is Cardinal's own/);
   });
 });

@@ -163,7 +163,9 @@ export function describeAsTimm(config: ResolvedResNetConfig & { block: BlockName
   modelArgs: Record<string, unknown>;
 } {
   if (config.stemType === 'cifar')
-    throw new ConfigError("stem_type 'cifar' is Cardinal's own: timm has no such stem, so no timm folder can hold this model");
+    throw new ConfigError(
+      "stem_type 'cifar' is Cardinal's own: timm has no such stem, so no timm folder can hold this model",
+    );
   const target = resnetConfigToJson(config) as Record<string, unknown>;
   let best: { architecture: string; modelArgs: Record<string, unknown> } | undefined;
   for (const entry of ZOO) {
