@@ -136,9 +136,9 @@ describe('cardinal train --data synthetic', () => {
     expect(
       (await cli('train', config, '--data', 'synthetic', '--out', join(tmp, 'y'), '--optimizer', 'lbfgs'))
         .stderr,
-    ).toMatch(/--optimizer must be adam or sgd/);
+    ).toMatch(/--optimizer must be adam, adamw or sgd/);
     expect((await cli('train', config, '--out', join(tmp, 'y'))).stderr).toMatch(
-      /--data <dir \| synthetic> is required/,
+      /--data <dir \| synthetic \| fashion-mnist> is required/,
     );
   });
 });

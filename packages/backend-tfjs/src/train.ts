@@ -2,6 +2,8 @@ import {
   formatShape,
   type Graph,
   InputError,
+  type LrSchedule,
+  learningRateAt,
   removeIdentities,
   type Tensor,
   type WeightMap,
@@ -9,6 +11,7 @@ import {
 import type * as TF from '@tensorflow/tfjs';
 import { activate } from './backend.js';
 import type { ConvStrategy } from './lower/conv-strategy.js';
+import { type OptimizerName, TorchOptimizer } from './optim.js';
 import { type BatchStats, Program } from './program.js';
 import {
   describeRuntime,
@@ -18,16 +21,31 @@ import {
   TRAINING_ORDER,
 } from './runtime.js';
 
-export type OptimizerName = 'sgd' | 'adam';
+export type { OptimizerName };
 
 export interface TrainerOptions {
   runtime?: TfjsRuntimeName;
+  /** PyTorch's SGD (default), Adam or AdamW, update rule for update rule. */
   optimizer?: OptimizerName;
+  /** The base learning rate (default 0.01), used as is unless `schedule` is given. */
   learningRate?: number;
+  /** The learning rate by step (PyTorch's LinearLR+CosineAnnealingLR or OneCycleLR forms). */
+  schedule?: LrSchedule;
   /** SGD momentum (PyTorch semantics, no dampening); default 0.9. */
   momentum?: number;
-  /** L2 penalty added to every parameter's gradient, as PyTorch's weight_decay; default 0. */
+  /** SGD with Nesterov momentum (PyTorch's nesterov=True). */
+  nesterov?: boolean;
+  /** Adam's betas (default [0.9, 0.999]) and eps (default 1e-8), as PyTorch's. */
+  betas?: [number, number];
+  eps?: number;
+  /**
+   * Weight decay, as PyTorch's weight_decay (an L2 term for SGD and Adam, decoupled for AdamW);
+   * default 0. `decay: 'weights'` skips BatchNorm's parameters and every bias (timm's recipe).
+   */
   weightDecay?: number;
+  decay?: 'all' | 'weights';
+  /** Label smoothing of trainBatch's cross-entropy (PyTorch's label_smoothing); default 0. */
+  labelSmoothing?: number;
   /** BatchNorm running-statistics momentum (PyTorch's); default 0.1. */
   bnMomentum?: number;
   convStrategy?: ConvStrategy;
@@ -51,7 +69,8 @@ export class Trainer {
   readonly variables = new Map<string, TF.Variable>();
   /** @internal BatchNorm buffers (running_mean, running_var, num_batches_tracked). */
   readonly buffers = new Map<string, TF.Tensor>();
-  private readonly optimizer: TF.Optimizer;
+  /** @internal */
+  readonly optimizer: TorchOptimizer;
   private readonly program: Program;
 
   private constructor(
@@ -70,9 +89,21 @@ export class Trainer {
         this.variables.set(key, tf.variable(tf.tensor(data, [...spec.shape]), true));
       else this.buffers.set(key, tf.keep(tf.tensor(data, [...spec.shape])));
     }
-    const lr = options.learningRate ?? 0.01;
-    this.optimizer =
-      options.optimizer === 'adam' ? tf.train.adam(lr) : tf.train.momentum(lr, options.momentum ?? 0.9);
+    // Weight decay skips BatchNorm's weight and bias and every bias when asked to.
+    const noDecay = new Set<string>();
+    if (options.decay === 'weights')
+      for (const node of graph.nodes)
+        for (const [role, key] of Object.entries(node.params))
+          if (node.op === 'batchNorm' || role === 'bias') noDecay.add(key);
+    this.optimizer = new TorchOptimizer(tf, {
+      name: options.optimizer ?? 'sgd',
+      momentum: options.momentum ?? 0.9,
+      nesterov: options.nesterov ?? false,
+      betas: options.betas ?? [0.9, 0.999],
+      eps: options.eps ?? 1e-8,
+      weightDecay: options.weightDecay ?? 0,
+      noDecay,
+    });
   }
 
   static async create(graph: Graph, weights: WeightMap, options: TrainerOptions = {}): Promise<Trainer> {
@@ -153,14 +184,6 @@ export class Trainer {
     }, varList);
     input.dispose();
     const keyOf = new Map([...this.variables].map(([key, v]) => [v.name, key]));
-    const wd = this.options.weightDecay ?? 0;
-    if (wd > 0) {
-      for (const [name, g] of Object.entries(grads)) {
-        const v = this.variables.get(keyOf.get(name)!)!;
-        grads[name] = tf.tidy(() => tf.add(g, tf.mul(v, wd)));
-        g.dispose();
-      }
-    }
     const result: StepResult = {
       loss: (await value.data())[0]!,
       output: { shape: [...output!.shape], data: Float32Array.from(await output!.data()) },
@@ -169,7 +192,12 @@ export class Trainer {
     for (const [name, g] of Object.entries(grads)) {
       result.grads.set(keyOf.get(name)!, { shape: [...g.shape], data: Float32Array.from(await g.data()) });
     }
-    if (apply) this.optimizer.applyGradients(grads);
+    if (apply)
+      this.optimizer.step(
+        this.variables,
+        new Map(Object.entries(grads).map(([name, g]) => [keyOf.get(name)!, g])),
+        this.learningRate(),
+      );
     this.updateRunning(stats);
     value.dispose();
     output!.dispose();
@@ -177,12 +205,23 @@ export class Trainer {
     return result;
   }
 
+  /** The learning rate the next step takes. */
+  learningRate(): number {
+    const o = this.options;
+    return o.schedule ? learningRateAt(o.schedule, this.optimizer.steps) : (o.learningRate ?? 0.01);
+  }
+
   /** A training step with cross-entropy on integer labels; returns the loss and correct count. */
   async trainBatch(x: Tensor, labels: Int32Array): Promise<{ loss: number; correct: number }> {
     const tf = this.runtime.tf;
     const classes = this.graph.tensors[this.graph.outputs[0]!]!.shape[1]!;
     const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
-    const r = await this.step(x, (out) => tf.losses.softmaxCrossEntropy(oneHot, out) as TF.Scalar);
+    // tfjs's smoothing is PyTorch's: (1 - e) one-hot + e / classes.
+    const smoothing = this.options.labelSmoothing ?? 0;
+    const r = await this.step(
+      x,
+      (out) => tf.losses.softmaxCrossEntropy(oneHot, out, undefined, smoothing) as TF.Scalar,
+    );
     oneHot.dispose();
     let correct = 0;
     for (let i = 0; i < labels.length; i++) {

@@ -111,6 +111,7 @@ export {
   summarizeStages,
 } from './summary.js';
 export * from './tensor.js';
+export { type LrSchedule, learningRateAt } from './train/schedule.js';
 export { SAFETENSORS_DTYPES, type SafetensorsDType } from './weights/dtypes.js';
 export { initParam, initTestWeights, initWeights } from './weights/init.js';
 export * from './weights/load.js';

@@ -1,4 +1,4 @@
-import { checkTensorCost, type Graph, saveWeights } from '@cardinal/core';
+import { checkTensorCost, type Graph, type LrSchedule, saveWeights } from '@cardinal/core';
 import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
 import { SingleBar } from 'cli-progress';
 import { parse, parseIntFlag, parsePositiveInt, parseSize } from '../args.js';
@@ -12,8 +12,9 @@ import { costLimits, ModelSource } from '../model-source.js';
 import { commandWeights } from '../weights.js';
 
 export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic | fashion-mnist> --out trained.safetensors
-              [--epochs 3] [--batch-size 32] [--lr 0.003] [--optimizer adam|sgd] [--momentum 0.9]
-              [--weight-decay 0] [--input-size 32] [--train-size N] [--val-size N] [--seed 0]
+              [--epochs 3] [--batch-size 32] [--lr 0.003] [--optimizer adam|adamw|sgd] [--momentum 0.9]
+              [--nesterov] [--weight-decay 0] [--decay all|weights] [--schedule constant|cosine|onecycle]
+              [--warmup-epochs 0] [--label-smoothing 0] [--input-size 32] [--train-size N] [--val-size N] [--seed 0]
               [--augment crop-flip|none] [--weights init.safetensors|init.pth [--weights-key K]]
               [--tfjs-backend node-gpu|node|wasm|cpu] [--force] [--json]
   Trains on TensorFlow.js and writes the weights as safetensors with PyTorch names.
@@ -22,7 +23,10 @@ export const trainHelp = `cardinal train <model | config.json> --data <dir | syn
   or a folder of MNIST-style IDX files: the published train split, less a held-out --val-size
   (default 5000) chosen by --seed; 1x28x28 images normalised with the training split's mean and
   std (written into the safetensors metadata), augmented by a random crop with 2 pixels of
-  padding and a horizontal flip (--augment none turns it off).`;
+  padding and a horizontal flip (--augment none turns it off).
+  The optimisers and schedules are PyTorch's, update for update: SGD (with --nesterov), Adam,
+  AdamW (decoupled decay); --decay weights skips BatchNorm and biases; cosine is LinearLR warm-up
+  then CosineAnnealingLR to 0, onecycle is OneCycleLR (cosine; the warm-up is its rising part).`;
 
 function parseNumber(v: string, flag: string): number {
   const n = Number(v);
@@ -63,6 +67,11 @@ export async function trainCommand(
     optimizer: { type: 'string', default: 'adam' },
     momentum: { type: 'string', default: '0.9' },
     'weight-decay': { type: 'string', default: '0' },
+    nesterov: { type: 'boolean' },
+    decay: { type: 'string', default: 'all' },
+    schedule: { type: 'string', default: 'constant' },
+    'warmup-epochs': { type: 'string', default: '0' },
+    'label-smoothing': { type: 'string', default: '0' },
     'input-size': { type: 'string' },
     'train-size': { type: 'string' },
     'val-size': { type: 'string' },
@@ -81,8 +90,12 @@ export async function trainCommand(
   if (positionals.length !== 1) throw new UsageError('train: expected one model name or config file');
   if (!values.data) throw new UsageError('train: --data <dir | synthetic | fashion-mnist> is required');
   if (!values.out) throw new UsageError('train: --out FILE.safetensors is required');
-  if (values.optimizer !== 'adam' && values.optimizer !== 'sgd')
-    throw new UsageError(`train: --optimizer must be adam or sgd, got '${values.optimizer}'`);
+  if (values.optimizer !== 'adam' && values.optimizer !== 'adamw' && values.optimizer !== 'sgd')
+    throw new UsageError(`train: --optimizer must be adam, adamw or sgd, got '${values.optimizer}'`);
+  if (values.decay !== 'all' && values.decay !== 'weights')
+    throw new UsageError(`train: --decay must be all or weights, got '${values.decay}'`);
+  if (!['constant', 'cosine', 'onecycle'].includes(values.schedule!))
+    throw new UsageError(`train: --schedule must be constant, cosine or onecycle, got '${values.schedule}'`);
   const runtimeFlag = values['tfjs-backend'];
   if (runtimeFlag && !['node-gpu', 'node', 'cpu', 'wasm'].includes(runtimeFlag))
     throw new UsageError(`train: unknown --tfjs-backend '${runtimeFlag}'`);
@@ -177,12 +190,26 @@ export async function trainCommand(
   } catch {
     throw new CliError('training needs the package @cardinal/backend-tfjs');
   }
+  const learningRate = values.lr ? parseNumber(values.lr, '--lr') : values.optimizer === 'sgd' ? 0.05 : 0.003;
+  const stepsPerEpoch = Math.ceil(trainIdx.length / batch);
+  const totalSteps = epochs * stepsPerEpoch;
+  const warmupSteps = Math.round(parseNumber(values['warmup-epochs']!, '--warmup-epochs') * stepsPerEpoch);
+  const schedule: LrSchedule | undefined =
+    values.schedule === 'cosine'
+      ? { kind: 'cosine', base: learningRate, totalSteps, warmupSteps }
+      : values.schedule === 'onecycle'
+        ? { kind: 'onecycle', base: learningRate, totalSteps, warmupSteps: Math.max(0, warmupSteps - 1) }
+        : undefined;
   const trainer = await tfjs.Trainer.create(graph, weights, {
     runtime: runtimeFlag as never,
     optimizer: values.optimizer,
-    learningRate: values.lr ? parseNumber(values.lr, '--lr') : values.optimizer === 'adam' ? 0.003 : 0.05,
+    learningRate,
+    ...(schedule ? { schedule } : {}),
     momentum: parseNumber(values.momentum!, '--momentum'),
+    nesterov: values.nesterov ?? false,
     weightDecay: parseNumber(values['weight-decay']!, '--weight-decay'),
+    decay: values.decay as 'all' | 'weights',
+    labelSmoothing: parseNumber(values['label-smoothing']!, '--label-smoothing'),
   });
   if (!values.json)
     err(
