@@ -16,7 +16,7 @@ import { stats } from './stats.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const USAGE = `usage: pnpm bench [--model resnext50_32x4d] [--backend onnx] [--batch 1,8] [--runs 10] [--rounds 3]
                   [--warmup 3] [--threads 2] [--size 224] [--peers torch,ort-torch|none] [--json]
-       pnpm bench --suite tfjs|webgpu|pretrained|serve
+       pnpm bench --suite tfjs|webgpu|pretrained|serve|train
   Backends against PyTorch eager and ONNX Runtime on PyTorch's export, side by side; see tools/bench/README.md.`;
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log(USAGE);
@@ -29,8 +29,9 @@ if (process.argv.includes('--suite')) {
   else if (suite === 'webgpu') await import('./webgpu-suite.js');
   else if (suite === 'pretrained') await import('./pretrained-suite.js');
   else if (suite === 'serve') await import('./serve-suite.js');
+  else if (suite === 'train') await import('./train-suite.js');
   else {
-    console.error(`bench: unknown --suite '${suite}' (known: tfjs, webgpu, pretrained, serve)`);
+    console.error(`bench: unknown --suite '${suite}' (known: tfjs, webgpu, pretrained, serve, train)`);
     process.exit(1);
   }
   process.exit(0);

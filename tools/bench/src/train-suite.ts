@@ -1,0 +1,131 @@
+// pnpm bench --suite train [--rounds 3] [--steps 10] [--warmup 3] [--threads 2] [--json]
+// Training throughput, side by side in one run: Cardinal (backend-tfjs on the runtime training
+// selects) against PyTorch (Debian's python3-torch) on the same network, batch, optimiser
+// (SGD, momentum 0.9) and initial weights, warm-up steps excluded on both sides. Rounds
+// alternate the two so that drift of a shared machine falls on both.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Trainer } from '@cardinal/backend-tfjs';
+import { buildFromJson, initWeights, randomNormal, saveWeights, summarize } from '@cardinal/core';
+import Table from 'cli-table3';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PEER = join(here, '..', 'python', 'train_peer.py');
+
+const { values } = parseArgs({
+  options: {
+    suite: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    steps: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '2' },
+    json: { type: 'boolean' },
+  },
+  strict: true,
+});
+const rounds = Number(values.rounds);
+const steps = Number(values.steps);
+const warmup = Number(values.warmup);
+
+/** The two networks of the issue: the tiny_resnext fixture config at 32x32, and a 28x28 grayscale one. */
+const CASES = [
+  {
+    name: 'tiny_resnext (fixture config), 3x32x32',
+    config: {
+      block: 'Bottleneck',
+      layers: [2, 1, 1, 1],
+      channels: [16, 32, 64, 64],
+      cardinality: 8,
+      base_width: 16,
+      num_classes: 10,
+    },
+    chw: [3, 32, 32],
+    batch: 64,
+  },
+  {
+    name: 'Fashion-MNIST candidate (deep stem, 3 stages), 1x28x28',
+    config: {
+      block: 'Bottleneck',
+      layers: [1, 1, 1],
+      channels: [16, 32, 64],
+      cardinality: 4,
+      base_width: 16,
+      stem_type: 'deep',
+      stem_width: 16,
+      in_chans: 1,
+      num_classes: 10,
+    },
+    chw: [1, 28, 28],
+    batch: 64,
+  },
+];
+
+const dir = mkdtempSync(join(tmpdir(), 'cardinal-bench-train-'));
+const rows: Record<string, string | number>[] = [];
+for (const [k, c] of CASES.entries()) {
+  const { graph } = buildFromJson(c.config, { inputShape: [c.batch, ...c.chw] });
+  const weights = initWeights(graph, 0);
+  const cfgPath = join(dir, `net${k}.json`);
+  const wPath = join(dir, `net${k}.safetensors`);
+  writeFileSync(cfgPath, JSON.stringify(c.config));
+  writeFileSync(wPath, saveWeights(graph, weights));
+  const trainer = await Trainer.create(graph, weights, {
+    optimizer: 'sgd',
+    learningRate: 0.01,
+    momentum: 0.9,
+  });
+  const x = randomNormal([c.batch, ...c.chw], 1);
+  const labels = Int32Array.from({ length: c.batch }, (_, i) => i % 10);
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  let torchThreads = 0;
+  for (let i = 0; i < warmup; i++) await trainer.trainBatch(x, labels);
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) await trainer.trainBatch(x, labels);
+    ours.push((c.batch * steps * 1000) / (performance.now() - t0));
+    const py = spawnSync(
+      '/usr/bin/python3',
+      [
+        PEER,
+        cfgPath,
+        wPath,
+        c.chw.join(','),
+        String(c.batch),
+        String(steps),
+        String(warmup),
+        values.threads!,
+      ],
+      { encoding: 'utf8' },
+    );
+    if (py.status !== 0) throw new Error(`PyTorch peer failed: ${py.stderr}`);
+    const j = JSON.parse(py.stdout) as { images_per_second: number; threads: number };
+    theirs.push(j.images_per_second);
+    torchThreads = j.threads;
+  }
+  const runtime = trainer.describe().match(/\((\w+) runtime/)?.[1] ?? '?';
+  trainer.dispose();
+  const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)]!;
+  const s = summarize(graph);
+  rows.push({
+    network: c.name,
+    params: s.params,
+    mmacs_per_image: Number((s.macs / c.batch / 1e6).toFixed(1)),
+    batch: c.batch,
+    cardinal: `tfjs ${runtime}, 1 thread`,
+    cardinal_img_s: Number(median(ours).toFixed(1)),
+    pytorch: `${torchThreads} threads`,
+    pytorch_img_s: Number(median(theirs).toFixed(1)),
+    ratio: Number((median(ours) / median(theirs)).toFixed(3)),
+  });
+}
+if (values.json) console.log(JSON.stringify(rows));
+else {
+  const t = new Table({ head: Object.keys(rows[0]!) });
+  for (const r of rows) t.push(Object.values(r));
+  console.log(t.toString());
+}
