@@ -255,6 +255,31 @@ export class Trainer {
     return out;
   }
 
+  /**
+   * The optimiser's state for a checkpoint: its tensors by PyTorch's names
+   * (`<key>.momentum_buffer`, `<key>.exp_avg`, `<key>.exp_avg_sq`) and the steps taken.
+   */
+  async optimizerState(): Promise<{ tensors: Map<string, Tensor>; steps: number }> {
+    const tensors = new Map<string, Tensor>();
+    for (const [k, t] of this.optimizer.state)
+      tensors.set(k, { shape: [...t.shape], data: Float32Array.from(await t.data()) });
+    return { tensors, steps: this.optimizer.steps };
+  }
+
+  /** Restores what optimizerState() saved (a resumed run continues exactly where it stopped). */
+  restoreOptimizerState(state: { tensors: ReadonlyMap<string, Tensor>; steps: number }): void {
+    const tf = this.runtime.tf;
+    this.optimizer.dispose();
+    for (const [k, t] of state.tensors) {
+      const key = k.replace(/\.(momentum_buffer|exp_avg|exp_avg_sq)$/, '');
+      const v = this.variables.get(key);
+      if (!v || v.shape.join() !== t.shape.join())
+        throw new InputError(`optimiser state '${k}' does not belong to a parameter of this model`);
+      this.optimizer.state.set(k, tf.keep(tf.tensor(t.data, [...t.shape])));
+    }
+    this.optimizer.steps = state.steps;
+  }
+
   dispose(): void {
     for (const v of this.variables.values()) v.dispose();
     for (const b of this.buffers.values()) b.dispose();

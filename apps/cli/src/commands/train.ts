@@ -9,6 +9,14 @@ import { imageFolder } from '../data/image-folder.js';
 import { syntheticShapes } from '../data/synthetic.js';
 import { CliError, UsageError } from '../errors.js';
 import { costLimits, ModelSource } from '../model-source.js';
+import {
+  type EpochRow,
+  openRunFolder,
+  readCheckpoint,
+  readMetrics,
+  writeCheckpoint,
+  writeMetrics,
+} from '../train/run-folder.js';
 import { commandWeights } from '../weights.js';
 
 export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic | fashion-mnist> --out trained.safetensors
@@ -16,7 +24,7 @@ export const trainHelp = `cardinal train <model | config.json> --data <dir | syn
               [--nesterov] [--weight-decay 0] [--decay all|weights] [--schedule constant|cosine|onecycle]
               [--warmup-epochs 0] [--label-smoothing 0] [--input-size 32] [--train-size N] [--val-size N] [--seed 0]
               [--augment crop-flip|none] [--weights init.safetensors|init.pth [--weights-key K]]
-              [--tfjs-backend node-gpu|node|wasm|cpu] [--force] [--json]
+              [--run DIR] [--resume] [--tfjs-backend node-gpu|node|wasm|cpu] [--force] [--json]
   Trains on TensorFlow.js and writes the weights as safetensors with PyTorch names.
   --data synthetic: coloured shapes, 10 classes, made on the fly (1200 train / 300 held-out);
   a folder: one subfolder per class (10% held out); fashion-mnist (Debian's dataset-fashion-mnist)
@@ -26,7 +34,12 @@ export const trainHelp = `cardinal train <model | config.json> --data <dir | syn
   padding and a horizontal flip (--augment none turns it off).
   The optimisers and schedules are PyTorch's, update for update: SGD (with --nesterov), Adam,
   AdamW (decoupled decay); --decay weights skips BatchNorm and biases; cosine is LinearLR warm-up
-  then CosineAnnealingLR to 0, onecycle is OneCycleLR (cosine; the warm-up is its rising part).`;
+  then CosineAnnealingLR to 0, onecycle is OneCycleLR (cosine; the warm-up is its rising part).
+  The run folder (--run, default <out>-run beside --out) gets checkpoint.safetensors (weights,
+  optimiser state, epoch) after every epoch, metrics.jsonl and curves.svg; a new run refuses an
+  existing folder unless --resume (continue from its checkpoint: the same command with --resume
+  gives the uninterrupted run's weights, bit for bit) or --force. SIGINT or SIGTERM stops the run
+  at the next step: the last checkpoint stays, --out is not written.`;
 
 function parseNumber(v: string, flag: string): number {
   const n = Number(v);
@@ -80,6 +93,8 @@ export async function trainCommand(
     weights: { type: 'string' },
     'weights-key': { type: 'string' },
     'tfjs-backend': { type: 'string' },
+    run: { type: 'string' },
+    resume: { type: 'boolean' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
@@ -178,11 +193,34 @@ export async function trainCommand(
   const outClasses = graph.tensors[graph.outputs[0]!]!.shape[1];
   if (outClasses !== classes)
     throw new CliError(`${spec}: the model has ${outClasses} outputs but the data has ${classes} classes`);
-  const weights = await commandWeights(graph, model, values, inputs, err, {
+  const runDir = values.run ?? `${values.out.replace(/\.safetensors$/i, '')}-run`;
+  // What fixes the data order and the batches: a resume must be given the same.
+  const runKey = {
+    model: spec,
+    data: values.data,
     seed,
-    init: 'train',
-    folderMayLackWeights: true,
-  });
+    batch,
+    trainSize: trainSize ?? 0,
+    valSize: valSize ?? 0,
+    augment,
+  };
+  const folder = { resume: values.resume ?? false, force: values.force ?? false };
+  openRunFolder(runDir, { ...folder, create: false });
+  const resumed = values.resume ? readCheckpoint(runDir, graph) : undefined;
+  if (resumed) {
+    const differs = Object.entries(runKey).find(([k, v]) => resumed.meta.run[k] !== v);
+    if (differs)
+      throw new CliError(
+        `${runDir}: the run was made with ${differs[0]} ${JSON.stringify(resumed.meta.run[differs[0]])}, not ${JSON.stringify(differs[1])}; resume it with the same options`,
+      );
+  }
+  const weights = resumed
+    ? resumed.weights
+    : await commandWeights(graph, model, values, inputs, err, {
+        seed,
+        init: 'train',
+        folderMayLackWeights: true,
+      });
 
   let tfjs: typeof import('@cardinal/backend-tfjs');
   try {
@@ -211,9 +249,19 @@ export async function trainCommand(
     decay: values.decay as 'all' | 'weights',
     labelSmoothing: parseNumber(values['label-smoothing']!, '--label-smoothing'),
   });
+  if (resumed) trainer.restoreOptimizerState(resumed.optimizer);
+  // Checked last of all: a mistake above leaves no folder behind.
+  openRunFolder(runDir, { ...folder, create: true });
+  const firstEpoch = resumed ? resumed.meta.epoch + 1 : 1;
+  let stopping: string | undefined;
+  const onSignal = (signal: string) => {
+    stopping = signal;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   if (!values.json)
     err(
-      `training ${label} on ${trainer.describe()}: ${trainIdx.length} train / ${valIdx.length} held-out images, ${classes} classes`,
+      `training ${label} on ${trainer.describe()}: ${trainIdx.length} train / ${valIdx.length} held-out images, ${classes} classes${resumed ? `; resuming ${runDir} after epoch ${resumed.meta.epoch}` : ''}`,
     );
   const tty = process.stderr.isTTY && !values.json;
   const bar = tty
@@ -223,15 +271,10 @@ export async function trainCommand(
         hideCursor: true,
       })
     : undefined;
-  const history: {
-    epoch: number;
-    loss: number;
-    trainAccuracy: number;
-    valAccuracy: number;
-    imagesPerSecond: number;
-  }[] = [];
+  const history: EpochRow[] = resumed ? readMetrics(runDir).slice(0, resumed.meta.epoch) : [];
   try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    for (let epoch = firstEpoch; epoch <= epochs; epoch++) {
+      const learningRate = trainer.learningRate();
       const order = shuffled(trainIdx.length, seed + epoch);
       const steps = Math.ceil(order.length / batch);
       let lossSum = 0;
@@ -251,6 +294,13 @@ export async function trainCommand(
             normalisation ? -normalisation.mean / normalisation.std : 0,
           );
         const r = await trainer.trainBatch(b, b.labels);
+        // The step resolves without leaving the microtask queue: turn the event loop so that a
+        // signal (and anything else queued) is handled between steps.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (stopping)
+          throw new CliError(
+            `stopped by ${stopping} in epoch ${epoch}; ${epoch > 1 ? `the checkpoint after epoch ${epoch - 1} is in ${runDir} (continue with --resume)` : 'no epoch was finished'}; ${values.out} not written`,
+          );
         lossSum += r.loss * idx.length;
         correct += r.correct;
         seen += idx.length;
@@ -271,8 +321,12 @@ export async function trainCommand(
         trainAccuracy: correct / seen,
         valAccuracy,
         imagesPerSecond: (seen / (performance.now() - t0)) * 1000,
+        learningRate,
       };
       history.push(row);
+      const opt = await trainer.optimizerState();
+      writeCheckpoint(runDir, graph, await trainer.weights(), opt, { epoch, steps: opt.steps, run: runKey });
+      writeMetrics(runDir, history);
       if (!values.json) {
         err(
           `epoch ${epoch}/${epochs}: loss ${row.loss.toFixed(4)}, train accuracy ${(100 * row.trainAccuracy).toFixed(1)}%, held-out accuracy ${(100 * valAccuracy).toFixed(1)}%, ${row.imagesPerSecond.toFixed(1)} img/s`,
@@ -292,6 +346,8 @@ export async function trainCommand(
       inputs,
     );
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     bar?.stop();
     trainer.dispose();
   }
