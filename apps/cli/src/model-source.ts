@@ -229,15 +229,19 @@ export class ModelSource {
   /** Builds the model for an input shape (the cost limits of this process apply). */
   load(
     inputShape: readonly number[] | undefined,
-    zooOverrides: { numClasses?: number } = {},
+    zooOverrides: { numClasses?: number; anyModel?: boolean } = {},
   ): BuiltModel & { label: string } {
     const limits = costLimits();
+    // anyModel: the class count applies to configs and folders too (fine-tuning's new head).
+    const classes = zooOverrides.anyModel ? zooOverrides.numClasses : undefined;
     if (this.isOnnx) {
       const { graph } = this.importFile(inputShape);
       return { graph, kind: 'model', label: this.spec };
     }
     if (this.folder) {
-      const pretrained = this.folder.config;
+      const cfg = this.folder.config;
+      const pretrained =
+        classes === undefined ? cfg : { ...cfg, resnet: { ...cfg.resnet, numClasses: classes } };
       const graph = buildPretrained(pretrained, { inputShape, limits });
       return { graph, kind: 'model', resnet: pretrained.resnet, pretrained, label: this.spec };
     }
@@ -246,7 +250,14 @@ export class ModelSource {
       const resnet = resolveResNetConfig({ ...getZooEntry(this.spec).config, ...zooOverrides });
       return { graph, kind: 'model', resnet, label: this.spec };
     }
-    const built = buildFromJson(this.json(), { inputShape, source: this.path, limits });
+    const json = this.json();
+    const withClasses =
+      classes !== undefined && typeof json === 'object' && json !== null && 'block' in json
+        ? { ...(json as object), num_classes: classes }
+        : classes !== undefined && typeof json === 'object' && json !== null && 'config' in json
+          ? { ...(json as object), config: { ...(json as { config: object }).config, num_classes: classes } }
+          : json;
+    const built = buildFromJson(withClasses, { inputShape, source: this.path, limits });
     return { ...built, label: built.graph.name === 'custom' ? this.spec : built.graph.name };
   }
 }

@@ -1,6 +1,6 @@
 import { extname } from 'node:path';
 import { type Graph, initTestWeights, initWeights, loadWeights, type WeightMap } from '@cardinal/core';
-import { loadWeightsFile, readInputFile } from '@cardinal/pretrained';
+import { loadWeightsFile, readInputFile, readWeightsFile } from '@cardinal/pretrained';
 import { localWeights, type ModelSource } from './model-source.js';
 
 export interface WeightsSource {
@@ -12,6 +12,8 @@ export interface WeightsSource {
   note?: (s: string) => void;
   seed?: number;
   init?: 'test' | 'train';
+  /** Fine-tuning: these keys (the classifier) start from the initialisation; the file's are dropped (said in a note). */
+  replaceHead?: readonly string[];
 }
 
 /**
@@ -22,8 +24,20 @@ export interface WeightsSource {
  */
 export async function weightsFor(
   graph: Graph,
-  { path, weightsKey, note, seed = 0, init = 'test' }: WeightsSource = {},
+  { path, weightsKey, note, seed = 0, init = 'test', replaceHead }: WeightsSource = {},
 ): Promise<WeightMap> {
+  if (path && replaceHead?.length && extname(path).toLowerCase() !== '.onnx') {
+    const file = new Map(await readWeightsFile(path, { weightsKey, note }));
+    const fresh = init === 'test' ? initTestWeights(graph, seed) : initWeights(graph, seed);
+    const dropped = replaceHead
+      .filter((k) => file.has(k))
+      .map((k) => `${k} [${file.get(k)!.shape.join(', ')}]`);
+    for (const k of replaceHead) file.set(k, fresh.get(k)! as never);
+    note?.(
+      `note: ${path}: a new head for this data: ${dropped.length ? `dropped ${dropped.join(', ')}` : 'the file had none'}; ${replaceHead.join(', ')} start from the initialisation`,
+    );
+    return loadWeights(graph, file as never, { source: path }).weights;
+  }
   if (path && extname(path).toLowerCase() === '.onnx') {
     // An .onnx file's initializers, named by module path as the importer names them.
     const { importOnnx } = await import('@cardinal/backend-onnx/export');
@@ -50,7 +64,7 @@ export async function commandWeights(
   values: { weights?: string; 'weights-key'?: string; json?: boolean },
   inputs: (string | undefined)[],
   err: (s: string) => void,
-  options: Pick<WeightsSource, 'seed' | 'init'> & { folderMayLackWeights?: boolean } = {},
+  options: Pick<WeightsSource, 'seed' | 'init' | 'replaceHead'> & { folderMayLackWeights?: boolean } = {},
 ): Promise<WeightMap> {
   // An .onnx model carries its weights; --weights replaces them.
   if (!values.weights && model.embeddedWeights) return model.embeddedWeights;
@@ -64,5 +78,6 @@ export async function commandWeights(
     note: values.json ? undefined : err,
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.init ? { init: options.init } : {}),
+    ...(options.replaceHead ? { replaceHead: options.replaceHead } : {}),
   });
 }

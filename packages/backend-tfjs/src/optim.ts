@@ -39,7 +39,12 @@ export class TorchOptimizer {
   }
 
   /** Applies one step with learning rate `lr` to every variable that has a gradient. */
-  step(variables: ReadonlyMap<string, TF.Variable>, grads: ReadonlyMap<string, TF.Tensor>, lr: number): void {
+  step(
+    variables: ReadonlyMap<string, TF.Variable>,
+    grads: ReadonlyMap<string, TF.Tensor>,
+    baseLr: number,
+    factor: (key: string) => number = () => 1,
+  ): void {
     const tf = this.tf;
     const s = this.settings;
     this.steps++;
@@ -47,6 +52,7 @@ export class TorchOptimizer {
     for (const [key, v] of variables) {
       const grad = grads.get(key);
       if (!grad) continue;
+      const lr = baseLr * factor(key);
       const wd = s.noDecay.has(key) ? 0 : s.weightDecay;
       tf.tidy(() => {
         if (s.name === 'sgd') {

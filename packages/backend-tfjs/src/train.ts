@@ -46,6 +46,10 @@ export interface TrainerOptions {
   decay?: 'all' | 'weights';
   /** Label smoothing of trainBatch's cross-entropy (PyTorch's label_smoothing); default 0. */
   labelSmoothing?: number;
+  /** Module paths (prefixes of state_dict keys, e.g. `conv1`, `layer1`) whose parameters stay as they are. */
+  freeze?: readonly string[];
+  /** Learning-rate factors by state_dict key prefix (the longest matching prefix wins), e.g. a lower rate for a pretrained backbone. */
+  lrScale?: Readonly<Record<string, number>>;
   /** BatchNorm running-statistics momentum (PyTorch's); default 0.1. */
   bnMomentum?: number;
   convStrategy?: ConvStrategy;
@@ -168,7 +172,7 @@ export class Trainer {
     const tf = this.runtime.tf;
     const stats = new Map<string, BatchStats>();
     let output: TF.Tensor | undefined;
-    const varList = [...this.variables.values()];
+    const varList = [...this.variables].filter(([key]) => !this.frozen(key)).map(([, v]) => v);
     const input = tf.tensor(x.data, [...x.shape]);
     const { value, grads } = tf.variableGrads(() => {
       const prep = this.program.prepare(this.param, true);
@@ -197,12 +201,29 @@ export class Trainer {
         this.variables,
         new Map(Object.entries(grads).map(([name, g]) => [keyOf.get(name)!, g])),
         this.learningRate(),
+        (key) => this.lrFactor(key),
       );
     this.updateRunning(stats);
     value.dispose();
     output!.dispose();
     tf.dispose(Object.values(grads));
     return result;
+  }
+
+  private frozen(key: string): boolean {
+    return (this.options.freeze ?? []).some((p) => key === p || key.startsWith(`${p}.`));
+  }
+
+  /** The factor on the learning rate of one parameter (1 unless lrScale names a prefix of its key). */
+  lrFactor(key: string): number {
+    let best = '';
+    let factor = 1;
+    for (const [prefix, f] of Object.entries(this.options.lrScale ?? {}))
+      if ((key === prefix || key.startsWith(`${prefix}.`) || prefix === '') && prefix.length >= best.length) {
+        best = prefix;
+        factor = f;
+      }
+    return factor;
   }
 
   /** The learning rate the next step takes. */

@@ -39,6 +39,7 @@ export {
   referenceBackend,
   runReference,
 } from './executor/reference.js';
+export { flipHorizontal, randomResizedCrop } from './image/augment.js';
 export {
   centerCrop,
   defaultPreprocess,

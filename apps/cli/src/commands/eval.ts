@@ -1,9 +1,8 @@
-import { ClassificationMetrics, type ClassificationReport } from '@cardinal/core';
+import { ClassificationMetrics, type ClassificationReport, IMAGENET_DEFAULTS } from '@cardinal/core';
 import { parse, parsePositiveInt, parseSize } from '../args.js';
 import { loadBackend } from '../backends.js';
-import { batchOf, type Dataset } from '../data/dataset.js';
 import { idxData, isIdxSource } from '../data/idx.js';
-import { imageFolder } from '../data/image-folder.js';
+import { photoFolder, type TrainData, tensorData } from '../data/source.js';
 import { UsageError } from '../errors.js';
 import { ModelSource } from '../model-source.js';
 import { commandWeights } from '../weights.js';
@@ -17,13 +16,13 @@ export const evalHelp = `cardinal eval <model | config.json | model.onnx> [--wei
 /** Runs every sample of `ds` through `run` in batches and accumulates the report. */
 export async function evaluate(
   run: (x: { shape: number[]; data: Float32Array }) => Promise<Float32Array>,
-  ds: Dataset,
+  ds: TrainData,
   batch: number,
 ): Promise<ClassificationReport> {
   const metrics = new ClassificationMetrics(ds.classes.length);
   for (let i = 0; i < ds.count; i += batch) {
     const idx = Int32Array.from({ length: Math.min(batch, ds.count - i) }, (_, k) => i + k);
-    const b = batchOf(ds, idx);
+    const b = ds.eval(idx);
     metrics.add(await run(b), b.labels);
   }
   return metrics.report();
@@ -57,17 +56,24 @@ export async function evalCommand(
   const batch = parsePositiveInt(values['batch-size']!, '--batch-size');
   const model = await ModelSource.open(positionals[0]!);
   const inputs: (string | undefined)[] = [...model.files, values.weights];
-  let ds: Dataset;
+  let ds: TrainData;
   if (isIdxSource(values.data)) {
     const data = idxData(values.data);
-    ds = values.split === 'test' ? data.test : data.train;
+    ds = tensorData(values.split === 'test' ? data.test : data.train);
   } else {
     if (values.split !== 'test') throw new UsageError('eval: an image folder has one split');
+    // The model's own transform: a timm folder's, else ImageNet's at --input-size (default 64).
     const [size] = values['input-size'] ? parseSize(values['input-size'], '--input-size') : [64];
-    ds = await imageFolder(values.data, size!);
+    const cfg = {
+      ...(model.pretrained()?.preprocess ?? IMAGENET_DEFAULTS),
+      ...(values['input-size'] || !model.pretrained()
+        ? { inputSize: [size!, size!] as [number, number] }
+        : {}),
+    };
+    ds = await photoFolder(values.data, cfg, false);
   }
   const classes = ds.classes.length;
-  const { graph, label } = model.load([batch, ...ds.shape], { numClasses: classes });
+  const { graph, label } = model.load([batch, ...ds.shape], { numClasses: classes, anyModel: true });
   const outputs = graph.tensors[graph.outputs[0]!]!.shape[1];
   if (outputs !== classes)
     throw new UsageError(`eval: ${label} has ${outputs} outputs but ${values.data} has ${classes} classes`);

@@ -1,11 +1,10 @@
-import { checkTensorCost, type Graph, type LrSchedule, saveWeights } from '@cardinal/core';
+import { checkTensorCost, type Graph, IMAGENET_DEFAULTS, type LrSchedule, saveWeights } from '@cardinal/core';
 import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
 import { SingleBar } from 'cli-progress';
 import { parse, parseIntFlag, parsePositiveInt, parseSize } from '../args.js';
-import { augmentBatch } from '../data/augment.js';
-import { batchOf, type Dataset, shuffled } from '../data/dataset.js';
+import { shuffled } from '../data/dataset.js';
 import { idxData, isIdxSource, type Normalisation } from '../data/idx.js';
-import { imageFolder } from '../data/image-folder.js';
+import { photoFolder, type TrainData, tensorData } from '../data/source.js';
 import { syntheticShapes } from '../data/synthetic.js';
 import { CliError, UsageError } from '../errors.js';
 import { costLimits, ModelSource } from '../model-source.js';
@@ -24,6 +23,7 @@ export const trainHelp = `cardinal train <model | config.json> --data <dir | syn
               [--nesterov] [--weight-decay 0] [--decay all|weights] [--schedule constant|cosine|onecycle]
               [--warmup-epochs 0] [--label-smoothing 0] [--input-size 32] [--train-size N] [--val-size N] [--seed 0]
               [--augment crop-flip|none] [--weights init.safetensors|init.pth [--weights-key K]]
+              [--num-classes N] [--freeze stem,layer1,...] [--backbone-lr FACTOR]
               [--run DIR] [--resume] [--tfjs-backend node-gpu|node|wasm|cpu] [--force] [--json]
   Trains on TensorFlow.js and writes the weights as safetensors with PyTorch names.
   --data synthetic: coloured shapes, 10 classes, made on the fly (1200 train / 300 held-out);
@@ -31,7 +31,12 @@ export const trainHelp = `cardinal train <model | config.json> --data <dir | syn
   or a folder of MNIST-style IDX files: the published train split, less a held-out --val-size
   (default 5000) chosen by --seed; 1x28x28 images normalised with the training split's mean and
   std (written into the safetensors metadata), augmented by a random crop with 2 pixels of
-  padding and a horizontal flip (--augment none turns it off).
+  padding and a horizontal flip (--augment none turns it off). A folder of photos: torchvision's
+  RandomResizedCrop and flip for training, the model's own transform (a timm folder's, else
+  ImageNet's at --input-size) for the held-out images.
+  Fine-tuning: --weights from a pretrained model; --num-classes N makes a new head for the data's
+  classes (the old classifier's weights are dropped, and said so); --freeze keeps the named
+  modules (stem = the stem's modules) as they are; --backbone-lr scales the rate of all but the head.
   The optimisers and schedules are PyTorch's, update for update: SGD (with --nesterov), Adam,
   AdamW (decoupled decay); --decay weights skips BatchNorm and biases; cosine is LinearLR warm-up
   then CosineAnnealingLR to 0, onecycle is OneCycleLR (cosine; the warm-up is its rising part).
@@ -49,14 +54,14 @@ function parseNumber(v: string, flag: string): number {
 
 async function accuracy(
   predict: (x: { shape: number[]; data: Float32Array }) => Promise<{ data: Float32Array }>,
-  ds: Dataset,
+  data: TrainData,
   idx: Int32Array,
   batch: number,
   classes: number,
 ): Promise<number> {
   let correct = 0;
   for (let i = 0; i < idx.length; i += batch) {
-    const b = batchOf(ds, idx.subarray(i, i + batch));
+    const b = data.eval(idx.subarray(i, i + batch));
     const y = await predict(b);
     for (let k = 0; k < b.labels.length; k++) {
       const row = y.data.subarray(k * classes, (k + 1) * classes);
@@ -64,6 +69,23 @@ async function accuracy(
     }
   }
   return idx.length ? correct / idx.length : 0;
+}
+
+/** The classifier's parameters: those of the graph's last linear layer. */
+function headKeys(graph: Graph): string[] {
+  const fc = [...graph.nodes].reverse().find((n) => n.op === 'linear');
+  return fc ? Object.values(fc.params) : [];
+}
+
+/** The modules before the first stage (`layer1`): the stem. */
+function stemModules(graph: Graph): string[] {
+  const tops = new Set<string>();
+  for (const k of Object.keys(graph.params)) {
+    const top = k.split('.')[0]!;
+    if (/^layer\d+$/.test(top)) break;
+    tops.add(top);
+  }
+  return [...tops];
 }
 
 export async function trainCommand(
@@ -89,6 +111,9 @@ export async function trainCommand(
     'train-size': { type: 'string' },
     'val-size': { type: 'string' },
     augment: { type: 'string' },
+    'num-classes': { type: 'string' },
+    freeze: { type: 'string' },
+    'backbone-lr': { type: 'string' },
     seed: { type: 'string', default: '0' },
     weights: { type: 'string' },
     'weights-key': { type: 'string' },
@@ -119,7 +144,7 @@ export async function trainCommand(
   const idx = !synthetic && isIdxSource(values.data);
   if (values.augment !== undefined && values.augment !== 'crop-flip' && values.augment !== 'none')
     throw new UsageError(`train: --augment must be crop-flip or none, got '${values.augment}'`);
-  const augment = (values.augment ?? (idx ? 'crop-flip' : 'none')) === 'crop-flip';
+  const augment = (values.augment ?? (synthetic ? 'none' : 'crop-flip')) === 'crop-flip';
   // Inputs of this command: an output path that is one of them is refused, even with --force.
   const model = await ModelSource.open(spec);
   const inputs: (string | undefined)[] = [
@@ -155,21 +180,28 @@ export async function trainCommand(
     );
 
   // Data: a held-out split that the weights never see.
-  let train: Dataset;
-  let val: Dataset;
+  let train: TrainData;
+  let val: TrainData;
   let trainIdx: Int32Array;
   let valIdx: Int32Array;
   let normalisation: Normalisation | undefined;
   if (synthetic) {
-    train = syntheticShapes(trainSize ?? 1200, size!, seed);
-    val = syntheticShapes(valSize!, size!, seed + 1_000_003);
+    train = tensorData(
+      syntheticShapes(trainSize ?? 1200, size!, seed),
+      augment ? { pad: 2, fill: 0 } : undefined,
+    );
+    val = tensorData(syntheticShapes(valSize!, size!, seed + 1_000_003));
     trainIdx = Int32Array.from({ length: train.count }, (_, i) => i);
     valIdx = Int32Array.from({ length: val.count }, (_, i) => i);
   } else if (idx) {
     const data = idxData(values.data);
     normalisation = data.normalisation;
-    train = data.train;
-    val = data.train;
+    // A black pixel, normalised, fills the border the crop exposes.
+    train = tensorData(
+      data.train,
+      augment ? { pad: 2, fill: -data.normalisation.mean / data.normalisation.std } : undefined,
+    );
+    val = train;
     if (valSize! >= train.count)
       throw new UsageError(`train: --val-size ${valSize} leaves no training images of ${train.count}`);
     // The held-out images come out of the published train split, chosen by the seed; the test split stays unseen.
@@ -177,18 +209,34 @@ export async function trainCommand(
     valIdx = order.subarray(0, valSize);
     trainIdx = order.subarray(valSize, trainSize ? valSize! + trainSize : undefined);
   } else {
-    const all = await imageFolder(values.data, size!);
-    const order = shuffled(all.count, seed);
-    const nVal = Math.max(1, Math.round(all.count * 0.1));
-    train = all;
-    val = all;
+    // Photos: the model's own transform (a timm folder's pretrained_cfg, else ImageNet's at the size asked).
+    const cfg = {
+      ...(model.pretrained()?.preprocess ?? IMAGENET_DEFAULTS),
+      ...(values['input-size'] || !model.pretrained()
+        ? { inputSize: [size!, size!] as [number, number] }
+        : {}),
+    };
+    train = await photoFolder(values.data, cfg, augment);
+    val = train;
+    const order = shuffled(train.count, seed);
+    const nVal = valSize ?? Math.max(1, Math.round(train.count * 0.1));
+    if (nVal >= train.count)
+      throw new UsageError(`train: --val-size ${nVal} leaves no training images of ${train.count}`);
     valIdx = order.subarray(0, nVal);
     trainIdx = order.subarray(nVal);
   }
   const classes = train.classes.length;
+  if (values['num-classes'] && parsePositiveInt(values['num-classes'], '--num-classes') !== classes)
+    throw new UsageError(
+      `train: --num-classes ${values['num-classes']} but ${values.data} has ${classes} classes`,
+    );
 
-  const inputShape = [batch, channels, size!, size!];
-  const { graph: built, label } = model.load(inputShape, { numClasses: classes });
+  const inputShape = [batch, ...train.shape];
+  // --num-classes: the head is made for the data's classes, whatever the model or its weights had.
+  const { graph: built, label } = model.load(inputShape, {
+    numClasses: classes,
+    anyModel: !!values['num-classes'],
+  });
   const graph: Graph = built;
   const outClasses = graph.tensors[graph.outputs[0]!]!.shape[1];
   if (outClasses !== classes)
@@ -214,12 +262,14 @@ export async function trainCommand(
         `${runDir}: the run was made with ${differs[0]} ${JSON.stringify(resumed.meta.run[differs[0]])}, not ${JSON.stringify(differs[1])}; resume it with the same options`,
       );
   }
+  const head = headKeys(graph);
   const weights = resumed
     ? resumed.weights
     : await commandWeights(graph, model, values, inputs, err, {
         seed,
         init: 'train',
         folderMayLackWeights: true,
+        ...(values['num-classes'] ? { replaceHead: head } : {}),
       });
 
   let tfjs: typeof import('@cardinal/backend-tfjs');
@@ -238,7 +288,19 @@ export async function trainCommand(
       : values.schedule === 'onecycle'
         ? { kind: 'onecycle', base: learningRate, totalSteps, warmupSteps: Math.max(0, warmupSteps - 1) }
         : undefined;
+  const freeze = (values.freeze ?? '')
+    .split(',')
+    .filter(Boolean)
+    .flatMap((m) => (m === 'stem' ? stemModules(graph) : [m]));
+  for (const m of freeze)
+    if (!Object.keys(graph.params).some((k) => k.startsWith(`${m}.`)))
+      throw new UsageError(`train: --freeze '${m}' names no module of ${label}`);
+  const backboneLr = values['backbone-lr'] ? parseNumber(values['backbone-lr'], '--backbone-lr') : undefined;
   const trainer = await tfjs.Trainer.create(graph, weights, {
+    freeze,
+    ...(backboneLr !== undefined
+      ? { lrScale: { '': backboneLr, ...Object.fromEntries(head.map((k) => [k, 1])) } }
+      : {}),
     runtime: runtimeFlag as never,
     optimizer: values.optimizer,
     learningRate,
@@ -284,15 +346,7 @@ export async function trainCommand(
       bar?.start(steps, 0, { epoch, epochs, loss: '-', acc: '-', ips: '-' });
       for (let s = 0; s < steps; s++) {
         const idx = Int32Array.from(order.subarray(s * batch, (s + 1) * batch), (i) => trainIdx[i]!);
-        const b = batchOf(train, idx);
-        // A black pixel, normalised, fills the border the crop exposes.
-        if (augment)
-          augmentBatch(
-            b,
-            seed * 1_000_003 + epoch * 10_007 + s,
-            2,
-            normalisation ? -normalisation.mean / normalisation.std : 0,
-          );
+        const b = train.train(idx, seed * 1_000_003 + epoch * 10_007 + s);
         const r = await trainer.trainBatch(b, b.labels);
         // The step resolves without leaving the microtask queue: turn the event loop so that a
         // signal (and anything else queued) is handled between steps.
