@@ -85,6 +85,8 @@ describe.skipIf(!installed)('training and evaluating on Fashion-MNIST (real data
         'fashion-mnist',
         '--split',
         'test',
+        '--svg',
+        join(tmp, 'confusion.svg'),
         '--json',
       );
       expect(r.code, r.stderr).toBe(0);
@@ -97,6 +99,10 @@ describe.skipIf(!installed)('training and evaluating on Fashion-MNIST (real data
       };
       expect(Object.keys(ours).sort()).toEqual(['confusion', 'n', 'per_class', 'top1', 'top5']);
       expect(ours.n).toBe(10000);
+      // The picture: one cell per (true, predicted) pair, each class named.
+      const svg = readFileSync(join(tmp, 'confusion.svg'), 'utf8');
+      expect(svg.match(/<rect /g)).toHaveLength(100);
+      expect(svg).toContain('Ankle boot');
       const script = `
 import gzip, json, sys, numpy as np, torch
 sys.path.insert(0, '${join(import.meta.dirname, '..', '..', '..', 'tools', 'conformance', 'python')}')

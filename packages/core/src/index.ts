@@ -31,7 +31,7 @@ export {
 } from './config/resnet.js';
 export * from './cost.js';
 export * from './errors.js';
-export { ClassificationMetrics, type ClassificationReport } from './eval/metrics.js';
+export { ClassificationMetrics, type ClassificationReport, confusionSvg } from './eval/metrics.js';
 export {
   checkInput,
   checkInputs,

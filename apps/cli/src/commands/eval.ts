@@ -1,4 +1,10 @@
-import { ClassificationMetrics, type ClassificationReport, IMAGENET_DEFAULTS } from '@cardinal/core';
+import {
+  ClassificationMetrics,
+  type ClassificationReport,
+  confusionSvg,
+  IMAGENET_DEFAULTS,
+} from '@cardinal/core';
+import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
 import { parse, parsePositiveInt, parseSize } from '../args.js';
 import { loadBackend } from '../backends.js';
 import { idxData, isIdxSource } from '../data/idx.js';
@@ -9,9 +15,10 @@ import { commandWeights } from '../weights.js';
 
 export const evalHelp = `cardinal eval <model | config.json | model.onnx> [--weights W] --data <fashion-mnist | idx dir | image folder>
               [--split test|train] [--backend onnx|tfjs|webgpu|reference] [--batch-size 100]
-              [--input-size S] [--json]
+              [--input-size S] [--svg confusion.svg [--force]] [--json]
   Top-1 and top-5 accuracy, per-class accuracy and the confusion matrix of a classifier on a
-  data set's split (test by default). --json prints one object {top1, top5, n, per_class, confusion}.`;
+  data set's split (test by default). --json prints one object {top1, top5, n, per_class, confusion};
+  --svg writes the confusion matrix as a picture.`;
 
 /** Runs every sample of `ds` through `run` in batches and accumulates the report. */
 export async function evaluate(
@@ -43,6 +50,8 @@ export async function evalCommand(
     backend: { type: 'string', default: 'onnx' },
     'batch-size': { type: 'string', default: '100' },
     'input-size': { type: 'string' },
+    svg: { type: 'string' },
+    force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (values.help) {
@@ -56,6 +65,11 @@ export async function evalCommand(
   const batch = parsePositiveInt(values['batch-size']!, '--batch-size');
   const model = await ModelSource.open(positionals[0]!);
   const inputs: (string | undefined)[] = [...model.files, values.weights];
+  if (values.svg) {
+    if (!values.svg.toLowerCase().endsWith('.svg'))
+      throw new UsageError(`eval: --svg must end in .svg, got '${values.svg}'`);
+    checkOutputPath(values.svg, values.force ?? false, inputs);
+  }
   let ds: TrainData;
   if (isIdxSource(values.data)) {
     const data = idxData(values.data);
@@ -90,6 +104,13 @@ export async function evalCommand(
   } finally {
     exe.dispose();
   }
+  if (values.svg)
+    writeFileAtomic(
+      values.svg,
+      new TextEncoder().encode(confusionSvg(report, ds.classes)),
+      values.force ?? false,
+      inputs,
+    );
   if (values.json) {
     out(JSON.stringify(report));
     return 0;
