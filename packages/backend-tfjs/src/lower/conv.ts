@@ -1,6 +1,7 @@
 import type { Conv2dAttrs } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../runtime.js';
+import { trainableConv2d, trainableDepthwise } from './conv-grad.js';
 
 /**
  * How a convolution runs on tfjs, which has no grouped convolution:
@@ -102,7 +103,7 @@ export function prepareFilter(tf: Tf, w: TF.Tensor, a: Conv2dAttrs, plan: ConvPl
   }
 }
 
-type Pad = [[number, number], [number, number], [number, number], [number, number]];
+export type Pad = [[number, number], [number, number], [number, number], [number, number]];
 
 function explicitPad(a: Conv2dAttrs): Pad {
   return [
@@ -129,166 +130,6 @@ function strided(
   const y = op(x, [1, 1]);
   const [n, h, w, c] = y.shape;
   return tf.stridedSlice(y, [0, 0, 0, 0], [n, h, w, c], [1, a.stride[0], a.stride[1], 1]) as TF.Tensor4D;
-}
-
-/**
- * tf.conv2d with a gradient made of fast ops, for training (dilation 1): the filter gradient
- * as one convolution, the input gradient by conv2dTranspose. tfjs's own filter gradient is very slow on its cpu backend and missing on wasm.
- */
-function trainableConv2d(
-  tf: Tf,
-  x: TF.Tensor4D,
-  f: TF.Tensor4D,
-  strides: [number, number],
-  pad: Pad,
-  needsInputGrad: boolean,
-): TF.Tensor4D {
-  const conv = tf.customGrad((xi, fi, save) => {
-    const xt = xi as TF.Tensor4D;
-    const ft = fi as TF.Tensor4D;
-    (save as TF.GradSaveFunc)([xt, ft]);
-    return {
-      value: tf.conv2d(xt, ft, strides, pad),
-      gradFunc: (dy, saved) => {
-        const [xs, fs] = saved as [TF.Tensor4D, TF.Tensor4D];
-        const g = dy as TF.Tensor4D;
-        const co = g.shape[3];
-        const [kh, kw, ci] = fs.shape;
-        // The network's input needs no gradient: its stem conv skips the (largest) input gradient.
-        const dx = needsInputGrad ? inputGrad(tf, g, fs, xs.shape, strides, pad) : tf.zerosLike(xs);
-        const df = filterGrad(tf, xs, g, [kh, kw, ci, co], strides, pad);
-        return [dx, df];
-      },
-    };
-  });
-  return conv(x, f) as TF.Tensor4D;
-}
-
-/**
- * dW[i, j, c, o] = sum over n, y, x of xpad[n, y*s + i, x*s + j, c] * dy[n, y, x, o]: a
- * convolution of the input (channels as batch) with dy as the filter, the stride as its
- * dilation. (An im2col matrix product is slower on wasm: its strided slices and transposed
- * matMul cost more than this convolution.)
- */
-function filterGrad(
-  tf: Tf,
-  x: TF.Tensor4D,
-  dy: TF.Tensor4D,
-  [kh, kw, ci, co]: [number, number, number, number],
-  strides: [number, number],
-  pad: Pad,
-): TF.Tensor4D {
-  const xT = x.transpose([3, 1, 2, 0]) as TF.Tensor4D;
-  const dyT = dy.transpose([1, 2, 0, 3]) as TF.Tensor4D;
-  const full = tf.conv2d(xT, dyT, 1, pad, 'NHWC', strides);
-  return tf.slice(full, [0, 0, 0, 0], [ci, kh, kw, co]).transpose([1, 2, 0, 3]) as TF.Tensor4D;
-}
-
-/**
- * The input gradient of a stride-s convolution as an ordinary stride-1 convolution (which
- * every runtime runs fast; wasm's transposed convolution is several times slower): dy with s-1
- * zeros between its rows and columns, convolved with the filter rotated by 180 degrees and its
- * in/out channels swapped, padded k-1-p at the start and k-1-p+r at the end (r: the rows the
- * forward's stride left unread).
- */
-function inputGrad(
-  tf: Tf,
-  dy: TF.Tensor4D,
-  f: TF.Tensor4D,
-  xShape: [number, number, number, number],
-  strides: [number, number],
-  pad: Pad,
-  depthwise = false,
-): TF.Tensor4D {
-  const [kh, kw] = f.shape;
-  const [n, oh, ow, co] = dy.shape;
-  const [, h, w] = xShape;
-  const [sh, sw] = strides;
-  const [pt, pb] = pad[1];
-  const [pl, pr] = pad[2];
-  const rh = (h + pt + pb - kh) % sh;
-  const rw = (w + pl + pr - kw) % sw;
-  if (pt > kh - 1 || pl > kw - 1 || pb > kh - 1 + rh || pr > kw - 1 + rw) {
-    if (depthwise)
-      throw new Error(`depthwise training with padding past the kernel (${kh}x${kw}) is not supported`);
-    return tf.conv2dTranspose(dy, f, xShape, strides, pad);
-  }
-  let spread: TF.Tensor4D = dy;
-  if (sh > 1 || sw > 1) {
-    const holes = tf.pad(dy.reshape([n, oh, 1, ow, 1, co]), [
-      [0, 0],
-      [0, 0],
-      [0, sh - 1],
-      [0, 0],
-      [0, sw - 1],
-      [0, 0],
-    ]);
-    spread = tf.slice(
-      holes.reshape([n, oh * sh, ow * sw, co]),
-      [0, 0, 0, 0],
-      [n, (oh - 1) * sh + 1, (ow - 1) * sw + 1, co],
-    ) as TF.Tensor4D;
-  }
-  const padding: Pad = [
-    [0, 0],
-    [kh - 1 - pt, kh - 1 - pb + rh],
-    [kw - 1 - pl, kw - 1 - pr + rw],
-    [0, 0],
-  ];
-  // A depthwise caller passes the filter already rotated, one output channel per input channel.
-  if (depthwise) return tf.depthwiseConv2d(spread, f, 1, padding);
-  const rotated = (kh === 1 && kw === 1 ? f : tf.reverse(f, [0, 1])).transpose([0, 1, 3, 2]) as TF.Tensor4D;
-  return tf.conv2d(spread, rotated, 1, padding);
-}
-
-/**
- * tf.depthwiseConv2d (filter [kh, kw, C, m]) with a gradient made of ops every runtime has
- * (wasm has neither depthwise backprop kernel): the input gradient as a depthwise convolution
- * of the spread dy with the rotated filter, summed over the multiplier; the filter gradient as
- * a depthwise convolution of the input (batch moved into the channels) with dy as the filter,
- * the stride as its dilation, summed over the batch.
- */
-function trainableDepthwise(
-  tf: Tf,
-  x: TF.Tensor4D,
-  f: TF.Tensor4D,
-  strides: [number, number],
-  pad: Pad,
-  needsInputGrad: boolean,
-): TF.Tensor4D {
-  const conv = tf.customGrad((xi, fi, save) => {
-    const xt = xi as TF.Tensor4D;
-    const ft = fi as TF.Tensor4D;
-    (save as TF.GradSaveFunc)([xt, ft]);
-    return {
-      value: tf.depthwiseConv2d(xt, ft, strides, pad),
-      gradFunc: (dy, saved) => {
-        const [xs, fs] = saved as [TF.Tensor4D, TF.Tensor4D];
-        const g = dy as TF.Tensor4D;
-        const [kh, kw, c, m] = fs.shape;
-        const [n, h, w] = xs.shape;
-        const [, oh, ow] = g.shape;
-        let dx: TF.Tensor4D;
-        if (!needsInputGrad) dx = tf.zerosLike(xs);
-        else {
-          // Each of the C*m output channels back to its input channel, then the m summed.
-          const rotated = tf.reverse(fs, [0, 1]).reshape([kh, kw, c * m, 1]) as TF.Tensor4D;
-          const perOutput = inputGrad(tf, g, rotated, [n, h, w, c * m], strides, pad, true);
-          dx = perOutput.reshape([n, h, w, c, m]).sum(4) as TF.Tensor4D;
-        }
-        const xT = xs.transpose([1, 2, 3, 0]).reshape([1, h, w, c * n]) as TF.Tensor4D;
-        const dyT = g
-          .reshape([n, oh, ow, c, m])
-          .transpose([1, 2, 3, 0, 4])
-          .reshape([oh, ow, c * n, m]) as TF.Tensor4D;
-        const full = tf.depthwiseConv2d(xT, dyT, 1, pad, 'NHWC', strides);
-        const [, fh, fw] = full.shape;
-        const df = full.reshape([fh, fw, c, n, m]).sum(3).slice([0, 0, 0, 0], [kh, kw, c, m]) as TF.Tensor4D;
-        return [dx, df];
-      },
-    };
-  });
-  return conv(x, f) as TF.Tensor4D;
 }
 
 export function applyConv(
