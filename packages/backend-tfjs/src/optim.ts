@@ -1,8 +1,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from './runtime.js';
 
-/** The optimisers, with PyTorch's update rules (torch.optim.SGD, Adam, AdamW) to the letter. */
-export type OptimizerName = 'sgd' | 'adam' | 'adamw';
+import type { OptimizerName } from './train.js';
 
 export interface OptimizerSettings {
   name: OptimizerName;
@@ -18,7 +17,9 @@ export interface OptimizerSettings {
 }
 
 /**
- * One optimiser over named variables, its state (momentum buffers, Adam's moments and step
+ * @internal (tfjs's types stay out of the public declarations)
+ * One optimiser over named variables, with PyTorch's update rules (torch.optim.SGD, Adam, AdamW)
+ * to the letter, its state (momentum buffers, Adam's moments and step
  * count) held as tensors by parameter key so that it can be saved and restored.
  */
 export class TorchOptimizer {

@@ -11,7 +11,7 @@ import {
 import type * as TF from '@tensorflow/tfjs';
 import { activate } from './backend.js';
 import type { ConvStrategy } from './lower/conv-strategy.js';
-import { type OptimizerName, TorchOptimizer } from './optim.js';
+import { TorchOptimizer } from './optim.js';
 import { type BatchStats, Program } from './program.js';
 import {
   describeRuntime,
@@ -21,7 +21,8 @@ import {
   TRAINING_ORDER,
 } from './runtime.js';
 
-export type { OptimizerName };
+/** PyTorch's SGD, Adam or AdamW (optim.ts applies their update rules). */
+export type OptimizerName = 'sgd' | 'adam' | 'adamw';
 
 export interface TrainerOptions {
   runtime?: TfjsRuntimeName;

@@ -12,9 +12,9 @@ import { NodeImport, type Placement } from './context.js';
 import { OnnxImportError } from './errors.js';
 import { FOLDERS } from './fold.js';
 import { modulePathFromName } from './module-path.js';
-import { CONSTANT_INPUTS, IMPORTERS } from './ops.js';
+import { IMPORTERS } from './ops.js';
 
-export { CONSTANT_INPUTS };
+export { CONSTANT_INPUTS } from './constant-inputs.js';
 
 import { type ConstValue, readTensor } from './tensors.js';
 
