@@ -1,14 +1,9 @@
-import {
-  ClassificationMetrics,
-  type ClassificationReport,
-  confusionSvg,
-  IMAGENET_DEFAULTS,
-} from '@cardinal/core';
+import { ClassificationMetrics, type ClassificationReport, confusionSvg } from '@cardinal/core';
 import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
 import { parse, parsePositiveInt, parseSize } from '../args.js';
 import { loadBackend } from '../backends.js';
 import { idxData, isIdxSource } from '../data/idx.js';
-import { photoFolder, type TrainData, tensorData } from '../data/source.js';
+import { photoFolder, photoTransform, type TrainData, tensorData } from '../data/source.js';
 import { UsageError } from '../errors.js';
 import { ModelSource } from '../model-source.js';
 import { commandWeights } from '../weights.js';
@@ -78,12 +73,7 @@ export async function evalCommand(
     if (values.split !== 'test') throw new UsageError('eval: an image folder has one split');
     // The model's own transform: a timm folder's, else ImageNet's at --input-size (default 64).
     const [size] = values['input-size'] ? parseSize(values['input-size'], '--input-size') : [64];
-    const cfg = {
-      ...(model.pretrained()?.preprocess ?? IMAGENET_DEFAULTS),
-      ...(values['input-size'] || !model.pretrained()
-        ? { inputSize: [size!, size!] as [number, number] }
-        : {}),
-    };
+    const cfg = photoTransform(model.pretrained()?.preprocess, size!, !!values['input-size']);
     ds = await photoFolder(values.data, cfg, false);
   }
   const classes = ds.classes.length;

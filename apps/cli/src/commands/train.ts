@@ -1,10 +1,10 @@
-import { checkTensorCost, type Graph, IMAGENET_DEFAULTS, type LrSchedule, saveWeights } from '@cardinal/core';
+import { checkTensorCost, type Graph, type LrSchedule, saveWeights } from '@cardinal/core';
 import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
 import { SingleBar } from 'cli-progress';
 import { parse, parseIntFlag, parsePositiveInt, parseSize } from '../args.js';
 import { shuffled } from '../data/dataset.js';
 import { idxData, isIdxSource, type Normalisation } from '../data/idx.js';
-import { photoFolder, type TrainData, tensorData } from '../data/source.js';
+import { photoFolder, photoTransform, type TrainData, tensorData } from '../data/source.js';
 import { syntheticShapes } from '../data/synthetic.js';
 import { CliError, UsageError } from '../errors.js';
 import { costLimits, ModelSource } from '../model-source.js';
@@ -210,12 +210,7 @@ export async function trainCommand(
     trainIdx = order.subarray(valSize, trainSize ? valSize! + trainSize : undefined);
   } else {
     // Photos: the model's own transform (a timm folder's pretrained_cfg, else ImageNet's at the size asked).
-    const cfg = {
-      ...(model.pretrained()?.preprocess ?? IMAGENET_DEFAULTS),
-      ...(values['input-size'] || !model.pretrained()
-        ? { inputSize: [size!, size!] as [number, number] }
-        : {}),
-    };
+    const cfg = photoTransform(model.pretrained()?.preprocess, size!, !!values['input-size']);
     train = await photoFolder(values.data, cfg, augment);
     val = train;
     const order = shuffled(train.count, seed);

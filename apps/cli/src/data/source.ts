@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import {
   flipHorizontal,
+  IMAGENET_DEFAULTS,
   type Image8,
   mulberry32,
   type PreprocessConfig,
@@ -29,6 +30,21 @@ export interface TrainData {
   train(indices: Int32Array, seed: number): Batch;
   /** An evaluation batch: no augmentation, the model's own preprocessing. */
   eval(indices: Int32Array): Batch;
+}
+
+/**
+ * The transform photos go through for a model: a timm folder's pretrained_cfg, else ImageNet's;
+ * at `size` when the user asked for one or the model states none.
+ */
+export function photoTransform(
+  pretrained: PreprocessConfig | undefined,
+  size: number,
+  sizeGiven: boolean,
+): PreprocessConfig {
+  return {
+    ...(pretrained ?? IMAGENET_DEFAULTS),
+    ...(sizeGiven || !pretrained ? { inputSize: [size, size] as [number, number] } : {}),
+  };
 }
 
 /** Tensors in memory (synthetic shapes, IDX), optionally with random crop (padding `pad`) and flip. */

@@ -130,46 +130,39 @@ function inferGlobal(x: readonly number[], path: string, op: string): number[][]
   return [[x[0]!, x[1]!, 1, 1]];
 }
 
-/** Mean over H and W, keeping them as 1: [N, C, H, W] -> [N, C, 1, 1]. */
-export const globalAvgPoolOp: OpDef<'globalAvgPool'> = {
-  name: 'globalAvgPool',
-  arity: [1, 1],
-  attrs: {},
-  inferShapes: (shapes, _attrs, ctx) => inferGlobal(shapes[0]!, ctx.path, 'globalAvgPool'),
-  params: () => [],
-  macs: () => 0,
-  reference({ inputs }) {
-    const x = inputs[0]!;
-    const [n, c, h, w] = x.shape as [number, number, number, number];
-    const hw = h * w;
-    const out = new Float32Array(n * c);
-    for (let p = 0; p < n * c; p++) {
-      let s = 0;
-      for (let i = 0; i < hw; i++) s += x.data[p * hw + i]!;
-      out[p] = s / hw;
-    }
-    return [{ shape: [n, c, 1, 1], data: out }];
-  },
-};
+/** A reduction over H and W per (n, c), keeping them as 1: [N, C, H, W] -> [N, C, 1, 1]. */
+function globalPoolOp<O extends 'globalAvgPool' | 'globalMaxPool'>(
+  name: O,
+  start: number,
+  step: (acc: number, v: number) => number,
+  finish: (acc: number, count: number) => number,
+): OpDef<O> {
+  return {
+    name,
+    arity: [1, 1],
+    attrs: {} as OpDef<O>['attrs'],
+    inferShapes: (shapes, _attrs, ctx) => inferGlobal(shapes[0]!, ctx.path, name),
+    params: () => [],
+    macs: () => 0,
+    reference({ inputs }) {
+      const x = inputs[0]!;
+      const [n, c, h, w] = x.shape as [number, number, number, number];
+      const hw = h * w;
+      const out = new Float32Array(n * c);
+      for (let p = 0; p < n * c; p++) {
+        let acc = start;
+        for (let i = 0; i < hw; i++) acc = step(acc, x.data[p * hw + i]!);
+        out[p] = finish(acc, hw);
+      }
+      return [{ shape: [n, c, 1, 1], data: out }];
+    },
+  };
+}
 
-/** Max over H and W, keeping them as 1: [N, C, H, W] -> [N, C, 1, 1]. */
-export const globalMaxPoolOp: OpDef<'globalMaxPool'> = {
-  name: 'globalMaxPool',
-  arity: [1, 1],
-  attrs: {},
-  inferShapes: (shapes, _attrs, ctx) => inferGlobal(shapes[0]!, ctx.path, 'globalMaxPool'),
-  params: () => [],
-  macs: () => 0,
-  reference({ inputs }) {
-    const x = inputs[0]!;
-    const [n, c, h, w] = x.shape as [number, number, number, number];
-    const hw = h * w;
-    const out = new Float32Array(n * c);
-    for (let p = 0; p < n * c; p++) {
-      let m = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < hw; i++) m = Math.max(m, x.data[p * hw + i]!);
-      out[p] = m;
-    }
-    return [{ shape: [n, c, 1, 1], data: out }];
-  },
-};
+export const globalAvgPoolOp = globalPoolOp(
+  'globalAvgPool',
+  0,
+  (s, v) => s + v,
+  (s, hw) => s / hw,
+);
+export const globalMaxPoolOp = globalPoolOp('globalMaxPool', Number.NEGATIVE_INFINITY, Math.max, (m) => m);
