@@ -34,6 +34,37 @@ function ortAssets(): Plugin {
   };
 }
 
+/**
+ * The Fashion-MNIST panel's files at /fashion/: fashion_resnext's shipped weights (from
+ * @cardinal/pretrained) and the published test split (Debian's dataset-fashion-mnist, or the
+ * folder CARDINAL_FASHION_MNIST names).
+ */
+function fashionAssets(): Plugin {
+  const weightsDir = join(dirname(require.resolve('@cardinal/pretrained/package.json')), 'weights');
+  const dataDir = process.env.CARDINAL_FASHION_MNIST ?? '/usr/share/datasets/fashion-mnist';
+  const files: Record<string, string> = {
+    '/fashion/weights.safetensors': join(weightsDir, 'fashion_resnext.safetensors'),
+    '/fashion/t10k-images-idx3-ubyte.gz': join(dataDir, 't10k-images-idx3-ubyte.gz'),
+    '/fashion/t10k-labels-idx1-ubyte.gz': join(dataDir, 't10k-labels-idx1-ubyte.gz'),
+  };
+  const serve = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    const file = files[(req.url ?? '').split('?')[0]!];
+    if (!file) return next();
+    if (!existsSync(file)) {
+      res.statusCode = 404;
+      res.end(`${file} is missing`);
+      return;
+    }
+    res.setHeader('Content-Type', 'application/octet-stream');
+    createReadStream(file).pipe(res);
+  };
+  return {
+    name: 'fashion-assets',
+    configureServer: (s) => void s.middlewares.use(serve),
+    configurePreviewServer: (s) => void s.middlewares.use(serve),
+  };
+}
+
 export default defineConfig({
   // Workspace packages from their TypeScript sources, then Vite's usual browser conditions.
   resolve: { conditions: ['source', ...defaultClientConditions] },
@@ -45,5 +76,5 @@ export default defineConfig({
     noDiscovery: true,
     include: ['elkjs/lib/elk.bundled.js', '@cardinal/backend-onnx > onnx-proto'],
   },
-  plugins: [ortAssets()],
+  plugins: [ortAssets(), fashionAssets()],
 });

@@ -12,6 +12,7 @@ import {
   type PretrainedConfig,
   parseInputShape,
   parsePretrainedConfig,
+  parseResNetConfig,
   resolveResNetConfig,
   shapesEqual,
   type WeightMap,
@@ -27,6 +28,7 @@ import {
   readInputFile,
   readJsonFile,
   readModelFolder,
+  shippedWeightsFile,
 } from '@cardinal/pretrained';
 import { CliError, UsageError } from './errors.js';
 import { byteProgress } from './ui.js';
@@ -160,7 +162,14 @@ export class ModelSource {
   get files(): string[] {
     if (this.folder)
       return [this.folder.configFile, ...(this.folder.weightsFile ? [this.folder.weightsFile] : [])];
-    return this.isFile ? [this.path] : [];
+    if (this.isFile) return [this.path];
+    const shipped = this.shippedWeights;
+    return shipped ? [shipped] : [];
+  }
+
+  /** A zoo entry's shipped weights file (in @cardinal/pretrained), if it has one. */
+  get shippedWeights(): string | undefined {
+    return this.isFile ? undefined : shippedWeightsFile(this.spec);
   }
 
   /** The folder's weights file, if it has one. */
@@ -171,14 +180,14 @@ export class ModelSource {
   /**
    * The weights to use when no --weights is given: a folder's own (a folder without any is an
    * error: a pretrained model run with random weights would give plausible nonsense), else
-   * none (the deterministic initialisation).
+   * a zoo entry's shipped weights, else none (the deterministic initialisation).
    */
   defaultWeights(): string | undefined {
     if (this.folder && !this.folder.weightsFile)
       throw new CliError(
         `${this.spec}: no weights in the folder (expected ${FOLDER_WEIGHT_FILES.join(' or ')}); give --weights`,
       );
-    return this.folder?.weightsFile;
+    return this.folder?.weightsFile ?? this.shippedWeights;
   }
 
   private json(): unknown {
@@ -199,10 +208,13 @@ export class ModelSource {
 
   /**
    * The input shape the source declares on its own (a meta.json's input_shape, a timm config's
-   * pretrained_cfg.input_size), validated; undefined for zoo names and configs without one.
+   * pretrained_cfg.input_size), validated; a zoo entry's own input size; undefined for the other zoo names and configs without one.
    */
   declaredInputShape(): number[] | undefined {
-    if (!this.isFile) return undefined;
+    if (!this.isFile) {
+      const input = getZooEntry(this.spec).input;
+      return input ? [1, ...input] : undefined;
+    }
     if (this.isOnnx) return [...this.importFile(undefined).graph.inputs[0]!.shape];
     if (this.isGraphDocument) return [...this.load(undefined).graph.inputs[0]!.shape];
     const p = this.pretrained();
@@ -213,17 +225,17 @@ export class ModelSource {
     return parseInputShape((v as { input_shape: unknown }).input_shape, this.path);
   }
 
-  /** The input channels the model takes: what the source declares, a config's in_chans, else 3. */
+  /** The input channels the model takes: what the source declares, else its config's in_chans (parsed and checked), else 3. */
   channels(): number {
     const declared = this.declaredInputShape();
     if (declared) return declared[1]!;
     if (!this.isFile) return resolveResNetConfig(getZooEntry(this.spec).config).inChans;
     const v = this.json();
-    const config =
-      typeof v === 'object' && v !== null && 'config' in v ? (v as { config: unknown }).config : v;
-    const inChans =
-      typeof config === 'object' && config !== null ? (config as { in_chans?: unknown }).in_chans : undefined;
-    return typeof inChans === 'number' && Number.isSafeInteger(inChans) && inChans > 0 ? inChans : 3;
+    const isObject = (x: unknown): x is Record<string, unknown> =>
+      typeof x === 'object' && x !== null && !Array.isArray(x);
+    // A meta.json holds the model config under `config`; a module fixture's config is not a model.
+    const config = isObject(v) && 'config' in v && v.kind !== 'module' ? v.config : v;
+    return isObject(config) && 'block' in config ? parseResNetConfig(config, this.path).inChans : 3;
   }
 
   /** Builds the model for an input shape (the cost limits of this process apply). */
@@ -246,8 +258,9 @@ export class ModelSource {
       return { graph, kind: 'model', resnet: pretrained.resnet, pretrained, label: this.spec };
     }
     if (!this.isFile) {
-      const graph = createModel(this.spec, { inputShape, limits, ...zooOverrides });
-      const resnet = resolveResNetConfig({ ...getZooEntry(this.spec).config, ...zooOverrides });
+      const numClasses = zooOverrides.numClasses === undefined ? {} : { numClasses: zooOverrides.numClasses };
+      const graph = createModel(this.spec, { inputShape, limits, ...numClasses });
+      const resnet = resolveResNetConfig({ ...getZooEntry(this.spec).config, ...numClasses });
       return { graph, kind: 'model', resnet, label: this.spec };
     }
     const json = this.json();

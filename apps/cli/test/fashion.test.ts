@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { DEBIAN_FASHION_MNIST } from '@cardinal/pretrained';
+import { getZooEntry, parseResNetConfig, resolveResNetConfig } from '@cardinal/core';
+import { DEBIAN_FASHION_MNIST, SHIPPED_WEIGHTS_DIR, shippedWeightsFile } from '@cardinal/pretrained';
 import { describe, expect, it } from 'vitest';
 import { cli, DEBIAN_PYTHON } from './helpers.js';
 
@@ -29,6 +30,37 @@ writeFileSync(
   }),
 );
 const weights = join(tmp, 'net.safetensors');
+
+/** PyTorch's top-1, top-5 and confusion matrix on the test split: the replica of timm's ResNet, the weights' own normalisation. */
+function pytorchEval(
+  configPath: string,
+  weightsPath: string,
+): { top1: number; top5: number; confusion: number[][] } {
+  const script = `
+import gzip, json, sys, numpy as np, torch
+sys.path.insert(0, '${join(import.meta.dirname, '..', '..', '..', 'tools', 'conformance', 'python')}')
+from timm_replica import read_safetensors, ResNet
+cfg = json.load(open('${configPath}'))
+sd = read_safetensors('${weightsPath}')
+raw = open('${weightsPath}', 'rb').read()
+meta = json.loads(raw[8:8 + int.from_bytes(raw[:8], 'little')])['__metadata__']
+norm = json.loads(meta['cardinal.normalize'])
+m = ResNet(sd, cfg); m.load_state_dict(sd); m.eval()
+x = np.frombuffer(gzip.open('${DEBIAN_FASHION_MNIST}/t10k-images-idx3-ubyte.gz').read()[16:], dtype=np.uint8)
+y = np.frombuffer(gzip.open('${DEBIAN_FASHION_MNIST}/t10k-labels-idx1-ubyte.gz').read()[8:], dtype=np.uint8).astype(np.int64)
+x = torch.from_numpy(((x.astype(np.float32) / 255 - norm['mean'][0]) / norm['std'][0]).reshape(-1, 1, 28, 28))
+with torch.no_grad():
+    logits = torch.cat([m(x[i:i + 500]) for i in range(0, len(x), 500)])
+pred = logits.argmax(1).numpy()
+top5 = (logits.topk(5, 1).indices.numpy() == y[:, None]).any(1)
+conf = np.zeros((10, 10), dtype=int)
+for t, p in zip(y, pred): conf[t, p] += 1
+print(json.dumps({'top1': float((pred == y).mean()), 'top5': float(top5.mean()), 'confusion': conf.tolist()}))
+`;
+  const py = spawnSync(DEBIAN_PYTHON, ['-c', script], { encoding: 'utf8', maxBuffer: 1 << 22 });
+  if (py.status !== 0) throw new Error(py.stderr);
+  return JSON.parse(py.stdout) as { top1: number; top5: number; confusion: number[][] };
+}
 
 describe.skipIf(!installed)('training and evaluating on Fashion-MNIST (real data)', () => {
   it('trains 2 epochs on 2,000 images: the loss falls and held-out accuracy is far above chance', async () => {
@@ -103,30 +135,7 @@ describe.skipIf(!installed)('training and evaluating on Fashion-MNIST (real data
       const svg = readFileSync(join(tmp, 'confusion.svg'), 'utf8');
       expect(svg.match(/<rect /g)).toHaveLength(100);
       expect(svg).toContain('Ankle boot');
-      const script = `
-import gzip, json, sys, numpy as np, torch
-sys.path.insert(0, '${join(import.meta.dirname, '..', '..', '..', 'tools', 'conformance', 'python')}')
-from timm_replica import read_safetensors, ResNet
-cfg = json.load(open('${config}'))
-sd = read_safetensors('${weights}')
-raw = open('${weights}', 'rb').read()
-meta = json.loads(raw[8:8 + int.from_bytes(raw[:8], 'little')])['__metadata__']
-norm = json.loads(meta['cardinal.normalize'])
-m = ResNet(sd, cfg); m.load_state_dict(sd); m.eval()
-x = np.frombuffer(gzip.open('${DEBIAN_FASHION_MNIST}/t10k-images-idx3-ubyte.gz').read()[16:], dtype=np.uint8)
-y = np.frombuffer(gzip.open('${DEBIAN_FASHION_MNIST}/t10k-labels-idx1-ubyte.gz').read()[8:], dtype=np.uint8).astype(np.int64)
-x = torch.from_numpy(((x.astype(np.float32) / 255 - norm['mean'][0]) / norm['std'][0]).reshape(-1, 1, 28, 28))
-with torch.no_grad():
-    logits = torch.cat([m(x[i:i + 500]) for i in range(0, len(x), 500)])
-pred = logits.argmax(1).numpy()
-top5 = (logits.topk(5, 1).indices.numpy() == y[:, None]).any(1)
-conf = np.zeros((10, 10), dtype=int)
-for t, p in zip(y, pred): conf[t, p] += 1
-print(json.dumps({'top1': float((pred == y).mean()), 'top5': float(top5.mean()), 'confusion': conf.tolist()}))
-`;
-      const py = spawnSync(DEBIAN_PYTHON, ['-c', script], { encoding: 'utf8', maxBuffer: 1 << 22 });
-      expect(py.status, py.stderr).toBe(0);
-      const theirs = JSON.parse(py.stdout) as { top1: number; top5: number; confusion: number[][] };
+      const theirs = pytorchEval(config, weights);
       // Float32 rounding may flip a near-tie or two among 10,000 images.
       const flipped =
         ours.confusion.flat().reduce((s, v, i) => s + Math.abs(v - theirs.confusion.flat()[i]!), 0) / 2;
@@ -135,6 +144,40 @@ print(json.dumps({'top1': float((pred == y).mean()), 'top5': float(top5.mean()),
       expect(Math.abs(ours.top5 - theirs.top5)).toBeLessThanOrEqual(3e-4);
       for (const [k, row] of ours.confusion.entries())
         expect(ours.per_class[k]).toBeCloseTo(row[k]! / row.reduce((a, b) => a + b, 0), 12);
+    },
+    300_000,
+  );
+});
+
+describe.skipIf(!installed)('fashion_resnext: the zoo entry with the weights Cardinal trained', () => {
+  it.skipIf(!torchOk)(
+    'eval by name scores the 10,000 test images as models lists it and as PyTorch scores the same file',
+    async () => {
+      const entry = getZooEntry('fashion_resnext');
+      const shipped = shippedWeightsFile('fashion_resnext')!;
+      // The config the documented training command builds is the zoo entry's architecture.
+      const configFile = join(SHIPPED_WEIGHTS_DIR, 'fashion_resnext.json');
+      const fromFile = parseResNetConfig(JSON.parse(readFileSync(configFile, 'utf8')), configFile);
+      expect(fromFile).toEqual(resolveResNetConfig(entry.config));
+
+      const r = await cli('eval', 'fashion_resnext', '--data', 'fashion-mnist', '--split', 'test', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      const ours = JSON.parse(r.stdout) as { top1: number; n: number; confusion: number[][] };
+      expect(ours.n).toBe(10000);
+      // Issue 12 asks for 93.0%; these weights score 92.57% (BENCHMARKS.md). The floor guards
+      // against a loading or preprocessing mistake, which costs far more than half a point.
+      expect(ours.top1).toBeGreaterThanOrEqual(0.92);
+      // The number `cardinal models` shows is the one eval measures.
+      expect(ours.top1).toBeCloseTo(entry.weights!.top1, 10);
+      const listed = JSON.parse((await cli('models', '--json')).stdout) as {
+        models: { name: string; input: number[]; weights?: { top1: number } }[];
+      };
+      const row = listed.models.find((m) => m.name === 'fashion_resnext')!;
+      expect(row.input).toEqual([1, 28, 28]);
+      expect(row.weights?.top1).toBe(entry.weights!.top1);
+
+      const theirs = pytorchEval(configFile, shipped);
+      expect(Math.abs(ours.top1 - theirs.top1)).toBeLessThanOrEqual(3e-4);
     },
     300_000,
   );

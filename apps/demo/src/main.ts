@@ -1,6 +1,9 @@
 import { type ClassScore, classify, randomNormal, type Tensor, zooNames } from '@cardinal/core';
 import { renderLatencyChart } from './chart.js';
 import { renderDiagram } from './diagram.js';
+import { dropZone } from './drop.js';
+import type { FashionResult } from './fashion.js';
+import { setUpFashionPanel } from './fashion-panel.js';
 import { decodeFile, drawCrop, drawSample, imageToTensor } from './image.js';
 import { type LoadedModel, loadModel, type ModelChoice } from './model.js';
 import { type Outline, outline } from './outline.js';
@@ -28,6 +31,8 @@ interface DemoState {
   blockCount: number;
   runs: number;
   lastCompareMaxAbsDiff?: number;
+  /** The Fashion-MNIST panel's last result. */
+  fashion?: FashionResult;
 }
 declare global {
   interface Window {
@@ -319,16 +324,7 @@ $<HTMLInputElement>('image-file').addEventListener('change', async (ev) => {
   if (f) await useImage(f);
 });
 
-const drop = $('drop');
-drop.addEventListener('dragover', (ev) => {
-  ev.preventDefault();
-  drop.classList.add('over');
-});
-drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', async (ev) => {
-  ev.preventDefault();
-  drop.classList.remove('over');
-  const files = [...(ev.dataTransfer?.files ?? [])];
+dropZone($('drop'), async (files) => {
   const modelFiles = files.filter(isModelFile);
   if (modelFiles.length) await useModelFiles(modelFiles);
   const image = files.find((f) => !isModelFile(f));
@@ -336,6 +332,9 @@ drop.addEventListener('drop', async (ev) => {
 });
 inputKind.addEventListener('change', () => currentInput(model));
 
+setUpFashionPanel((r) => {
+  state.fashion = r;
+});
 await busy(ensureModel);
 currentInput(model);
 document.body.dataset.ready = 'true';

@@ -2,7 +2,9 @@ import { importOnnx } from '@cardinal/backend-onnx/export';
 import {
   buildFromJson,
   buildModel,
+  defaultPreprocess,
   type Graph,
+  getZooEntry,
   IMAGENET_DEFAULTS,
   initTestWeights,
   isTorchCheckpoint,
@@ -80,14 +82,16 @@ export function loadModel(c: ModelChoice): LoadedModel {
   const source = c.configJson?.name;
   // A timm config states its own input size; other models take the size field's.
   const timm = typeof json === 'object' && json !== null && 'architecture' in json;
-  const inputShape = timm ? undefined : [1, 3, c.size, c.size];
+  // A zoo model made for its own input (fashion_resnext: 1x28x28) keeps it; the others take the size field's.
+  const own = json ? undefined : getZooEntry(c.zooName).input;
+  const inputShape = timm ? undefined : own ? [1, ...own] : [1, 3, c.size, c.size];
   const built = json ? buildFromJson(json, { source, inputShape }) : buildModel(c.zooName, { inputShape });
   const { graph, pretrained } = built;
   const weights = c.weightsFile ? readWeights(graph, c.weightsFile) : initTestWeights(graph, c.seed);
-  const [, , h, w] = graph.inputs[0]!.shape as number[];
+  const [, ch, h, w] = graph.inputs[0]!.shape as number[];
   return describe(graph, weights, {
     source: `${source ?? c.zooName}, ${c.weightsFile ? c.weightsFile.name : `random weights (seed ${c.seed})`}`,
-    preprocess: pretrained?.preprocess ?? { ...IMAGENET_DEFAULTS, inputSize: [h!, w!] },
+    preprocess: pretrained?.preprocess ?? defaultPreprocess(ch === 1 ? 1 : 3, [h!, w!]),
     ...(pretrained?.labelNames ? { labels: pretrained.labelNames } : {}),
   });
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import {
   buildModel,
   buildPretrained,
   classify,
+  createModel,
   getZooEntry,
   IMAGENET_DEFAULTS,
   initTestWeights,
@@ -18,9 +19,18 @@ import {
   pretrainedConfigJson,
   randomNormal,
   readTorchCheckpoint,
+  storedNormalisation,
   type Tensor,
 } from '@cardinal/core';
-import { decodeImage } from '@cardinal/pretrained';
+import {
+  decodeImage,
+  DEBIAN_FASHION_MNIST as FASHION_DIR,
+  FASHION_MNIST_CLASSES,
+  loadWeightsFile,
+  readIdxFile,
+  shippedWeightsFile,
+  weightsMetadata,
+} from '@cardinal/pretrained';
 import { fixturesDir } from '@cardinal/testkit';
 import { chromiumUnavailableReason, launchChromium } from '@cardinal/testkit/browser';
 import * as ort from 'onnxruntime-node';
@@ -36,6 +46,10 @@ const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).
 if (!hasTorch)
   console.warn("skipping the demo's .pth test: Debian python3-torch is missing (apt install python3-torch)");
 const PHOTO = '/usr/lib/python3/dist-packages/skimage/data/chelsea.png';
+const fashionReason = existsSync(join(FASHION_DIR, 't10k-images-idx3-ubyte.gz'))
+  ? undefined
+  : `Debian's dataset-fashion-mnist is missing (${FASHION_DIR}; apt install dataset-fashion-mnist)`;
+if (fashionReason) console.warn(`skipping the demo's Fashion-MNIST test: ${fashionReason}`);
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = fileURLToPath(new URL('./output/', import.meta.url));
@@ -270,6 +284,87 @@ describe.skipIf(!!reason)('the demo in headless Chromium', () => {
       );
       await page.screenshot({ path: `${outDir}/demo-onnx.png`, fullPage: false });
       await page.close();
+      expect(consoleErrors).toEqual([]);
+    },
+  );
+
+  it.skipIf(!!fashionReason)(
+    'Fashion-MNIST mode: real test images through the shipped weights, probabilities as backend-onnx gives in Node; a picture of the same pixels alike',
+    async () => {
+      const file = shippedWeightsFile('fashion_resnext')!;
+      const graph = createModel('fashion_resnext');
+      const weights = await loadWeightsFile(graph, file);
+      const norm = storedNormalisation(weightsMetadata(file), file)!;
+      const images = readIdxFile(join(FASHION_DIR, 't10k-images-idx3-ubyte.gz')).data;
+      const labels = readIdxFile(join(FASHION_DIR, 't10k-labels-idx1-ubyte.gz')).data;
+      const exe = await onnxBackend.compile(graph, weights, { executionProviders: ['cpu'] } as object);
+      const probsInNode = async (pixels: Uint8Array) => {
+        const x = {
+          shape: [1, 1, 28, 28],
+          data: Float32Array.from(pixels, (v) => (v / 255 - norm.mean[0]!) / norm.std[0]!),
+        };
+        const logits = (await exe.run({ [graph.inputs[0]!.name]: x }))[graph.outputs[0]!]!.data;
+        return classify({ shape: [1, 10], data: logits }, { top: 10 })[0]!.sort((a, b) => a.index - b.index);
+      };
+      const page = await open({ width: 1280, height: 800 });
+      const maxDiff = (a: number[], b: { prob: number }[]) =>
+        Math.max(...a.map((p, k) => Math.abs(p - b[k]!.prob)));
+      try {
+        for (const index of [0, 4321, 9999]) {
+          await page.fill('#fashion-index', String(index));
+          await page.dispatchEvent('#fashion-index', 'change');
+          await page.waitForFunction((i) => window.cardinalDemo.fashion?.index === i, index, {
+            timeout: 120_000,
+          });
+          const shown = (await page.evaluate(() => window.cardinalDemo.fashion))!;
+          const pixels = images.subarray(index * 784, (index + 1) * 784);
+          const want = await probsInNode(pixels);
+          expect(shown.truth).toBe(FASHION_MNIST_CLASSES[labels[index]!]);
+          expect(maxDiff(shown.probs, want)).toBeLessThanOrEqual(1e-4);
+          const best = want.reduce((a, b) => (b.prob > a.prob ? b : a));
+          expect(shown.predicted).toBe(FASHION_MNIST_CLASSES[best.index]);
+          expect(await page.textContent('#fashion-truth')).toContain(`true label ${shown.truth}`);
+          await expect.poll(() => page.locator('#fashion-probs li').count()).toBe(10);
+        }
+        // A PNG of test image 4321 as published (light on black) and inverted (dark on white, as a
+        // photo of a garment is): both become the test image's input, so the same probabilities.
+        const pixels = Array.from(images.subarray(4321 * 784, 4322 * 784));
+        const want = await probsInNode(images.subarray(4321 * 784, 4322 * 784));
+        for (const invert of [false, true]) {
+          const png = await page.evaluate(
+            ([px, inv]) => {
+              const c = document.createElement('canvas');
+              c.width = 28;
+              c.height = 28;
+              const img = new ImageData(28, 28);
+              for (let i = 0; i < 784; i++) {
+                const v = inv ? 255 - px[i]! : px[i]!;
+                img.data.set([v, v, v, 255], i * 4);
+              }
+              c.getContext('2d')!.putImageData(img, 0, 0);
+              return c.toDataURL('image/png').split(',')[1]!;
+            },
+            [pixels, invert] as const,
+          );
+          await page.evaluate(() => {
+            delete window.cardinalDemo.fashion;
+          });
+          await page.setInputFiles('#fashion-file', {
+            name: `garment-${invert}.png`,
+            mimeType: 'image/png',
+            buffer: Buffer.from(png, 'base64'),
+          });
+          await page.waitForFunction(() => window.cardinalDemo.fashion?.index === -1, undefined, {
+            timeout: 60_000,
+          });
+          const shown = (await page.evaluate(() => window.cardinalDemo.fashion))!;
+          expect(maxDiff(shown.probs, want)).toBeLessThanOrEqual(1e-4);
+        }
+        await page.screenshot({ path: `${outDir}/demo-fashion.png`, fullPage: true });
+      } finally {
+        exe.dispose();
+        await page.close();
+      }
       expect(consoleErrors).toEqual([]);
     },
   );

@@ -6,6 +6,13 @@ export {
   tfjsBackend,
   tfjsBackend as backend,
 } from './backend.js';
+export {
+  type FitOptions,
+  type FitProgress,
+  FitStopped,
+  fit,
+  heldOutAccuracy,
+} from './fit.js';
 export type { ConvStrategy } from './lower/conv-strategy.js';
 export {
   describeRuntime,

@@ -112,10 +112,12 @@ export {
   summarizeStages,
 } from './summary.js';
 export * from './tensor.js';
+export type { Batch, EpochRow, TrainData } from './train/data.js';
 export { type LrSchedule, learningRateAt } from './train/schedule.js';
 export { SAFETENSORS_DTYPES, type SafetensorsDType } from './weights/dtypes.js';
 export { initParam, initTestWeights, initWeights } from './weights/init.js';
 export * from './weights/load.js';
+export * from './weights/metadata.js';
 export * from './weights/safetensors.js';
 export {
   type CheckpointOptions,
@@ -123,4 +125,12 @@ export {
   type LoadedCheckpoint,
   readTorchCheckpoint,
 } from './weights/torch/checkpoint.js';
-export { createModel, getZooEntry, similarZooNames, ZOO, type ZooEntry, zooNames } from './zoo/zoo.js';
+export {
+  createModel,
+  getZooEntry,
+  type ShippedWeights,
+  similarZooNames,
+  ZOO,
+  type ZooEntry,
+  zooNames,
+} from './zoo/zoo.js';

@@ -7,4 +7,5 @@ export * from './folder.js';
 export * from './hub.js';
 export * from './idx-data.js';
 export * from './images.js';
+export * from './shipped.js';
 export * from './weights-file.js';

@@ -1,8 +1,10 @@
-// pnpm bench --suite train [--rounds 3] [--steps 10] [--warmup 3] [--threads 2] [--json]
+// pnpm bench --suite train [--rounds 3] [--steps 10] [--warmup 3] [--threads 2] [--recipe-epochs N] [--json]
 // Training throughput, side by side in one run: Cardinal (backend-tfjs on the runtime training
 // selects) against PyTorch (Debian's python3-torch) on the same network, batch, optimiser
 // (SGD, momentum 0.9) and initial weights, warm-up steps excluded on both sides. Rounds
-// alternate the two so that drift of a shared machine falls on both.
+// alternate the two so that drift of a shared machine falls on both. --recipe-epochs N then
+// trains fashion_resnext in PyTorch with the recipe of its shipped weights (python/
+// fashion_recipe_peer.py) on Fashion-MNIST for N epochs, for its accuracy beside Cardinal's.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +12,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Trainer } from '@cardinal/backend-tfjs';
-import { buildFromJson, initWeights, randomNormal, saveWeights, summarize } from '@cardinal/core';
+import {
+  buildFromJson,
+  getZooEntry,
+  initWeights,
+  randomNormal,
+  resnetConfigToJson,
+  saveWeights,
+  summarize,
+} from '@cardinal/core';
+import { DEBIAN_FASHION_MNIST } from '@cardinal/pretrained';
 import Table from 'cli-table3';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PEER = join(here, '..', 'python', 'train_peer.py');
+const RECIPE_PEER = join(here, '..', 'python', 'fashion_recipe_peer.py');
 
 const { values } = parseArgs({
   options: {
@@ -23,6 +35,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
+    'recipe-epochs': { type: 'string' },
     json: { type: 'boolean' },
   },
   strict: true,
@@ -47,18 +60,8 @@ const CASES = [
     batch: 64,
   },
   {
-    name: 'Fashion-MNIST candidate (deep stem, 3 stages), 1x28x28',
-    config: {
-      block: 'Bottleneck',
-      layers: [1, 1, 1],
-      channels: [16, 32, 64],
-      cardinality: 4,
-      base_width: 16,
-      stem_type: 'deep',
-      stem_width: 16,
-      in_chans: 1,
-      num_classes: 10,
-    },
+    name: 'fashion_resnext (the zoo entry), 1x28x28',
+    config: resnetConfigToJson(getZooEntry('fashion_resnext').config),
     chw: [1, 28, 28],
     batch: 64,
   },
@@ -128,4 +131,17 @@ else {
   const t = new Table({ head: Object.keys(rows[0]!) });
   for (const r of rows) t.push(Object.values(r));
   console.log(t.toString());
+}
+
+if (values['recipe-epochs']) {
+  // PyTorch's accuracy with the recipe of fashion_resnext's shipped weights (BENCHMARKS.md).
+  const cfgPath = join(dir, 'fashion_resnext.json');
+  writeFileSync(cfgPath, JSON.stringify(CASES[1]!.config));
+  const py = spawnSync(
+    '/usr/bin/python3',
+    [RECIPE_PEER, cfgPath, DEBIAN_FASHION_MNIST, values['recipe-epochs'], values.threads!],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (py.status !== 0) throw new Error('the PyTorch recipe run failed (its error is above)');
+  console.log(py.stdout.trim());
 }

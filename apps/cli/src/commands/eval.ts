@@ -1,11 +1,17 @@
-import { ClassificationMetrics, type ClassificationReport, confusionSvg } from '@cardinal/core';
-import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
+import {
+  ClassificationMetrics,
+  type ClassificationReport,
+  confusionSvg,
+  storedNormalisation,
+  type Tensor,
+} from '@cardinal/core';
+import { checkOutputPath, weightsMetadata, writeFileAtomic } from '@cardinal/pretrained';
 import { parse, parsePositiveInt, parseSize } from '../args.js';
 import { loadBackend } from '../backends.js';
 import { idxData, isIdxSource } from '../data/idx.js';
 import { photoFolder, photoTransform, type TrainData, tensorData } from '../data/source.js';
-import { UsageError } from '../errors.js';
-import { ModelSource } from '../model-source.js';
+import { CliError, UsageError } from '../errors.js';
+import { localWeights, ModelSource } from '../model-source.js';
 import { commandWeights } from '../weights.js';
 
 export const evalHelp = `cardinal eval <model | config.json | model.onnx> [--weights W] --data <fashion-mnist | idx dir | image folder>
@@ -17,7 +23,7 @@ export const evalHelp = `cardinal eval <model | config.json | model.onnx> [--wei
 
 /** Runs every sample of `ds` through `run` in batches and accumulates the report. */
 export async function evaluate(
-  run: (x: { shape: number[]; data: Float32Array }) => Promise<Float32Array>,
+  run: (x: Tensor) => Promise<Float32Array>,
   ds: TrainData,
   batch: number,
 ): Promise<ClassificationReport> {
@@ -65,9 +71,20 @@ export async function evalCommand(
       throw new UsageError(`eval: --svg must end in .svg, got '${values.svg}'`);
     checkOutputPath(values.svg, values.force ?? false, inputs);
   }
+  // The weights first: they may carry the normalisation they were trained with.
+  const weightsPath = (await localWeights(values.weights)) ?? model.defaultWeights();
+  const stored =
+    weightsPath && !/\.onnx$/i.test(weightsPath)
+      ? storedNormalisation(weightsMetadata(weightsPath), weightsPath)
+      : undefined;
   let ds: TrainData;
   if (isIdxSource(values.data)) {
-    const data = idxData(values.data);
+    if (stored && stored.mean.length !== 1)
+      throw new CliError(
+        `${weightsPath}: the weights were trained on ${stored.mean.length}-channel images, not IDX's one`,
+      );
+    // The weights' own normalisation when they carry one, else the training split's statistics.
+    const data = idxData(values.data, stored && { mean: stored.mean[0]!, std: stored.std[0]! });
     ds = tensorData(values.split === 'test' ? data.test : data.train);
   } else {
     if (values.split !== 'test') throw new UsageError('eval: an image folder has one split');
@@ -81,7 +98,7 @@ export async function evalCommand(
   const outputs = graph.tensors[graph.outputs[0]!]!.shape[1];
   if (outputs !== classes)
     throw new UsageError(`eval: ${label} has ${outputs} outputs but ${values.data} has ${classes} classes`);
-  const weights = await commandWeights(graph, model, values, inputs, err);
+  const weights = await commandWeights(graph, model, { ...values, weights: weightsPath }, inputs, err);
   const backend = await loadBackend(values.backend!);
   const exe = await backend.compile(graph, weights);
   let report: ClassificationReport;

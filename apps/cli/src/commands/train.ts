@@ -1,4 +1,4 @@
-import { checkTensorCost, type Graph, type LrSchedule, saveWeights } from '@cardinal/core';
+import { checkTensorCost, type Graph, type LrSchedule, saveWeights, trainedMetadata } from '@cardinal/core';
 import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
 import { SingleBar } from 'cli-progress';
 import { parse, parseIntFlag, parsePositiveInt, parseSize } from '../args.js';
@@ -50,25 +50,6 @@ function parseNumber(v: string, flag: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a non-negative number, got '${v}'`);
   return n;
-}
-
-async function accuracy(
-  predict: (x: { shape: number[]; data: Float32Array }) => Promise<{ data: Float32Array }>,
-  data: TrainData,
-  idx: Int32Array,
-  batch: number,
-  classes: number,
-): Promise<number> {
-  let correct = 0;
-  for (let i = 0; i < idx.length; i += batch) {
-    const b = data.eval(idx.subarray(i, i + batch));
-    const y = await predict(b);
-    for (let k = 0; k < b.labels.length; k++) {
-      const row = y.data.subarray(k * classes, (k + 1) * classes);
-      if (row.indexOf(Math.max(...row)) === b.labels[k]) correct++;
-    }
-  }
-  return idx.length ? correct / idx.length : 0;
 }
 
 /** The classifier's parameters: those of the graph's last linear layer. */
@@ -330,69 +311,55 @@ export async function trainCommand(
     : undefined;
   const history: EpochRow[] = resumed ? readMetrics(runDir).slice(0, resumed.meta.epoch) : [];
   try {
-    for (let epoch = firstEpoch; epoch <= epochs; epoch++) {
-      const learningRate = trainer.learningRate();
-      const order = shuffled(trainIdx.length, seed + epoch);
-      const steps = Math.ceil(order.length / batch);
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      const t0 = performance.now();
-      bar?.start(steps, 0, { epoch, epochs, loss: '-', acc: '-', ips: '-' });
-      for (let s = 0; s < steps; s++) {
-        const idx = Int32Array.from(order.subarray(s * batch, (s + 1) * batch), (i) => trainIdx[i]!);
-        const b = train.train(idx, seed * 1_000_003 + epoch * 10_007 + s);
-        const r = await trainer.trainBatch(b, b.labels);
-        // The step resolves without leaving the microtask queue: turn the event loop so that a
-        // signal (and anything else queued) is handled between steps.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (stopping)
-          throw new CliError(
-            `stopped by ${stopping} in epoch ${epoch}; ${epoch > 1 ? `the checkpoint after epoch ${epoch - 1} is in ${runDir} (continue with --resume)` : 'no epoch was finished'}; ${values.out} not written`,
-          );
-        lossSum += r.loss * idx.length;
-        correct += r.correct;
-        seen += idx.length;
-        const ips = (seen / (performance.now() - t0)) * 1000;
-        bar?.update(s + 1, {
-          epoch,
+    await tfjs.fit(trainer, train, {
+      epochs,
+      batchSize: batch,
+      seed,
+      trainIndices: trainIdx,
+      valIndices: valIdx,
+      valData: val,
+      firstEpoch,
+      stopRequested: () => stopping,
+      onStep: (p) => {
+        if (p.step === 1) bar?.start(p.steps, 0, { epoch: p.epoch, epochs, loss: '-', acc: '-', ips: '-' });
+        bar?.update(p.step, {
+          epoch: p.epoch,
           epochs,
-          loss: (lossSum / seen).toFixed(4),
-          acc: `${((100 * correct) / seen).toFixed(1)}%`,
-          ips: ips.toFixed(1),
+          loss: p.loss.toFixed(4),
+          acc: `${(100 * p.accuracy).toFixed(1)}%`,
+          ips: p.imagesPerSecond.toFixed(1),
         });
-      }
-      bar?.stop();
-      const valAccuracy = await accuracy((x) => trainer.predict(x), val, valIdx, batch, classes);
-      const row = {
-        epoch,
-        loss: lossSum / seen,
-        trainAccuracy: correct / seen,
-        valAccuracy,
-        imagesPerSecond: (seen / (performance.now() - t0)) * 1000,
-        learningRate,
-      };
-      history.push(row);
-      const opt = await trainer.optimizerState();
-      writeCheckpoint(runDir, graph, await trainer.weights(), opt, { epoch, steps: opt.steps, run: runKey });
-      writeMetrics(runDir, history);
-      if (!values.json) {
-        err(
-          `epoch ${epoch}/${epochs}: loss ${row.loss.toFixed(4)}, train accuracy ${(100 * row.trainAccuracy).toFixed(1)}%, held-out accuracy ${(100 * valAccuracy).toFixed(1)}%, ${row.imagesPerSecond.toFixed(1)} img/s`,
-        );
-      }
-    }
+      },
+      onEpoch: async (row) => {
+        bar?.stop();
+        history.push(row);
+        const opt = await trainer.optimizerState();
+        writeCheckpoint(runDir, graph, await trainer.weights(), opt, {
+          epoch: row.epoch,
+          steps: opt.steps,
+          run: runKey,
+        });
+        writeMetrics(runDir, history);
+        if (!values.json)
+          err(
+            `epoch ${row.epoch}/${epochs}: loss ${row.loss.toFixed(4)}, train accuracy ${(100 * row.trainAccuracy).toFixed(1)}%, held-out accuracy ${(100 * row.valAccuracy).toFixed(1)}%, ${row.imagesPerSecond.toFixed(1)} img/s`,
+          );
+      },
+    });
     const metadata = normalisation
-      ? {
-          'cardinal.normalize': JSON.stringify({ mean: [normalisation.mean], std: [normalisation.std] }),
-          'cardinal.classes': JSON.stringify(train.classes),
-        }
+      ? trainedMetadata({ mean: [normalisation.mean], std: [normalisation.std] }, train.classes)
       : undefined;
     writeFileAtomic(
       values.out,
       saveWeights(graph, await trainer.weights(), metadata),
       values.force ?? false,
       inputs,
+    );
+  } catch (e) {
+    if (!(e instanceof tfjs.FitStopped)) throw e;
+    const epoch = e.epoch;
+    throw new CliError(
+      `stopped by ${e.reason} in epoch ${epoch}; ${epoch > 1 ? `the checkpoint after epoch ${epoch - 1} is in ${runDir} (continue with --resume)` : 'no epoch was finished'}; ${values.out} not written`,
     );
   } finally {
     process.off('SIGINT', onSignal);

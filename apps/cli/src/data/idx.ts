@@ -57,8 +57,8 @@ function toDataset(split: IdxSplit, classes: string[], n: Normalisation): Datase
   return { images, labels: Int32Array.from(split.labels), count, shape: [1, h, w], classes };
 }
 
-/** The train and test splits, normalised with the training split's statistics. */
-export function idxData(spec: string): IdxData {
+/** The train and test splits, normalised with the training split's statistics (or those given: a model's own). */
+export function idxData(spec: string, given?: Normalisation): IdxData {
   const dir = spec === 'fashion-mnist' ? DEBIAN_FASHION_MNIST : spec;
   const raw = loadIdxDataset(dir);
   const fashion = spec === 'fashion-mnist' || dir === DEBIAN_FASHION_MNIST;
@@ -66,7 +66,7 @@ export function idxData(spec: string): IdxData {
   const classes = fashion
     ? [...FASHION_MNIST_CLASSES]
     : Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
-  const normalisation = statistics(raw.train);
+  const normalisation = given ?? statistics(raw.train);
   return {
     train: toDataset(raw.train, classes, normalisation),
     test: toDataset(raw.test, classes, normalisation),

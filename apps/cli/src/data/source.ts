@@ -1,6 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import {
+  type Batch,
   flipHorizontal,
   IMAGENET_DEFAULTS,
   type Image8,
@@ -8,29 +9,15 @@ import {
   type PreprocessConfig,
   preprocessImages,
   randomResizedCrop,
+  type TrainData,
 } from '@cardinal/core';
 import { decodeImage } from '@cardinal/pretrained';
 import { CliError } from '../errors.js';
 import { augmentBatch } from './augment.js';
 import { batchOf, type Dataset } from './dataset.js';
 
-export interface Batch {
-  shape: number[];
-  data: Float32Array;
-  labels: Int32Array;
-}
-
-/** What training reads: augmented batches to learn from, plain ones to measure with. */
-export interface TrainData {
-  count: number;
-  classes: string[];
-  /** [C, H, W] of one input. */
-  shape: [number, number, number];
-  /** A training batch, augmented as the data asks (seeded: the same seed, the same batch). */
-  train(indices: Int32Array, seed: number): Batch;
-  /** An evaluation batch: no augmentation, the model's own preprocessing. */
-  eval(indices: Int32Array): Batch;
-}
+// The contract training reads (core's): re-exported for the CLI's data modules.
+export type { Batch, TrainData } from '@cardinal/core';
 
 /**
  * The transform photos go through for a model: a timm folder's pretrained_cfg, else ImageNet's;

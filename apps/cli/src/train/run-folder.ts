@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  type EpochRow,
   type Graph,
   parseSafetensorsHeader,
   readSafetensors,
@@ -13,14 +14,7 @@ import {
 import { writeFileAtomic } from '@cardinal/pretrained';
 import { CliError } from '../errors.js';
 
-export interface EpochRow {
-  epoch: number;
-  loss: number;
-  trainAccuracy: number;
-  valAccuracy: number;
-  imagesPerSecond: number;
-  learningRate: number;
-}
+export type { EpochRow } from '@cardinal/core';
 
 /** What a checkpoint records besides tensors: where the run stands and what fixes its data order. */
 export interface CheckpointMeta {
@@ -166,7 +160,7 @@ export function curvesSvg(rows: readonly EpochRow[]): string {
     return `<g transform="translate(${dx},0)"><text x="${pad}" y="16" font-size="12">${title} (max ${max.toFixed(3)}; epochs 1-${rows.length})</text><line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#999"/><line x1="${pad}" y1="${pad}" x2="${pad}" y2="${H - pad}" stroke="#999"/>${lines}${legend}</g>`;
   };
   const loss = rows.map((r) => r.loss);
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H}" font-family="sans-serif">${chart('training loss', [{ name: 'loss', color: '#8c1c2c', values: loss }], Math.max(...loss, 0), 0)}${chart(
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H}" font-family="sans-serif" role="img"><title>Training curves: loss and accuracy (train, held-out) per epoch, epochs 1-${rows.length}</title>${chart('training loss', [{ name: 'loss', color: '#8c1c2c', values: loss }], Math.max(...loss, 0), 0)}${chart(
     'accuracy',
     [
       { name: 'train', color: '#1f6f8b', values: rows.map((r) => r.trainAccuracy) },

@@ -74,7 +74,8 @@ export function confusionSvg(report: ClassificationReport, classes: readonly str
   const width = left + n * cell + 70;
   const height = top + n * cell + 28;
   const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11" role="img">`,
+    `<title>Confusion matrix, rows true class, columns predicted (top-1 ${(100 * report.top1).toFixed(2)}%, n ${report.n})</title>`,
     `<text x="${left}" y="16" font-size="13">confusion matrix: rows true, columns predicted (top-1 ${(100 * report.top1).toFixed(2)}%, n ${report.n})</text>`,
   ];
   for (const [t, row] of report.confusion.entries()) {

@@ -8,9 +8,25 @@ export interface ZooEntry {
   /** Where the architecture comes from. */
   source: string;
   config: ResNetConfig;
+  /** The input the model is made for, [channels, height, width]; [inChans, 224, 224] when absent. */
+  input?: readonly [number, number, number];
+  /** Trained weights that ship with Cardinal (in @cardinal/pretrained's weights folder). */
+  weights?: ShippedWeights;
+}
+
+/** A zoo entry's own weights: the file, the data they were trained on, and their score there. */
+export interface ShippedWeights {
+  /** File name in @cardinal/pretrained's `weights/` folder (safetensors, PyTorch names). */
+  file: string;
+  /** The data set, as `cardinal eval --data` names it. */
+  dataset: string;
+  /** Top-1 accuracy on the data set's test split, as `cardinal eval` measured it. */
+  top1: number;
 }
 
 const R50 = [3, 4, 6, 3];
+/** fashion_resnext's test top-1, measured by `cardinal eval fashion_resnext --data fashion-mnist`. */
+const FASHION_TOP1 = 0.9257;
 const R101 = [3, 4, 23, 3];
 const sk18 = { rdRatio: 1 / 8, rdDivisor: 16, splitInput: true };
 const skx = { rdRatio: 1 / 16, rdDivisor: 32, splitInput: false };
@@ -172,6 +188,25 @@ export const ZOO: readonly ZooEntry[] = [
       'BasicBlock ResNeXt of the tutorials (two 3x3 convs of width 2*planes, the second grouped 32), shortcut fixed to 2*planes',
     config: { block: 'ResNeXtBasicBlock', layers: R50, cardinality: 32 },
   },
+  {
+    name: 'fashion_resnext',
+    family: 'resnext',
+    source:
+      'Cardinal: a ResNeXt for 28x28 grayscale (deep stem of width 16, three one-block stages of 24/48/96 planes, 4x16d), trained on Fashion-MNIST by cardinal train',
+    config: {
+      block: 'Bottleneck',
+      layers: [1, 1, 1],
+      channels: [24, 48, 96],
+      cardinality: 4,
+      baseWidth: 16,
+      stemType: 'deep',
+      stemWidth: 16,
+      inChans: 1,
+      numClasses: 10,
+    },
+    input: [1, 28, 28],
+    weights: { file: 'fashion_resnext.safetensors', dataset: 'fashion-mnist', top1: FASHION_TOP1 },
+  },
 ];
 
 export function zooNames(): string[] {
@@ -226,5 +261,6 @@ export function createModel(
   const config = { ...e.config };
   if (options.numClasses !== undefined) config.numClasses = options.numClasses;
   if (options.inChans !== undefined) config.inChans = options.inChans;
-  return resnet(config, { ...options, name: options.name ?? name });
+  const inputShape = options.inputShape ?? (e.input ? [1, ...e.input] : undefined);
+  return resnet(config, { ...options, ...(inputShape ? { inputShape } : {}), name: options.name ?? name });
 }
