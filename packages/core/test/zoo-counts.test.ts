@@ -76,8 +76,20 @@ describe('zoo parameter counts equal PyTorch', () => {
     expect(summarize(createModel('resnext34')).params).toBe(resnextBasicParams([3, 4, 6, 3]));
   });
 
+  it("fashion_resnext has PyTorch's count for its config: 209,034", () => {
+    // sum(p.numel()) of the plain-torch replica of timm's ResNet for this config
+    // (tools/bench/python/fashion_recipe_peer.py prints it; the shipped weights load into it strictly).
+    expect(summarize(createModel('fashion_resnext')).params).toBe(209_034);
+  });
+
   it('every zoo entry is covered by a count test', () => {
-    const covered = new Set([...Object.keys(TIMM_PARAMS), 'resnext50_bias', 'resnext18', 'resnext34']);
+    const covered = new Set([
+      ...Object.keys(TIMM_PARAMS),
+      'resnext50_bias',
+      'resnext18',
+      'resnext34',
+      'fashion_resnext',
+    ]);
     expect(zooNames().filter((n) => !covered.has(n))).toEqual([]);
     expect(ZOO.length).toBe(covered.size);
   });
