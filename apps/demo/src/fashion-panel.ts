@@ -1,5 +1,7 @@
 // The Fashion-MNIST panel of the page: wiring of its controls to fashion.ts.
 
+import { classify } from '@cardinal/core';
+import { $, escapeHtml } from './dom.js';
 import { dropZone } from './drop.js';
 import {
   drawInput,
@@ -9,16 +11,9 @@ import {
   loadFashionModel,
   loadFashionTestSet,
   pictureTensor,
-  softmax,
   testImageTensor,
 } from './fashion.js';
 import { decodeFile } from './image.js';
-
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** Wires the panel; `report` receives every result shown (the page's test state). */
 export function setUpFashionPanel(report: (r: FashionResult) => void): void {
@@ -30,21 +25,32 @@ export function setUpFashionPanel(report: (r: FashionResult) => void): void {
 
   const show = async (x: Parameters<typeof drawInput>[1], m: FashionModel, index: number, truth?: number) => {
     drawInput(canvas, x, m);
-    const probs = softmax(await m.runner.run(x));
-    const order = probs.map((p, k) => [p, k] as const).sort((a, b) => b[0] - a[0]);
-    const name = (k: number) => m.classes[k] ?? String(k);
-    const predicted = name(order[0]![1]);
+    const logits = await m.runner.run(x);
+    // Every class, most probable first: core's classify (softmax, ties by index), as the CLI ranks.
+    const scores = classify(
+      { shape: [1, logits.length], data: logits },
+      { top: logits.length, ...(m.classes.length === logits.length ? { labels: m.classes } : {}) },
+    )[0]!;
+    const byClass = [...scores].sort((a, b) => a.index - b.index);
+    const best = scores[0]!;
+    const name = (k: number) => byClass[k]!.label;
+    const predicted = best.label;
     $('fashion-truth').innerHTML =
       truth === undefined
         ? `a dropped picture; prediction <b>${escapeHtml(predicted)}</b>`
-        : `test image ${index}: true label <b>${escapeHtml(name(truth))}</b>, prediction <b>${escapeHtml(predicted)}</b> ${truth === order[0]![1] ? '(right)' : '(wrong)'}`;
-    $('fashion-probs').innerHTML = order
+        : `test image ${index}: true label <b>${escapeHtml(name(truth))}</b>, prediction <b>${escapeHtml(predicted)}</b> ${truth === best.index ? '(right)' : '(wrong)'}`;
+    $('fashion-probs').innerHTML = scores
       .map(
-        ([p, k]) =>
-          `<li><span class="bar" style="width:${(p * 100).toFixed(1)}%"></span>${escapeHtml(name(k))} <small>${(p * 100).toFixed(2)}%</small></li>`,
+        (t) =>
+          `<li><span class="bar" style="width:${(t.prob * 100).toFixed(1)}%"></span>${escapeHtml(t.label)} <small>${(t.prob * 100).toFixed(2)}%</small></li>`,
       )
       .join('');
-    report({ index, ...(truth === undefined ? {} : { truth: name(truth) }), predicted, probs });
+    report({
+      index,
+      ...(truth === undefined ? {} : { truth: name(truth) }),
+      predicted,
+      probs: byClass.map((t) => t.prob),
+    });
   };
 
   const guarded = async (work: () => Promise<void>) => {

@@ -134,14 +134,6 @@ export function pictureTensor(source: ImageBitmap | HTMLCanvasElement, m: Fashio
   });
 }
 
-/** Softmax probabilities of one row of logits. */
-export function softmax(logits: Float32Array): number[] {
-  const max = Math.max(...logits);
-  const e = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}
-
 /** Draws a [1, 1, 28, 28] input (its normalisation undone) scaled up on a canvas. */
 export function drawInput(canvas: HTMLCanvasElement, x: Tensor, m: FashionModel): void {
   const small = document.createElement('canvas');

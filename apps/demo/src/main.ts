@@ -1,6 +1,7 @@
 import { type ClassScore, classify, randomNormal, type Tensor, zooNames } from '@cardinal/core';
 import { renderLatencyChart } from './chart.js';
 import { renderDiagram } from './diagram.js';
+import { $, escapeHtml } from './dom.js';
 import { dropZone } from './drop.js';
 import type { FashionResult } from './fashion.js';
 import { setUpFashionPanel } from './fashion-panel.js';
@@ -9,7 +10,6 @@ import { type LoadedModel, loadModel, type ModelChoice } from './model.js';
 import { type Outline, outline } from './outline.js';
 import { ortWasmRunner, type Runner, webgpuReason, webgpuRunner } from './runners.js';
 
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const modelSelect = $<HTMLSelectElement>('model');
 const sizeInput = $<HTMLInputElement>('size');
 const seedInput = $<HTMLInputElement>('seed');
@@ -195,10 +195,6 @@ function showTop5(logits: Float32Array, m: LoadedModel): void {
         `<li>${escapeHtml(t.label)} <small>(${(t.prob * 100).toFixed(1)}%, logit ${t.logit.toFixed(3)})</small></li>`,
     )
     .join('');
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 async function busy<T>(work: () => Promise<T>): Promise<T | undefined> {

@@ -1,7 +1,7 @@
 // The epoch loop: shuffled batches through a Trainer, the held-out accuracy after each epoch.
 // The data order depends only on the seed, the epoch and the step, so a run resumed after epoch
 // k continues exactly as the uninterrupted run (with the optimiser state restored).
-import { type EpochRow, permutation, type TrainData } from '@cardinal/core';
+import { ClassificationMetrics, type EpochRow, permutation, type TrainData } from '@cardinal/core';
 import type { Trainer } from './train.js';
 
 export interface FitProgress {
@@ -62,17 +62,14 @@ export async function heldOutAccuracy(
   indices: Int32Array,
   batchSize: number,
 ): Promise<number> {
-  let correct = 0;
+  let metrics: ClassificationMetrics | undefined;
   for (let i = 0; i < indices.length; i += batchSize) {
     const b = data.eval(indices.subarray(i, i + batchSize));
     const y = await trainer.predict(b);
-    const classes = y.shape[1]!;
-    for (let k = 0; k < b.labels.length; k++) {
-      const row = y.data.subarray(k * classes, (k + 1) * classes);
-      if (row.indexOf(Math.max(...row)) === b.labels[k]) correct++;
-    }
+    metrics ??= new ClassificationMetrics(y.shape[1]!);
+    metrics.add(y.data, b.labels);
   }
-  return indices.length ? correct / indices.length : 0;
+  return metrics ? metrics.report().top1 : 0;
 }
 
 /**
