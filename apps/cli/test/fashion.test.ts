@@ -232,3 +232,35 @@ describe('bad IDX data: one line, exit 1, nothing written', () => {
     expect(existsSync(out)).toBe(false);
   });
 });
+
+describe('eval: weights whose stored normalisation is bad, one line, exit 1', () => {
+  const file = (name: string, header: object) => {
+    const h = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(h.length));
+    const path = join(tmp, name);
+    writeFileSync(path, Buffer.concat([len, h]));
+    return path;
+  };
+  it.each([
+    [
+      'a zero std',
+      file('zero-std.safetensors', {
+        __metadata__: { 'cardinal.normalize': '{"mean":[0.2],"std":[0]}' },
+      }),
+      /zero-std\.safetensors: metadata cardinal\.normalize is not \{"mean": \[\.\.\], "std": \[\.\.\]\} of one length/,
+    ],
+    [
+      'three channels for IDX images',
+      file('rgb.safetensors', {
+        __metadata__: { 'cardinal.normalize': '{"mean":[0.4,0.4,0.4],"std":[0.2,0.2,0.2]}' },
+      }),
+      /rgb\.safetensors: the weights were trained on 3-channel images, not IDX's one/,
+    ],
+  ])('%s', async (_, weightsFile, message) => {
+    const r = await cli('eval', 'fashion_resnext', '--weights', weightsFile, '--data', 'fashion-mnist');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+  });
+});
