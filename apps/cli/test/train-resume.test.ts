@@ -18,7 +18,8 @@ writeFileSync(
   JSON.stringify({ block: 'BasicBlock', layers: [1, 1], channels: [8, 24], num_classes: 10 }),
 );
 const bin = resolve(import.meta.dirname, '..', 'dist', 'bin.js');
-// SGD with momentum and a cosine schedule, augmented: every piece of state a resume must restore.
+// SGD with momentum and a cosine schedule, augmented, data-parallel over two threads: every
+// piece of state a resume must restore.
 const args = (out: string) => [
   'train',
   config,
@@ -43,6 +44,8 @@ const args = (out: string) => [
   'crop-flip',
   '--seed',
   '3',
+  '--workers',
+  '2',
   '--out',
   out,
 ];
@@ -84,6 +87,7 @@ describe.skipIf(!existsSync(bin))('cardinal train: run folder, checkpoints and -
     const resumed = await cli(...args(parts), '--resume');
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming .*parts-run after epoch \d/);
+    expect(resumed.stderr).toMatch(/data-parallel over 2 threads/);
 
     const a = readSafetensors(readFileSync(whole));
     const b = readSafetensors(readFileSync(parts));
@@ -97,13 +101,28 @@ describe.skipIf(!existsSync(bin))('cardinal train: run folder, checkpoints and -
     ).toHaveLength(4);
   }, 300_000);
 
-  it('refuses, in one line and writing nothing: an existing run folder, and --resume from another architecture', async () => {
+  it('refuses, in one line and writing nothing: an existing run folder, --resume with other --workers, and --resume from another architecture', async () => {
     const again = await cli(...args(join(tmp, 'x.safetensors')), '--run', join(tmp, 'whole-run'));
     expect(again.code).toBe(1);
     expect(again.stderr.trim().split('\n')).toHaveLength(1);
     expect(again.stderr).toMatch(
       /whole-run: the run folder exists \(--resume continues it, --force starts it over\)/,
     );
+
+    const ranks = await cli(
+      ...args(join(tmp, 'y.safetensors')),
+      '--run',
+      join(tmp, 'whole-run'),
+      '--resume',
+      '--workers',
+      '1',
+    );
+    expect(ranks.code).toBe(1);
+    expect(ranks.stderr.trim().split('\n')).toHaveLength(1);
+    expect(ranks.stderr).toMatch(
+      /whole-run: the run was made with --workers 2, not 1; resume it with --workers 2/,
+    );
+    expect(existsSync(join(tmp, 'y.safetensors'))).toBe(false);
 
     cpSync(join(tmp, 'whole-run'), join(tmp, 'other-run'), { recursive: true });
     const out = join(tmp, 'other.safetensors');

@@ -140,5 +140,17 @@ describe('cardinal train --data synthetic', () => {
     expect((await cli('train', config, '--out', join(tmp, 'y'))).stderr).toMatch(
       /--data <dir \| synthetic \| fashion-mnist> is required/,
     );
+    const workers = await cli(
+      'train',
+      config,
+      '--data',
+      'synthetic',
+      '--out',
+      join(tmp, 'y'),
+      '--workers',
+      '0',
+    );
+    expect(workers.code).toBe(2);
+    expect(workers.stderr).toMatch(/--workers must be a positive (whole )?(number|integer)/);
   });
 });

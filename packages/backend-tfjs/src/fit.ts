@@ -1,8 +1,8 @@
-// The epoch loop: shuffled batches through a Trainer, the held-out accuracy after each epoch.
+// The epoch loop: shuffled batches through a Trainer (or a ParallelTrainer), the held-out accuracy after each epoch.
 // The data order depends only on the seed, the epoch and the step, so a run resumed after epoch
 // k continues exactly as the uninterrupted run (with the optimiser state restored).
 import { ClassificationMetrics, type EpochRow, permutation, type TrainData } from '@cardinal/core';
-import type { Trainer } from './train.js';
+import type { BatchTrainer } from './train.js';
 
 export interface FitProgress {
   epoch: number;
@@ -57,7 +57,7 @@ const turnEventLoop = (): Promise<void> =>
 
 /** Top-1 accuracy of the trainer's model (evaluation mode) on the given samples. */
 export async function heldOutAccuracy(
-  trainer: Trainer,
+  trainer: BatchTrainer,
   data: TrainData,
   indices: Int32Array,
   batchSize: number,
@@ -77,7 +77,7 @@ export async function heldOutAccuracy(
  * that epoch, in batches of `batchSize` (the last one smaller), each augmented with its own
  * seed. Returns a row per epoch trained.
  */
-export async function fit(trainer: Trainer, data: TrainData, options: FitOptions): Promise<EpochRow[]> {
+export async function fit(trainer: BatchTrainer, data: TrainData, options: FitOptions): Promise<EpochRow[]> {
   const { batchSize: batch, seed, trainIndices, valIndices } = options;
   const rows: EpochRow[] = [];
   for (let epoch = options.firstEpoch ?? 1; epoch <= options.epochs; epoch++) {

@@ -56,6 +56,25 @@ export interface TrainerOptions {
   convStrategy?: ConvStrategy;
 }
 
+/**
+ * What fit() drives: a Trainer, or a ParallelTrainer (parallel.ts) that spreads each batch over
+ * worker threads.
+ */
+export interface BatchTrainer {
+  /** One optimiser step on a batch with cross-entropy; the batch's mean loss and correct count. */
+  trainBatch(x: Tensor, labels: Int32Array): Promise<{ loss: number; correct: number }>;
+  /** The learning rate the next step takes. */
+  learningRate(): number;
+  /** Eval-mode forward (running statistics). */
+  predict(x: Tensor): Promise<Tensor>;
+  /** Parameters and buffers by state_dict key. */
+  weights(): Promise<WeightMap>;
+  optimizerState(): Promise<{ tensors: Map<string, Tensor>; steps: number }>;
+  restoreOptimizerState(state: { tensors: ReadonlyMap<string, Tensor>; steps: number }): void;
+  describe(): string;
+  dispose(): void | Promise<void>;
+}
+
 export interface StepResult {
   loss: number;
   /** Train-mode output of the step. */
@@ -69,7 +88,7 @@ export interface StepResult {
  * BatchNorm on batch statistics with PyTorch's running-statistics update, gradients by tfjs's
  * autodiff, SGD with momentum or Adam, weight decay.
  */
-export class Trainer {
+export class Trainer implements BatchTrainer {
   /** @internal tfjs's types stay out of the public declarations (see internals.ts). */
   readonly variables = new Map<string, TF.Variable>();
   /** @internal BatchNorm buffers (running_mean, running_var, num_batches_tracked). */
@@ -235,6 +254,56 @@ export class Trainer {
 
   /** A training step with cross-entropy on integer labels; returns the loss and correct count. */
   async trainBatch(x: Tensor, labels: Int32Array): Promise<{ loss: number; correct: number }> {
+    const { loss, correct } = await this.crossEntropyStep(x, labels, true);
+    return { loss, correct };
+  }
+
+  /**
+   * @internal One rank's share of a data-parallel step (parallel.ts): forward and backward with
+   * cross-entropy, the running statistics updated, no optimiser step. The gradients come back
+   * flat, in trainableKeys() order.
+   */
+  async computeGradients(
+    x: Tensor,
+    labels: Int32Array,
+  ): Promise<{ loss: number; correct: number; grads: Float32Array }> {
+    const { loss, correct, grads } = await this.crossEntropyStep(x, labels, false);
+    const keys = this.trainableKeys();
+    const flat = new Float32Array(keys.reduce((n, k) => n + this.variables.get(k)!.size, 0));
+    let at = 0;
+    for (const key of keys) {
+      const g = grads.get(key)!;
+      flat.set(g.data, at);
+      at += g.data.length;
+    }
+    return { loss, correct, grads: flat };
+  }
+
+  /** @internal The keys of the parameters that train (not frozen), in the order of flat gradients. */
+  trainableKeys(): string[] {
+    return [...this.variables.keys()].filter((key) => !this.frozen(key));
+  }
+
+  /** @internal An optimiser step with gradients from outside (a data-parallel mean), flat in trainableKeys() order. */
+  applyGradients(flat: Float32Array): void {
+    const tf = this.runtime.tf;
+    const grads = new Map<string, TF.Tensor>();
+    let at = 0;
+    for (const key of this.trainableKeys()) {
+      const v = this.variables.get(key)!;
+      grads.set(key, tf.tensor(flat.subarray(at, at + v.size), v.shape));
+      at += v.size;
+    }
+    if (at !== flat.length) throw new Error(`applyGradients: ${flat.length} values for ${at} parameters`);
+    this.optimizer.step(this.variables, grads, this.learningRate(), (key) => this.lrFactor(key));
+    tf.dispose([...grads.values()]);
+  }
+
+  private async crossEntropyStep(
+    x: Tensor,
+    labels: Int32Array,
+    apply: boolean,
+  ): Promise<{ loss: number; correct: number; grads: Map<string, Tensor> }> {
     const tf = this.runtime.tf;
     const classes = this.graph.tensors[this.graph.outputs[0]!]!.shape[1]!;
     const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
@@ -243,6 +312,7 @@ export class Trainer {
     const r = await this.step(
       x,
       (out) => tf.losses.softmaxCrossEntropy(oneHot, out, undefined, smoothing) as TF.Scalar,
+      apply,
     );
     oneHot.dispose();
     let correct = 0;
@@ -250,7 +320,7 @@ export class Trainer {
       const row = r.output.data.subarray(i * classes, (i + 1) * classes);
       if (row.indexOf(Math.max(...row)) === labels[i]) correct++;
     }
-    return { loss: r.loss, correct };
+    return { loss: r.loss, correct, grads: r.grads };
   }
 
   /** Eval-mode forward (running statistics) with the current parameters. */

@@ -1,6 +1,4 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   learningRateAt,
@@ -13,25 +11,9 @@ import {
 import { buildFixtureGraph, loadFixture, readFixtureWeights } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
 import { Trainer, type TrainerOptions } from '../src/index.js';
+import { strayFromTorch, tmp, torch, torchModel, torchOk, torchSaveState } from './torch-peer.js';
 
-const PYTHON = '/usr/bin/python3';
-const torchOk = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 if (!torchOk) console.log("recipe tests skipped: Debian's python3-torch is missing");
-const replica = join(import.meta.dirname, '..', '..', '..', 'tools', 'conformance', 'python');
-const tmp = mkdtempSync(join(tmpdir(), 'cardinal-recipe-'));
-
-function torch(script: string): string {
-  const r = spawnSync(
-    PYTHON,
-    ['-c', `import sys, json, torch, numpy as np\nsys.path.insert(0, '${replica}')\n${script}`],
-    {
-      encoding: 'utf8',
-      maxBuffer: 1 << 24,
-    },
-  );
-  if (r.status !== 0) throw new Error(r.stderr);
-  return r.stdout;
-}
 
 describe.skipIf(!torchOk)("the training recipe against PyTorch's optimisers and schedulers", () => {
   it("learningRateAt equals torch's OneCycleLR and CosineAnnealingLR, step by step", () => {
@@ -120,18 +102,7 @@ smoothing = 0.0`,
       const theirsPath = join(tmp, 'theirs.safetensors');
       const wd = options.weightDecay ?? 0;
       torch(`
-from timm_replica import read_safetensors, build
-meta = json.load(open('${join(f.dir, 'meta.json')}'))
-sd = read_safetensors('${f.weightsPath}')
-m = build(meta, sd); m.load_state_dict(sd); m.train()
-no_decay = set()
-for name, mod in m.named_modules():
-    if isinstance(mod, torch.nn.BatchNorm2d):
-        no_decay |= {name + '.weight', name + '.bias'}
-named = dict(m.named_parameters())
-no_decay |= {k for k in named if k.endswith('.bias')}
-groups = [{'params': [p for k, p in named.items() if k not in no_decay], 'weight_decay': ${wd}},
-          {'params': [p for k, p in named.items() if k in no_decay], 'weight_decay': 0.0}]
+${torchModel(join(f.dir, 'meta.json'), f.weightsPath, wd)}
 ${setup}
 x = torch.from_numpy(np.load('${join(tmp, 'x.npy')}'))
 y = torch.tensor([(i * 3) % 10 for i in range(16)])
@@ -139,39 +110,11 @@ for _ in range(3):
     opt.zero_grad()
     torch.nn.functional.cross_entropy(m(x), y, label_smoothing=smoothing).backward()
     opt.step(); sched.step()
-out = {k: v.detach().contiguous().numpy().astype(np.float32) for k, v in m.state_dict().items() if v.dtype == torch.float32}
-blob = b''.join(v.tobytes() for v in out.values())
-offs, hdr = 0, {}
-for k, v in out.items():
-    hdr[k] = {'dtype': 'F32', 'shape': list(v.shape), 'data_offsets': [offs, offs + v.nbytes]}; offs += v.nbytes
-h = json.dumps(hdr).encode(); h += b' ' * (-len(h) % 8)
-open('${theirsPath}', 'wb').write(len(h).to_bytes(8, 'little') + h + blob)
+${torchSaveState(theirsPath)}
 `);
       const ours = readSafetensors(readFileSync(join(tmp, 'ours.safetensors')));
       const theirs = readSafetensors(readFileSync(theirsPath));
-      // Every element within 2e-4 of the tensor's scale; or, where Adam's normalisation turned
-      // float noise in a near-zero gradient into a full step of either sign, the difference at
-      // most 2% of the update's size (L2).
-      const initial = readFixtureWeights(f);
-      const moved: string[] = [];
-      for (const [key, t] of theirs) {
-        const o = ours.get(key)!;
-        const w0 = initial.get(key)!.data;
-        const scale = Math.max(1e-3, ...Array.from(t.data as Float32Array, Math.abs));
-        let [d, diff2, update2] = [0, 0, 0];
-        for (let i = 0; i < t.data.length; i++) {
-          const e = Number(o.data[i]) - Number(t.data[i]);
-          d = Math.max(d, Math.abs(e));
-          diff2 += e * e;
-          update2 += (Number(t.data[i]) - Number(w0[i])) ** 2;
-        }
-        const rel = Math.sqrt(diff2 / Math.max(update2, 1e-30));
-        if (d > 2e-4 * scale && rel > 0.02)
-          moved.push(
-            `${key}: max |diff| ${d.toExponential(2)} (scale ${scale.toFixed(3)}), ${(100 * rel).toFixed(1)}% of the update`,
-          );
-      }
-      expect(moved).toEqual([]);
+      expect(strayFromTorch(ours, theirs, readFixtureWeights(f))).toEqual([]);
     },
     120_000,
   );

@@ -1,6 +1,6 @@
 """PyTorch trained on Fashion-MNIST with the recipe `cardinal train` is given, for accuracy.
 
-usage: fashion_recipe_peer.py <config.json> <idx dir> <epochs> <threads> [seed]
+usage: fashion_recipe_peer.py <config.json> <idx dir> <epochs> <threads> [seed] [ranks]
 The network is the plain-torch replica of timm's ResNet (tools/conformance/python) for the same
 config, initialised as timm initialises for training (convolutions kaiming-normal fan-out,
 BatchNorm 1/0 with the last of each block zeroed, Linear PyTorch's default). The recipe is the
@@ -8,7 +8,10 @@ one in BENCHMARKS.md: the published train split less 5,000 held-out images chose
 normalised with the train split's mean and std; a random crop with 2 pixels of black padding and
 a horizontal flip; batch 64; SGD with Nesterov momentum 0.9, lr 0.1, weight decay 5e-4 on
 weights only (not BatchNorm, not biases); OneCycleLR (cosine, 2 warm-up epochs, no momentum
-cycling); label smoothing 0.1. Prints one JSON line per epoch, then the test split's top-1.
+cycling); label smoothing 0.1. With ranks > 1 each batch is split as DistributedDataParallel
+without SyncBatchNorm splits it over that many processes (what `cardinal train --workers` does):
+BatchNorm normalises each part with its own statistics, the gradient is the mean of the parts'
+gradients, and the running statistics are rank 0's (DDP broadcasts rank 0's buffers). Prints one JSON line per epoch, then the test split's top-1.
 """
 import gzip
 import json
@@ -87,6 +90,7 @@ def timm_init(m):
 def main():
     config, idx_dir, epochs, threads = sys.argv[1:5]
     seed = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    ranks = int(sys.argv[6]) if len(sys.argv) > 6 else 1
     epochs = int(epochs)
     torch.set_num_threads(int(threads))
     torch.manual_seed(seed)
@@ -143,7 +147,14 @@ def main():
         loss_sum = 0.0
         for s in range(steps_per_epoch):
             i = perm[s * batch:(s + 1) * batch]
-            loss = F.cross_entropy(m(augment(x_fit[i])), y_fit[i], label_smoothing=0.1)
+            x, y = augment(x_fit[i]), y_fit[i]
+            parts = torch.arange(len(i)).chunk(ranks)
+            bns = [mod for mod in m.modules() if isinstance(mod, torch.nn.BatchNorm2d)]
+            loss = 0
+            for r, part in enumerate(parts):
+                for bn in bns:
+                    bn.momentum = 0.1 if r == 0 else 0.0  # only rank 0's running statistics count
+                loss = loss + F.cross_entropy(m(x[part]), y[part], label_smoothing=0.1) / len(parts)
             opt.zero_grad()
             loss.backward()
             opt.step()

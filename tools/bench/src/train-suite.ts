@@ -1,6 +1,7 @@
-// pnpm bench --suite train [--rounds 3] [--steps 10] [--warmup 3] [--threads 2] [--recipe-epochs N] [--json]
+// pnpm bench --suite train [--rounds 3] [--steps 10] [--warmup 3] [--threads 2] [--recipe-epochs N] [--recipe-ranks 2] [--json]
 // Training throughput, side by side in one run: Cardinal (backend-tfjs on the runtime training
-// selects) against PyTorch (Debian's python3-torch) on the same network, batch, optimiser
+// selects, data-parallel over --threads worker threads where that runtime runs on one, as
+// `cardinal train --workers auto` on a machine of that many cores) against PyTorch (Debian's python3-torch) on the same network, batch, optimiser
 // (SGD, momentum 0.9) and initial weights, warm-up steps excluded on both sides. Rounds
 // alternate the two so that drift of a shared machine falls on both. --recipe-epochs N then
 // trains fashion_resnext in PyTorch with the recipe of its shipped weights (python/
@@ -11,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Trainer } from '@cardinal/backend-tfjs';
+import { ParallelTrainer } from '@cardinal/backend-tfjs/parallel';
 import {
   buildFromJson,
   getZooEntry,
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '3' },
     threads: { type: 'string', default: '2' },
     'recipe-epochs': { type: 'string' },
+    'recipe-ranks': { type: 'string', default: '2' },
     json: { type: 'boolean' },
   },
   strict: true,
@@ -76,7 +78,11 @@ for (const [k, c] of CASES.entries()) {
   const wPath = join(dir, `net${k}.safetensors`);
   writeFileSync(cfgPath, JSON.stringify(c.config));
   writeFileSync(wPath, saveWeights(graph, weights));
-  const trainer = await Trainer.create(graph, weights, {
+  const trainer = await ParallelTrainer.create(graph, weights, {
+    // As many ranks as PyTorch has threads, where the runtime runs on one thread (wasm, cpu).
+    workers: 'auto',
+    batchSize: c.batch,
+    cores: Number(values.threads),
     optimizer: 'sgd',
     learningRate: 0.01,
     momentum: 0.9,
@@ -111,7 +117,7 @@ for (const [k, c] of CASES.entries()) {
     torchThreads = j.threads;
   }
   const runtime = trainer.describe().match(/\((\w+) runtime/)?.[1] ?? '?';
-  trainer.dispose();
+  await trainer.dispose();
   const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)]!;
   const s = summarize(graph);
   rows.push({
@@ -119,7 +125,7 @@ for (const [k, c] of CASES.entries()) {
     params: s.params,
     mmacs_per_image: Number((s.macs / c.batch / 1e6).toFixed(1)),
     batch: c.batch,
-    cardinal: `tfjs ${runtime}, 1 thread`,
+    cardinal: `tfjs ${runtime}, ${trainer.ranks} thread${trainer.ranks > 1 ? 's (data-parallel)' : ''}`,
     cardinal_img_s: Number(median(ours).toFixed(1)),
     pytorch: `${torchThreads} threads`,
     pytorch_img_s: Number(median(theirs).toFixed(1)),
@@ -139,7 +145,15 @@ if (values['recipe-epochs']) {
   writeFileSync(cfgPath, JSON.stringify(CASES[1]!.config));
   const py = spawnSync(
     '/usr/bin/python3',
-    [RECIPE_PEER, cfgPath, DEBIAN_FASHION_MNIST, values['recipe-epochs'], values.threads!],
+    [
+      RECIPE_PEER,
+      cfgPath,
+      DEBIAN_FASHION_MNIST,
+      values['recipe-epochs'],
+      values.threads!,
+      '0',
+      values['recipe-ranks']!,
+    ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
   if (py.status !== 0) throw new Error('the PyTorch recipe run failed (its error is above)');

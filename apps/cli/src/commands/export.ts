@@ -3,7 +3,6 @@ import { graphToDocument } from '@cardinal/core';
 import {
   checkOutputPath,
   isFolder,
-  readInputFile,
   saveModelFolder,
   writeFileAtomic,
 } from '@cardinal/pretrained';

@@ -24,7 +24,7 @@ export const trainHelp = `cardinal train <model | config.json> --data <dir | syn
               [--warmup-epochs 0] [--label-smoothing 0] [--input-size 32] [--train-size N] [--val-size N] [--seed 0]
               [--augment crop-flip|none] [--weights init.safetensors|init.pth [--weights-key K]]
               [--num-classes N] [--freeze stem,layer1,...] [--backbone-lr FACTOR]
-              [--run DIR] [--resume] [--tfjs-backend node-gpu|node|wasm|cpu] [--force] [--json]
+              [--run DIR] [--resume] [--tfjs-backend node-gpu|node|wasm|cpu] [--workers auto|N] [--force] [--json]
   Trains on TensorFlow.js and writes the weights as safetensors with PyTorch names.
   --data synthetic: coloured shapes, 10 classes, made on the fly (1200 train / 300 held-out);
   a folder: one subfolder per class (10% held out); fashion-mnist (Debian's dataset-fashion-mnist)
@@ -40,6 +40,11 @@ export const trainHelp = `cardinal train <model | config.json> --data <dir | syn
   The optimisers and schedules are PyTorch's, update for update: SGD (with --nesterov), Adam,
   AdamW (decoupled decay); --decay weights skips BatchNorm and biases; cosine is LinearLR warm-up
   then CosineAnnealingLR to 0, onecycle is OneCycleLR (cosine; the warm-up is its rising part).
+  --workers N splits each batch over N threads (one tfjs runtime per core), as PyTorch's
+  DistributedDataParallel without SyncBatchNorm splits it over N processes: each thread's BatchNorm
+  normalises its share with that share's statistics, the threads' gradients are averaged and every
+  thread takes the same step; the running statistics are the first thread's. auto (default): one
+  thread per core on wasm and cpu (at least 16 images each), 1 on tfjs-node, which uses every core.
   The run folder (--run, default <out>-run beside --out) gets checkpoint.safetensors (weights,
   optimiser state, epoch) after every epoch, metrics.jsonl and curves.svg; a new run refuses an
   existing folder unless --resume (continue from its checkpoint: the same command with --resume
@@ -99,6 +104,7 @@ export async function trainCommand(
     weights: { type: 'string' },
     'weights-key': { type: 'string' },
     'tfjs-backend': { type: 'string' },
+    workers: { type: 'string', default: 'auto' },
     run: { type: 'string' },
     resume: { type: 'boolean' },
     force: { type: 'boolean' },
@@ -120,6 +126,7 @@ export async function trainCommand(
   const runtimeFlag = values['tfjs-backend'];
   if (runtimeFlag && !['node-gpu', 'node', 'cpu', 'wasm'].includes(runtimeFlag))
     throw new UsageError(`train: unknown --tfjs-backend '${runtimeFlag}'`);
+  const workers = values.workers === 'auto' ? 'auto' : parsePositiveInt(values.workers!, '--workers');
   const spec = positionals[0]!;
   const synthetic = values.data === 'synthetic';
   const idx = !synthetic && isIdxSource(values.data);
@@ -137,6 +144,10 @@ export async function trainCommand(
   const epochs = parsePositiveInt(values.epochs!, '--epochs');
   const batch = parsePositiveInt(values['batch-size']!, '--batch-size');
   const seed = parseIntFlag(values.seed!, '--seed');
+  if (workers !== 'auto' && (workers > 64 || workers * 2 > batch))
+    throw new UsageError(
+      `train: --workers ${workers} does not fit: at most 64, and at least 2 images of each batch (--batch-size ${batch}) per worker`,
+    );
   const trainSize = values['train-size'] ? parsePositiveInt(values['train-size'], '--train-size') : undefined;
   const valSize = values['val-size']
     ? parsePositiveInt(values['val-size'], '--val-size')
@@ -249,8 +260,10 @@ export async function trainCommand(
       });
 
   let tfjs: typeof import('@cardinal/backend-tfjs');
+  let parallel: typeof import('@cardinal/backend-tfjs/parallel');
   try {
     tfjs = await import('@cardinal/backend-tfjs');
+    parallel = await import('@cardinal/backend-tfjs/parallel');
   } catch {
     throw new CliError('training needs the package @cardinal/backend-tfjs');
   }
@@ -272,7 +285,9 @@ export async function trainCommand(
     if (!Object.keys(graph.params).some((k) => k.startsWith(`${m}.`)))
       throw new UsageError(`train: --freeze '${m}' names no module of ${label}`);
   const backboneLr = values['backbone-lr'] ? parseNumber(values['backbone-lr'], '--backbone-lr') : undefined;
-  const trainer = await tfjs.Trainer.create(graph, weights, {
+  const trainer = await parallel.ParallelTrainer.create(graph, weights, {
+    workers,
+    batchSize: batch,
     freeze,
     ...(backboneLr !== undefined
       ? { lrScale: { '': backboneLr, ...Object.fromEntries(head.map((k) => [k, 1])) } }
@@ -287,6 +302,14 @@ export async function trainCommand(
     decay: values.decay as 'all' | 'weights',
     labelSmoothing: parseNumber(values['label-smoothing']!, '--label-smoothing'),
   });
+  // Data-parallel ranks change the BatchNorm statistics: a resume must use as many.
+  const resumedRanks = Number(resumed?.meta.run.workers ?? 1);
+  if (resumed && resumedRanks !== trainer.ranks) {
+    await trainer.dispose();
+    throw new CliError(
+      `${runDir}: the run was made with --workers ${resumedRanks}, not ${trainer.ranks}; resume it with --workers ${resumedRanks}`,
+    );
+  }
   if (resumed) trainer.restoreOptimizerState(resumed.optimizer);
   // Checked last of all: a mistake above leaves no folder behind.
   openRunFolder(runDir, { ...folder, create: true });
@@ -337,7 +360,7 @@ export async function trainCommand(
         writeCheckpoint(runDir, graph, await trainer.weights(), opt, {
           epoch: row.epoch,
           steps: opt.steps,
-          run: runKey,
+          run: { ...runKey, workers: trainer.ranks },
         });
         writeMetrics(runDir, history);
         if (!values.json)
@@ -365,7 +388,7 @@ export async function trainCommand(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     bar?.stop();
-    trainer.dispose();
+    await trainer.dispose();
   }
   const last = history[history.length - 1];
   if (values.json) {

@@ -1,0 +1,35 @@
+// One replica of a ParallelTrainer: a Trainer in a worker thread that computes the gradients of
+// its share of each batch and takes the same optimiser step as every other rank.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { FromWorker, ToWorker, WorkerInit } from './parallel-protocol.js';
+import { Trainer } from './train.js';
+
+const port = parentPort;
+if (!port) throw new Error('parallel-worker runs as a worker thread of a ParallelTrainer');
+const send = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+async function handle(trainer: Trainer, m: ToWorker): Promise<void> {
+  if (m.kind === 'step') {
+    const r = await trainer.computeGradients(m.x, m.labels);
+    send({ kind: 'grads', loss: r.loss, correct: r.correct, grads: r.grads }, [
+      r.grads.buffer as ArrayBuffer,
+    ]);
+  } else if (m.kind === 'apply') trainer.applyGradients(m.grads);
+  else if (m.kind === 'restore') trainer.restoreOptimizerState(m.state);
+  else send({ kind: 'weights', weights: await trainer.weights() });
+}
+
+const init = workerData as WorkerInit;
+try {
+  const trainer = await Trainer.create(init.graph, init.weights, init.options);
+  // Messages are handled one at a time, in the order sent.
+  let queue = Promise.resolve();
+  port.on('message', (m: ToWorker) => {
+    queue = queue
+      .then(() => handle(trainer, m))
+      .catch((e: unknown) => send({ kind: 'error', message: e instanceof Error ? e.message : String(e) }));
+  });
+  send({ kind: 'ready' });
+} catch (e) {
+  send({ kind: 'error', message: e instanceof Error ? e.message : String(e) });
+}
