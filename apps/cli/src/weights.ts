@@ -1,6 +1,15 @@
 import { extname } from 'node:path';
-import { type Graph, initTestWeights, initWeights, loadWeights, type WeightMap } from '@cardinal/core';
-import { loadWeightsFile, readInputFile, readWeightsFile } from '@cardinal/pretrained';
+import {
+  type ChannelNormalisation,
+  type Graph,
+  initTestWeights,
+  initWeights,
+  loadWeights,
+  storedClasses,
+  storedNormalisation,
+  type WeightMap,
+} from '@cardinal/core';
+import { loadWeightsFile, readInputFile, readWeightsFile, weightsMetadata } from '@cardinal/pretrained';
 import { localWeights, type ModelSource } from './model-source.js';
 
 export interface WeightsSource {
@@ -80,4 +89,19 @@ export async function commandWeights(
     ...(options.init ? { init: options.init } : {}),
     ...(options.replaceHead ? { replaceHead: options.replaceHead } : {}),
   });
+}
+
+/**
+ * What `cardinal train` stored with a weights file (safetensors): the normalisation it trained
+ * with and the class names; nothing for other files.
+ */
+export function storedTraining(path: string | undefined): {
+  normalisation?: ChannelNormalisation;
+  classes?: string[];
+} {
+  if (!path || extname(path).toLowerCase() !== '.safetensors') return {};
+  const meta = weightsMetadata(path);
+  const normalisation = storedNormalisation(meta, path);
+  const classes = storedClasses(meta);
+  return { ...(normalisation ? { normalisation } : {}), ...(classes ? { classes } : {}) };
 }

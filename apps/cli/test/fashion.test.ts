@@ -183,6 +183,66 @@ describe.skipIf(!installed)('fashion_resnext: the zoo entry with the weights Car
   );
 });
 
+describe.skipIf(!installed || !torchOk)('fashion_resnext: classify by name', () => {
+  it("reads real test images as PNG files with the weights' own normalisation and class names: PyTorch's logits", async () => {
+    const shipped = shippedWeightsFile('fashion_resnext')!;
+    const configFile = join(SHIPPED_WEIGHTS_DIR, 'fashion_resnext.json');
+    // PIL writes the first four test images as PNG files; PyTorch scores the same pixels.
+    const py = spawnSync(
+      DEBIAN_PYTHON,
+      [
+        '-c',
+        `
+import gzip, json, sys, numpy as np, torch
+from PIL import Image
+sys.path.insert(0, '${join(import.meta.dirname, '..', '..', '..', 'tools', 'conformance', 'python')}')
+from timm_replica import read_safetensors, ResNet
+sd = read_safetensors('${shipped}')
+raw = open('${shipped}', 'rb').read()
+meta = json.loads(raw[8:8 + int.from_bytes(raw[:8], 'little')])['__metadata__']
+norm = json.loads(meta['cardinal.normalize'])
+m = ResNet(sd, json.load(open('${configFile}'))); m.load_state_dict(sd); m.eval()
+x = np.frombuffer(gzip.open('${DEBIAN_FASHION_MNIST}/t10k-images-idx3-ubyte.gz').read()[16:16 + 4 * 784], dtype=np.uint8).reshape(4, 28, 28)
+for i in range(4): Image.fromarray(x[i]).save('${tmp}/test%d.png' % i)
+t = torch.from_numpy(((x.astype(np.float32) / 255 - norm['mean'][0]) / norm['std'][0]).reshape(4, 1, 28, 28))
+with torch.no_grad(): print(json.dumps(m(t).tolist()))
+`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(py.status, py.stderr).toBe(0);
+    const theirs = JSON.parse(py.stdout) as number[][];
+    const files = [0, 1, 2, 3].map((i) => join(tmp, `test${i}.png`));
+    const r = await cli('classify', '--model', 'fashion_resnext', ...files, '--top', '10', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const ours = JSON.parse(r.stdout) as {
+      results: { top: { index: number; label: string; logit: number }[] }[];
+    };
+    expect(ours.results).toHaveLength(4);
+    for (const [i, result] of ours.results.entries()) {
+      expect(result.top).toHaveLength(10);
+      for (const c of result.top)
+        expect(c.logit, `image ${i}, class ${c.index}`).toBeCloseTo(theirs[i]![c.index]!, 4);
+    }
+    // The class names are the ones training stored (Fashion-MNIST's), not "class 9".
+    const labels = ours.results.flatMap((res) => res.top.map((c) => c.label));
+    expect(new Set(labels)).toEqual(
+      new Set([
+        'T-shirt/top',
+        'Trouser',
+        'Pullover',
+        'Dress',
+        'Coat',
+        'Sandal',
+        'Shirt',
+        'Sneaker',
+        'Bag',
+        'Ankle boot',
+      ]),
+    );
+  }, 120_000);
+});
+
 describe('bad IDX data: one line, exit 1, nothing written', () => {
   const idx = (magic: number, dims: number[], data: Uint8Array) => {
     const head = Buffer.alloc(4 + 4 * dims.length);

@@ -12,9 +12,9 @@ import { parse, parsePositiveInt, parseThreads } from '../args.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { CliError, UsageError } from '../errors.js';
 import { readLabels } from '../labels.js';
-import { ModelSource } from '../model-source.js';
+import { localWeights, ModelSource } from '../model-source.js';
 import { progressBar } from '../ui.js';
-import { commandWeights } from '../weights.js';
+import { commandWeights, storedTraining } from '../weights.js';
 import { PREPROCESS_OPTIONS, preprocessConfig } from './preprocess.js';
 
 export const classifyHelp = `cardinal classify <image | folder>... --model <model | config.json | folder | model.onnx | hf-hub:org/name>
@@ -116,15 +116,32 @@ export async function classifyCommand(
   const inputs: (string | undefined)[] = [...files, ...model.files, values.weights, values.labels];
   for (const o of [values.csv, values.features, featureOrder]) if (o) checkOutputPath(o, force, inputs);
 
-  const cfg = preprocessConfig(model, values);
+  // Weights `cardinal train` made carry the normalisation they were trained with (on whole
+  // images: no crop) and the class names; --mean, --std, --crop-pct and --labels still win.
+  const weightsPath = (await localWeights(values.weights)) ?? model.defaultWeights();
+  const trained = storedTraining(weightsPath);
+  const base = preprocessConfig(model, values);
+  const stored = trained.normalisation;
+  if (stored && stored.mean.length !== base.channels)
+    throw new CliError(
+      `${weightsPath}: the weights were trained on ${stored.mean.length}-channel images, the model takes ${base.channels}`,
+    );
+  const cfg = {
+    ...base,
+    ...(stored && !values.mean ? { mean: stored.mean } : {}),
+    ...(stored && !values.std ? { std: stored.std } : {}),
+    ...(stored && !values['crop-pct'] ? { cropPct: 1 } : {}),
+  };
   const { graph, label } = model.load([1, cfg.channels, ...cfg.inputSize]);
   const classes = graph.tensors[graph.outputs[0]!]!.shape[1]!;
-  const labels = values.labels ? readLabels(values.labels) : model.pretrained()?.labelNames;
+  const labels = values.labels
+    ? readLabels(values.labels)
+    : (trained.classes ?? model.pretrained()?.labelNames);
   if (labels && labels.length !== classes)
     throw new CliError(
       `${values.labels ?? model.spec}: ${labels.length} labels for a model of ${classes} classes`,
     );
-  const weights = await commandWeights(graph, model, values, inputs, err);
+  const weights = await commandWeights(graph, model, { ...values, weights: weightsPath }, inputs, err);
   const bar = values.json
     ? { update() {}, stop() {} }
     : progressBar(`classifying on ${backend.name}`, 'images');

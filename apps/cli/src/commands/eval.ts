@@ -1,18 +1,12 @@
-import {
-  ClassificationMetrics,
-  type ClassificationReport,
-  confusionSvg,
-  storedNormalisation,
-  type Tensor,
-} from '@cardinal/core';
-import { checkOutputPath, weightsMetadata, writeFileAtomic } from '@cardinal/pretrained';
+import { ClassificationMetrics, type ClassificationReport, confusionSvg, type Tensor } from '@cardinal/core';
+import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
 import { parse, parsePositiveInt, parseSize } from '../args.js';
 import { loadBackend } from '../backends.js';
 import { idxData, isIdxSource } from '../data/idx.js';
 import { photoFolder, photoTransform, type TrainData, tensorData } from '../data/source.js';
 import { CliError, UsageError } from '../errors.js';
 import { localWeights, ModelSource } from '../model-source.js';
-import { commandWeights } from '../weights.js';
+import { commandWeights, storedTraining } from '../weights.js';
 
 export const evalHelp = `cardinal eval <model | config.json | model.onnx> [--weights W] --data <fashion-mnist | idx dir | image folder>
               [--split test|train] [--backend onnx|tfjs|webgpu|reference] [--batch-size 100]
@@ -73,10 +67,7 @@ export async function evalCommand(
   }
   // The weights first: they may carry the normalisation they were trained with.
   const weightsPath = (await localWeights(values.weights)) ?? model.defaultWeights();
-  const stored =
-    weightsPath && !/\.onnx$/i.test(weightsPath)
-      ? storedNormalisation(weightsMetadata(weightsPath), weightsPath)
-      : undefined;
+  const stored = storedTraining(weightsPath).normalisation;
   let ds: TrainData;
   if (isIdxSource(values.data)) {
     if (stored && stored.mean.length !== 1)

@@ -1,11 +1,6 @@
 import { basename, extname, join } from 'node:path';
 import { graphToDocument } from '@cardinal/core';
-import {
-  checkOutputPath,
-  isFolder,
-  saveModelFolder,
-  writeFileAtomic,
-} from '@cardinal/pretrained';
+import { checkOutputPath, isFolder, saveModelFolder, writeFileAtomic } from '@cardinal/pretrained';
 import { writeTritonModel } from '@cardinal/serve';
 import { parse, parsePositiveInt, parseSize } from '../args.js';
 import { CliError, UsageError } from '../errors.js';

@@ -1,5 +1,7 @@
 // What `cardinal train` stores in a safetensors file's metadata beside the weights: the
 // normalisation the model was trained with and its class names. Pure parsing (browser and Node).
+// Weights with a stored normalisation were trained on whole images at the model's input size
+// (IDX data: no crop), so a reader classifying other images resizes them whole (crop_pct 1).
 import { SafetensorsError } from '../errors.js';
 
 /** Per-channel normalisation of pixels in [0, 1]: (x - mean) / std. */
