@@ -4,7 +4,15 @@ import { loadWeights, randomNormal, readSafetensors, saveWeights, writeNpy } fro
 import { buildFixtureGraph, loadFixture, readFixtureWeights } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
 import { autoRanks, ParallelTrainer } from '../src/parallel.js';
-import { strayFromTorch, tmp, torch, torchModel, torchOk, torchSaveState } from './torch-peer.js';
+import {
+  NESTEROV_ONE_CYCLE,
+  strayFromTorch,
+  tmp,
+  torch,
+  torchModel,
+  torchOk,
+  torchSaveState,
+} from './torch-peer.js';
 
 if (!torchOk) console.log("data-parallel tests against PyTorch skipped: Debian's python3-torch is missing");
 
@@ -32,13 +40,7 @@ describe.skipIf(!torchOk)(
       const trainer = await ParallelTrainer.create(graph, weights, {
         runtime: 'wasm',
         workers: 2,
-        optimizer: 'sgd',
-        momentum: 0.9,
-        nesterov: true,
-        weightDecay: 5e-4,
-        decay: 'weights',
-        schedule: { kind: 'onecycle', base: 0.01, totalSteps: 4, warmupSteps: 1 },
-        labelSmoothing: 0.1,
+        ...NESTEROV_ONE_CYCLE.options,
       });
       let replica: Awaited<ReturnType<ParallelTrainer['replicaWeights']>>;
       let ours: Awaited<ReturnType<ParallelTrainer['weights']>>;
@@ -59,8 +61,7 @@ describe.skipIf(!torchOk)(
       const theirsPath = join(tmp, 'dp-theirs.safetensors');
       torch(`
 ${torchModel(join(f.dir, 'meta.json'), f.weightsPath, 5e-4)}
-opt = torch.optim.SGD(groups, lr=0.01, momentum=0.9, nesterov=True)
-sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.01, total_steps=4, pct_start=2/4, anneal_strategy='cos', cycle_momentum=False)
+${NESTEROV_ONE_CYCLE.torch}
 x = torch.from_numpy(np.load('${join(tmp, 'dp-x.npy')}'))
 y = torch.tensor([(i * 7) % 10 for i in range(15)])
 bns = [mod for mod in m.modules() if isinstance(mod, torch.nn.BatchNorm2d)]
@@ -72,7 +73,7 @@ for _ in range(3):
     for r, part in enumerate([slice(0, 8), slice(8, 15)]):
         for bn in bns:
             bn.momentum = 0.1 if r == 0 else 0.0
-        loss = loss + torch.nn.functional.cross_entropy(m(x[part]), y[part], label_smoothing=0.1) / 2
+        loss = loss + torch.nn.functional.cross_entropy(m(x[part]), y[part], label_smoothing=smoothing) / 2
     loss.backward()
     opt.step(); sched.step()
 ${torchSaveState(theirsPath)}

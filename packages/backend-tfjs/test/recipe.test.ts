@@ -11,7 +11,15 @@ import {
 import { buildFixtureGraph, loadFixture, readFixtureWeights } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
 import { Trainer, type TrainerOptions } from '../src/index.js';
-import { strayFromTorch, tmp, torch, torchModel, torchOk, torchSaveState } from './torch-peer.js';
+import {
+  NESTEROV_ONE_CYCLE,
+  strayFromTorch,
+  tmp,
+  torch,
+  torchModel,
+  torchOk,
+  torchSaveState,
+} from './torch-peer.js';
 
 if (!torchOk) console.log("recipe tests skipped: Debian's python3-torch is missing");
 
@@ -55,18 +63,8 @@ smoothing = 0.0`,
     ],
     [
       'SGD, Nesterov momentum, weight decay skipping BatchNorm and biases, one-cycle, label smoothing',
-      {
-        optimizer: 'sgd',
-        momentum: 0.9,
-        nesterov: true,
-        weightDecay: 5e-4,
-        decay: 'weights',
-        schedule: { kind: 'onecycle', base: 0.01, totalSteps: 4, warmupSteps: 1 },
-        labelSmoothing: 0.1,
-      },
-      `opt = torch.optim.SGD(groups, lr=0.01, momentum=0.9, nesterov=True)
-sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.01, total_steps=4, pct_start=2/4, anneal_strategy='cos', cycle_momentum=False)
-smoothing = 0.1`,
+      NESTEROV_ONE_CYCLE.options,
+      NESTEROV_ONE_CYCLE.torch,
     ],
     [
       'AdamW, decoupled weight decay skipping BatchNorm and biases, cosine',

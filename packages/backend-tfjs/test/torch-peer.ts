@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Tensor } from '@cardinal/core';
+import type { TrainerOptions } from '../src/index.js';
 
 const PYTHON = '/usr/bin/python3';
 export const torchOk = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
@@ -21,6 +22,26 @@ export function torch(script: string): string {
   if (r.status !== 0) throw new Error(r.stderr);
   return r.stdout;
 }
+
+/**
+ * One recipe on both sides: SGD with Nesterov momentum, weight decay skipping BatchNorm and
+ * biases, one-cycle over 4 steps, label smoothing; `torch` defines `opt`, `sched` and `smoothing`
+ * over torchModel's `groups` (made with weight decay 5e-4).
+ */
+export const NESTEROV_ONE_CYCLE: { options: TrainerOptions; torch: string } = {
+  options: {
+    optimizer: 'sgd',
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 5e-4,
+    decay: 'weights',
+    schedule: { kind: 'onecycle', base: 0.01, totalSteps: 4, warmupSteps: 1 },
+    labelSmoothing: 0.1,
+  },
+  torch: `opt = torch.optim.SGD(groups, lr=0.01, momentum=0.9, nesterov=True)
+sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.01, total_steps=4, pct_start=2/4, anneal_strategy='cos', cycle_momentum=False)
+smoothing = 0.1`,
+};
 
 /** Python: `m`, the fixture's model in train mode, and `groups`, its parameters with weight decay `wd` on weights only. */
 export function torchModel(metaPath: string, weightsPath: string, wd: number): string {
