@@ -53,6 +53,7 @@ function setup(): void {
     ['shape-3d.json', [1, 3, 32]],
   ] as const)
     writeFileSync(at(name), JSON.stringify({ ...meta, input_shape: shape }));
+  writeFileSync(at('serve-replicas.json'), JSON.stringify([{ model: 'meta.json', replicas: '2' }]));
   writeFileSync(
     at('limits.json'),
     JSON.stringify({ block: 'Bottleneck', layers: Array(8).fill(256), channels: Array(8).fill(65536) }),
@@ -324,6 +325,20 @@ const CASES: Case[] = [
     args: ['run', 'resnet18', '--random-input', '--threads', '100000'],
     code: 2,
     message: /--threads must be at most 256/,
+    within: 2000,
+  },
+  {
+    name: 'serve --replicas 1000',
+    args: ['serve', 'meta.json', '--port', '0', '--replicas', '1000'],
+    code: 2,
+    message: /--replicas must be at most 64, got 1000/,
+    within: 2000,
+  },
+  {
+    name: 'serve --config with replicas as a string',
+    args: ['serve', '--config', 'serve-replicas.json', '--port', '0'],
+    code: 1,
+    message: /serve-replicas\.json: models\[0\]: expected .*"replicas"\? of 1\.\.64/,
     within: 2000,
   },
   // 7. keys named after Object.prototype members are unexpected keys like any other.

@@ -40,7 +40,7 @@ const body = JSON.stringify({
 });
 
 describe('cardinal serve, the process', () => {
-  it('SIGTERM under load: every accepted request answered right, readiness false, exit 0', async () => {
+  it('SIGTERM under load, with two replicas: every accepted request answered right, readiness false, exit 0', async () => {
     const { child, url, stderr } = await start([
       join(fx.dir, 'meta.json'),
       '--weights',
@@ -49,6 +49,9 @@ describe('cardinal serve, the process', () => {
       '0',
       '--name',
       'tiny',
+      // Two copies of the model: both drain what they hold before the process exits.
+      '--replicas',
+      '2',
     ]);
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     let stop = false;

@@ -1,10 +1,17 @@
 import type { Tensor } from '@cardinal/core';
+import { BatchSizeTuner } from './batch-size.js';
 import type { SharedBufferPool } from './buffer-pool.js';
 
 /** The queue is full: answer 503 with Retry-After instead of growing without limit. */
 export class QueueFullError extends Error {
   override name = 'QueueFullError';
 }
+
+/**
+ * One replica of the model: runs a batch ([n, ...], the model's input) to its outputs. Calls
+ * handed to it while one runs are run after it, in order (the batcher's timing assumes so).
+ */
+export type BatchRunner = (x: Tensor) => Promise<Record<string, Tensor>>;
 
 export interface BatcherOptions {
   /** Samples in one backend call, at most (a request larger than this runs alone). 1 turns batching off. */
@@ -17,7 +24,12 @@ export interface BatcherOptions {
   maxDelayMs: number;
   /** Requests waiting (not running), at most; past it, submit throws QueueFullError. */
   maxQueue: number;
-  /** Called with each batch's size in samples, and its time from handing it to the backend to its result. */
+  /**
+   * Limit batches to the size, up to maxBatch, that the backend runs at the least time per
+   * sample, as measured while serving (BatchSizeTuner); default true. Off: always up to maxBatch.
+   */
+  tune?: boolean;
+  /** Called with each batch's size in samples, and its run time (not its wait behind another call). */
   onBatch?: (samples: number, seconds: number) => void;
   /** Where batches get their memory (reused across batches); fresh buffers otherwise. */
   pool?: SharedBufferPool;
@@ -51,33 +63,51 @@ function rows(t: Tensor, start: number, n: number): Tensor {
 }
 
 /**
- * Calls handed to the backend at once: the one running, and a full batch behind it, so the
- * backend starts it the moment the first ends instead of idling while the event loop answers
- * the first batch's requests and forms the next.
- */
-const MAX_IN_FLIGHT = 2;
-
-/**
- * Dynamic batching for one model: concurrent requests are gathered until `maxBatch` samples or
- * `maxDelayMs` after the first, run as one call, and the outputs split back. While a call runs,
- * a full batch may follow it into the backend; a partial one waits and grows until the backend
- * is free (it has waited already).
+ * Dynamic batching for one model: concurrent requests are gathered until the batch limit or
+ * `maxDelayMs` after the first, run as one call, and the outputs split back. The limit is
+ * `maxBatch`, or with `tune` the size the backend runs cheapest per sample. Several replicas
+ * run a batch each at the same time. While every replica is busy, a full batch may follow a
+ * running one into the backend (one behind each replica at most), so a replica starts it the
+ * moment it is free instead of idling while the event loop answers the batch before and forms
+ * the next; a partial batch waits and grows until a replica is free (it has waited already).
  */
 export class DynamicBatcher {
   private readonly queue: Pending[] = [];
+  private readonly runners: readonly BatchRunner[];
+  /** Calls each replica holds (running, or queued behind its running one). */
+  private readonly held: number[];
+  /** When each replica's last call ended: a call queued behind it started running then. */
+  private readonly lastDone: number[];
   private running = 0;
   private timer: NodeJS.Timeout | undefined;
   private idle: (() => void)[] = [];
   private arriving = 0;
+  private readonly tuner: BatchSizeTuner | undefined;
 
   constructor(
-    private readonly run: (x: Tensor) => Promise<Record<string, Tensor>>,
+    run: BatchRunner | readonly BatchRunner[],
     private readonly options: BatcherOptions,
-  ) {}
+  ) {
+    this.runners = typeof run === 'function' ? [run] : run;
+    if (this.runners.length === 0) throw new Error('DynamicBatcher: no replica to run batches on');
+    this.held = this.runners.map(() => 0);
+    this.lastDone = this.runners.map(() => 0);
+    if (options.maxBatch > 1 && options.tune !== false) this.tuner = new BatchSizeTuner(options.maxBatch);
+  }
 
   /** Requests waiting, not yet running. */
   get depth(): number {
     return this.queue.length;
+  }
+
+  /** The most samples a batch holds now (maxBatch, or what tuning found cheapest). */
+  get batchLimit(): number {
+    return this.tuner?.limit ?? this.options.maxBatch;
+  }
+
+  /** Run time per sample by batch size, as tuning measured it lately (empty without tuning). */
+  sampleCosts(): Map<number, number> {
+    return this.tuner?.measured() ?? new Map();
   }
 
   /** Runs `x` ([n, ...], the model's input) in some batch; resolves to its own rows of every output. */
@@ -113,15 +143,25 @@ export class DynamicBatcher {
     return n;
   }
 
+  /** Samples a batch may take from the queue: one each is left for the other replicas. */
+  private available(): number {
+    return this.queuedSamples() - (this.runners.length - 1);
+  }
+
+  private nextLimit(): number {
+    return this.tuner?.nextLimit(this.available()) ?? this.options.maxBatch;
+  }
+
   private schedule(): void {
-    if (this.queue.length === 0 || this.running >= MAX_IN_FLIGHT) return;
-    const full = this.queuedSamples() >= this.options.maxBatch;
-    // Behind a running call only a full batch goes; a partial one keeps gathering meanwhile.
-    if (this.running > 0) {
+    if (this.queue.length === 0 || this.running >= 2 * this.runners.length) return;
+    const limit = this.nextLimit();
+    const full = this.queuedSamples() >= limit;
+    // Behind running calls only a full batch goes; a partial one keeps gathering meanwhile.
+    if (this.running >= this.runners.length) {
       if (full) this.flush();
       return;
     }
-    if (this.options.maxBatch <= 1 || this.arriving === 0 || full) {
+    if (limit <= 1 || this.arriving === 0 || full) {
       this.flush();
       return;
     }
@@ -131,27 +171,41 @@ export class DynamicBatcher {
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.running >= MAX_IN_FLIGHT || this.queue.length === 0) return;
+    if (this.running >= 2 * this.runners.length || this.queue.length === 0) return;
+    const available = this.available();
+    const limit = this.tuner?.nextLimit(available) ?? this.options.maxBatch;
+    this.tuner?.formedOne(available);
     const batch: Pending[] = [this.queue.shift()!];
     let samples = batch[0]!.x.shape[0]!;
-    while (this.queue.length && samples + this.queue[0]!.x.shape[0]! <= this.options.maxBatch) {
+    while (this.queue.length && samples + this.queue[0]!.x.shape[0]! <= limit) {
       const p = this.queue.shift()!;
       samples += p.x.shape[0]!;
       batch.push(p);
     }
+    // The replica holding the fewest calls (the first of those): an idle one while there is one.
+    let replica = 0;
+    for (let r = 1; r < this.held.length; r++) if (this.held[r]! < this.held[replica]!) replica = r;
+    this.held[replica]!++;
     this.running++;
-    void this.execute(batch, samples);
+    void this.execute(batch, samples, replica);
   }
 
-  private async execute(batch: Pending[], samples: number): Promise<void> {
-    const t0 = performance.now();
+  private async execute(batch: Pending[], samples: number, replica: number): Promise<void> {
+    const handedOver = performance.now();
     const x = concat(
       batch.map((p) => p.x),
       this.options.pool,
     );
     try {
-      const out = await this.run(x);
-      this.options.onBatch?.(samples, (performance.now() - t0) / 1000);
+      const out = await this.runners[replica]!(x);
+      // A replica runs its calls one after another, in order (backend-onnx's worker thread, a
+      // session, a device queue): this one started when it was handed over, or when the call
+      // before it on this replica ended, whichever came later.
+      const done = performance.now();
+      const seconds = (done - Math.max(handedOver, this.lastDone[replica]!)) / 1000;
+      this.lastDone[replica] = done;
+      this.tuner?.observe(samples, seconds);
+      this.options.onBatch?.(samples, seconds);
       let start = 0;
       for (const p of batch) {
         const n = p.x.shape[0]!;
@@ -161,14 +215,16 @@ export class DynamicBatcher {
         start += n;
       }
     } catch (e) {
+      this.lastDone[replica] = performance.now();
       for (const p of batch) p.reject(e);
     } finally {
       // The batch's own memory (not a lone request's) is free once the run is over.
       if (batch.length > 1 && x.data.buffer instanceof SharedArrayBuffer)
         this.options.pool?.give(x.data.buffer);
+      this.held[replica]!--;
       this.running--;
-      // With the backend free, whatever waits goes now; with a call still running, a full batch.
-      if (this.running === 0 && this.queue.length) this.flush();
+      // With a replica free, whatever waits goes now; with all busy, a full batch.
+      if (this.running < this.runners.length && this.queue.length) this.flush();
       else if (this.queue.length) this.schedule();
       else if (this.running === 0) for (const r of this.idle.splice(0)) r();
     }

@@ -28,6 +28,18 @@ export class ServerMetrics {
     labelNames: ['model'] as const,
     registers: [this.registry],
   });
+  readonly batchLimit = new Gauge({
+    name: 'cardinal_batch_limit',
+    help: 'The most samples a batch holds now, by model: max-batch, or the size the backend was measured to run cheapest per sample.',
+    labelNames: ['model'] as const,
+    registers: [this.registry],
+  });
+  readonly sampleCost = new Gauge({
+    name: 'cardinal_batch_sample_seconds',
+    help: 'Run time per sample of batches of each size, as the batch-size tuner measured it lately (median), by model.',
+    labelNames: ['model', 'size'] as const,
+    registers: [this.registry],
+  });
   readonly batchSize = new Histogram({
     name: 'cardinal_batch_size',
     help: 'Samples per backend call, by model.',

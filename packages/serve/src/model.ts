@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import {
   type Backend,
   type CompileOptions,
@@ -23,6 +24,13 @@ export interface ModelEntry {
   preprocess?: PreprocessConfig;
   labels?: readonly string[];
   batching?: Partial<BatcherOptions>;
+  /**
+   * Copies of the compiled model that run batches at the same time (default 1). On a CPU, two
+   * single-threaded sessions keep both cores busy through the server's own work, where one
+   * two-threaded session stalls at every operator whenever another thread runs. Without
+   * `compile.intraOpNumThreads`, each replica gets the cores divided among the replicas.
+   */
+  replicas?: number;
 }
 
 export const DEFAULT_BATCHING: Omit<BatcherOptions, 'onBatch'> = {
@@ -41,7 +49,7 @@ export class ServedModel {
   readonly batcher: DynamicBatcher;
   private constructor(
     entry: ModelEntry,
-    private readonly exe: Executable,
+    private readonly exes: readonly Executable[],
     onBatch: (model: string, samples: number, seconds: number) => void,
     pool: SharedBufferPool | undefined,
   ) {
@@ -52,7 +60,9 @@ export class ServedModel {
     this.labels = entry.labels;
     this.platform = `cardinal_${entry.backend.name}`;
     const input = entry.graph.inputs[0]!.name;
-    this.batcher = new DynamicBatcher((x) => this.exe.run({ [input]: x }), {
+    // The batcher hands each batch to a replica of its choosing.
+    const runners = exes.map((exe) => (x: Tensor) => exe.run({ [input]: x }));
+    this.batcher = new DynamicBatcher(runners, {
       ...DEFAULT_BATCHING,
       ...entry.batching,
       onBatch: (samples, seconds) => onBatch(this.name, samples, seconds),
@@ -65,14 +75,32 @@ export class ServedModel {
     onBatch: (model: string, samples: number, seconds: number) => void,
     pool?: SharedBufferPool,
   ): Promise<ServedModel> {
+    const replicas = entry.replicas ?? 1;
+    if (!Number.isSafeInteger(replicas) || replicas < 1)
+      throw new Error(`serve: ${entry.name}: replicas must be a positive integer, got ${replicas}`);
     // A server reads and writes requests between runs: runtime threads that spin while idle
-    // (ONNX Runtime's default) would take the cores that work needs. Backends without the
-    // option ignore it.
+    // (ONNX Runtime's default) would take the cores that work needs. Backends without these
+    // options ignore them.
     // onnxruntime-node runs a session on the calling thread, blocking the event loop for a whole
     // run: in a worker thread, health probes, metrics and new requests are answered meanwhile.
-    const compile = { allowSpinning: false, worker: true, ...entry.compile } as CompileOptions;
-    const exe = await entry.backend.compile(entry.graph, entry.weights, compile);
-    return new ServedModel(entry, exe, onBatch, pool);
+    // Replicas share the cores unless told otherwise.
+    const runtime: Record<string, unknown> = { allowSpinning: false, worker: true };
+    if (replicas > 1) runtime.intraOpNumThreads = Math.max(1, Math.floor(availableParallelism() / replicas));
+    const compile = { ...runtime, ...entry.compile } as CompileOptions;
+    const exes: Executable[] = [];
+    try {
+      for (let i = 0; i < replicas; i++)
+        exes.push(await entry.backend.compile(entry.graph, entry.weights, compile));
+    } catch (e) {
+      for (const exe of exes) exe.dispose();
+      throw e;
+    }
+    return new ServedModel(entry, exes, onBatch, pool);
+  }
+
+  /** How many copies of the model run batches at the same time. */
+  get replicas(): number {
+    return this.exes.length;
   }
 
   infer(x: Tensor): Promise<Record<string, Tensor>> {
@@ -96,10 +124,11 @@ export class ServedModel {
   }
 
   describe(): string {
-    return this.exe.describe();
+    const one = this.exes[0]!.describe();
+    return this.exes.length > 1 ? `${one}, ${this.exes.length} replicas` : one;
   }
 
   dispose(): void {
-    this.exe.dispose();
+    for (const exe of this.exes) exe.dispose();
   }
 }

@@ -218,7 +218,12 @@ export async function serve(
     },
   );
   app.get('/metrics', async (_req, reply) => {
-    for (const m of models.values()) metrics.queueDepth.set({ model: m.name }, m.batcher.depth);
+    for (const m of models.values()) {
+      metrics.queueDepth.set({ model: m.name }, m.batcher.depth);
+      metrics.batchLimit.set({ model: m.name }, m.batcher.batchLimit);
+      for (const [size, seconds] of m.batcher.sampleCosts())
+        metrics.sampleCost.set({ model: m.name, size: String(size) }, seconds);
+    }
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 

@@ -30,15 +30,23 @@ function entry(batching: ModelEntry['batching'] = {}, backend: Backend = onnxBac
   return { name: 'tiny', graph, weights, backend, batching };
 }
 
-/** The ONNX backend taking 50 ms more per call, as a large model would: a queue forms for certain. */
+/**
+ * The ONNX backend taking 50 ms more per call, as a large model would: a queue forms for certain.
+ * Its calls run one after another, as on one device (or backend-onnx's worker thread).
+ */
 const slowBackend: Backend = {
   ...onnxBackend,
   async compile(graph, weights, options) {
     const exe = await onnxBackend.compile(graph, weights, options);
+    let tail: Promise<unknown> = Promise.resolve();
     return {
-      run: async (inputs) => {
-        await new Promise((r) => setTimeout(r, 50));
-        return exe.run(inputs);
+      run: (inputs) => {
+        const result = tail.then(async () => {
+          await new Promise((r) => setTimeout(r, 50));
+          return exe.run(inputs);
+        });
+        tail = result.catch(() => undefined);
+        return result;
       },
       dispose: () => exe.dispose(),
       describe: () => exe.describe(),
@@ -274,7 +282,72 @@ describe('cardinal serve (Open Inference Protocol)', () => {
     expect(batchesTogether).toBeLessThan(16);
     expect(after).toMatch(/cardinal_requests_total\{route="\/v2\/models\/:name\/infer",status="200"\}/);
     expect(after).toMatch(/cardinal_request_duration_seconds_bucket/);
+    // The tuner's measure of a lone sample: the slow backend's 50 ms and the tiny model's run.
+    const lone = Number(
+      /^cardinal_batch_sample_seconds\{model="tiny",size="1"\} ([\d.e+-]+)/m.exec(after)?.[1],
+    );
+    expect(lone).toBeGreaterThanOrEqual(0.05);
+    expect(lone).toBeLessThan(0.2);
+    expect(after).toMatch(/^cardinal_batch_limit\{model="tiny"\} [1-8]$/m);
     await batching.close();
+  });
+
+  it('replicas: two copies of the model run batches side by side, every response its own unbatched result', async () => {
+    // The slow backend, counting for each copy compiled the calls it was given and held at once.
+    const copies: { calls: number; held: number; mostHeld: number }[] = [];
+    const counting: Backend = {
+      ...slowBackend,
+      async compile(graph, weights, options) {
+        const exe = await slowBackend.compile(graph, weights, options);
+        const copy = { calls: 0, held: 0, mostHeld: 0 };
+        copies.push(copy);
+        return {
+          ...exe,
+          run: async (inputs) => {
+            copy.calls++;
+            copy.mostHeld = Math.max(copy.mostHeld, ++copy.held);
+            try {
+              return await exe.run(inputs);
+            } finally {
+              copy.held--;
+            }
+          },
+        };
+      },
+    };
+    const server = await serve([{ ...entry({ maxBatch: 4, maxDelayMs: 10 }, counting), replicas: 2 }], {
+      port: 0,
+    });
+    try {
+      expect(copies).toHaveLength(2);
+      expect(server.models.get('tiny')!.replicas).toBe(2);
+      expect(server.models.get('tiny')!.describe()).toMatch(/2 replicas$/);
+      const infer = async (x: Tensor) =>
+        (
+          (await (
+            await fetch(`${server.url}/v2/models/tiny/infer`, {
+              method: 'POST',
+              body: inferBody(x),
+              headers: { 'content-type': 'application/json' },
+            })
+          ).json()) as { outputs: { data: number[] }[] }
+        ).outputs[0]!.data;
+      const inputs = Array.from({ length: 24 }, (_, i) => ({
+        shape: [1, 3, 32, 32],
+        data: row(i % 2).data.map((v) => v * (1 + i / 24)),
+      }));
+      const alone: number[][] = [];
+      for (const x of inputs) alone.push(await infer(x));
+      const together = await Promise.all(inputs.map(infer));
+      for (const [i, t] of together.entries()) expectClose(t, alone[i]!);
+      // Both copies served, each holding a running call and at most one behind it.
+      for (const c of copies) {
+        expect(c.calls).toBeGreaterThan(3);
+        expect(c.mostHeld).toBeLessThanOrEqual(2);
+      }
+    } finally {
+      await server.close();
+    }
   });
 
   it('binary requests in flight together (memory reused across requests and batches) each get their own answer', async () => {

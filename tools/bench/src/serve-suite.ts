@@ -1,16 +1,24 @@
-// pnpm bench --suite serve [--model resnext50_32x4d] [--seconds 5] [--rounds 2] [--concurrency 1,8,32] [--json]
+// pnpm bench --suite serve [--model resnext50_32x4d] [--seconds 5] [--rounds 2] [--concurrency 1,8,32]
+//                          [--replicas 2] [--threads 1] [--json]
 // The server (`cardinal serve`, its own process, 127.0.0.1 only) under autocannon, with dynamic
 // batching on (--max-batch 8 --max-delay-ms 5) and off (--max-batch 1), at each concurrency,
-// beside the ONNX backend's bare batch-1 and batch-8 throughput measured in this run. The load
-// generator runs in its own process at the lowest priority (serve-load.ts).
+// beside the ONNX backend's bare batch-1 and batch-8 throughput measured in this run, both as one
+// session on all the cores and as the server's replicas (sessions running side by side in worker
+// threads); the server is compared with the best of them. The load generator runs in its own
+// process at the lowest priority (serve-load.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpus, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { onnxBackend } from '@cardinal/backend-onnx';
-import { type CompileOptions, createModel, initTestWeights, randomNormal } from '@cardinal/core';
-import { stats, timeRuns } from './stats.js';
+import {
+  type CompileOptions,
+  createModel,
+  type Executable,
+  initTestWeights,
+  randomNormal,
+} from '@cardinal/core';
 
 const { values } = parseArgs({
   options: {
@@ -19,7 +27,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '1,8,32' },
-    threads: { type: 'string', default: '2' },
+    replicas: { type: 'string', default: '2' },
+    threads: { type: 'string', default: '1' },
     json: { type: 'boolean' },
   },
   strict: true,
@@ -30,22 +39,68 @@ const seconds = Number(values.seconds);
 const levels = values.concurrency!.split(',').map(Number);
 const size = 224;
 
-// Bare throughput of the backend, batch 1 and 8, in this process (the servers idle meanwhile).
-const bareExes = await Promise.all(
-  [1, 8].map(async (batch) => {
-    const graph = createModel(values.model!, { inputShape: [batch, 3, size, size] });
-    const exe = await onnxBackend.compile(graph, initTestWeights(graph, 0), {
-      intraOpNumThreads: Number(values.threads),
-    } as CompileOptions);
-    const x = randomNormal([batch, 3, size, size], 1);
-    return { batch, run: () => exe.run({ [graph.inputs[0]!.name]: x }), dispose: () => exe.dispose() };
-  }),
-);
-const bareSamples: Record<number, number[]> = { 1: [], 8: [] };
+const replicas = Number(values.replicas);
+const threads = Number(values.threads);
+const cores = cpus().length;
+
+/** One way to run the backend bare: `sessions` sessions of `threads` threads each, side by side. */
+interface BareConfig {
+  key: string;
+  label: string;
+  batch: number;
+  runs: (() => Promise<unknown>)[];
+  dispose: () => void;
+}
+async function bareConfig(batch: number, sessions: number, sessionThreads: number): Promise<BareConfig> {
+  const graph = createModel(values.model!, { inputShape: [batch, 3, size, size] });
+  const weights = initTestWeights(graph, 0);
+  const x = randomNormal([batch, 3, size, size], 1);
+  const exes: Executable[] = [];
+  for (let i = 0; i < sessions; i++)
+    exes.push(
+      await onnxBackend.compile(graph, weights, {
+        intraOpNumThreads: sessionThreads,
+        // Side by side, each session runs in its own worker thread, as the server's replicas do.
+        ...(sessions > 1 ? { worker: true } : {}),
+      } as CompileOptions),
+    );
+  const s = sessions === 1 ? '1 session' : `${sessions} sessions`;
+  return {
+    key: `${sessions}x${sessionThreads}:${batch}`,
+    label: `${s} x ${sessionThreads} thread${sessionThreads === 1 ? '' : 's'}, batch ${batch}`,
+    batch,
+    runs: exes.map((exe) => () => exe.run({ [graph.inputs[0]!.name]: x })),
+    dispose: () => {
+      for (const exe of exes) exe.dispose();
+    },
+  };
+}
+
+// Bare throughput of the backend, batch 1 and 8: one session on all the cores, and the server's
+// replicas side by side; in this process, while the servers idle.
+const bareConfigs: BareConfig[] = [];
+for (const batch of [1, 8]) {
+  bareConfigs.push(await bareConfig(batch, 1, cores));
+  if (replicas > 1 || threads !== cores) bareConfigs.push(await bareConfig(batch, replicas, threads));
+}
+const bareSeconds = 4;
+const bareSamples = new Map<string, number[]>();
 async function measureBare(): Promise<void> {
-  for (const b of bareExes) {
-    const ms = stats(await timeRuns(b.run, 2, b.batch === 1 ? 16 : 3)).medianMs;
-    bareSamples[b.batch]!.push((b.batch * 1000) / ms);
+  for (const c of bareConfigs) {
+    await Promise.all(c.runs.map((run) => run()));
+    let samples = 0;
+    const t0 = performance.now();
+    const end = t0 + bareSeconds * 1000;
+    await Promise.all(
+      c.runs.map(async (run) => {
+        while (performance.now() < end) {
+          await run();
+          samples += c.batch;
+        }
+      }),
+    );
+    const rate = samples / ((performance.now() - t0) / 1000);
+    bareSamples.set(c.key, [...(bareSamples.get(c.key) ?? []), rate]);
   }
 }
 
@@ -61,6 +116,8 @@ function startServer(maxBatch: number): Promise<{ child: ChildProcess; url: stri
     String(maxBatch),
     '--max-delay-ms',
     '5',
+    '--replicas',
+    values.replicas!,
     '--threads',
     values.threads!,
   ];
@@ -114,7 +171,24 @@ async function settle(url: string): Promise<void> {
   }
 }
 
+/** What the batching server chose: its batch limit now, its batches' mean size over the run, and what it measured. */
+async function batchSizes(
+  url: string,
+): Promise<{ limit: number; meanBatch: number; msPerSample: Record<string, number> }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} ([\\d.e+-]+)`, 'm').exec(text)?.[1]);
+  const msPerSample: Record<string, number> = {};
+  for (const m of text.matchAll(/^cardinal_batch_sample_seconds\{[^}]*size="(\d+)"\} ([\d.e+-]+)/gm))
+    msPerSample[m[1]!] = Number(m[2]) * 1000;
+  return {
+    limit: value('cardinal_batch_limit'),
+    meanBatch: value('cardinal_batch_size_sum') / value('cardinal_batch_size_count'),
+    msPerSample,
+  };
+}
+
 interface Row {
+  perRound?: number[];
   batching: string;
   concurrency: number;
   rps: number;
@@ -126,6 +200,11 @@ interface Row {
 const rounds = Number(values.rounds);
 const servers = { on: await startServer(8), off: await startServer(1) };
 const samples = new Map<string, Row[]>();
+let batchingOn: Awaited<ReturnType<typeof batchSizes>> = {
+  limit: Number.NaN,
+  meanBatch: Number.NaN,
+  msPerSample: {},
+};
 try {
   // Rounds alternate bare, batching on and batching off, so drift falls on all alike.
   for (let round = 0; round < rounds; round++) {
@@ -146,9 +225,10 @@ try {
         ]);
       }
   }
+  batchingOn = await batchSizes(servers.on.url);
 } finally {
   for (const s of Object.values(servers)) s.child.kill('SIGTERM');
-  for (const b of bareExes) b.dispose();
+  for (const c of bareConfigs) c.dispose();
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const rows: Row[] = [...samples.values()].map((rs) => ({
@@ -158,16 +238,25 @@ const rows: Row[] = [...samples.values()].map((rs) => ({
   p99: Math.max(...rs.map((r) => r.p99)),
   non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
   errors: rs.reduce((a, r) => a + r.errors, 0),
+  perRound: rs.map((r) => r.rps),
 }));
-const bare = { 1: mean(bareSamples[1]!), 8: mean(bareSamples[8]!) };
-
-const best = Math.max(bare[1]!, bare[8]!);
+const bare = bareConfigs.map((c) => ({ config: c.label, imagesPerSecond: mean(bareSamples.get(c.key)!) }));
+const best = Math.max(...bare.map((b) => b.imagesPerSecond));
 const machine = `${cpus()[0]?.model.trim()}, ${cpus().length} cores, Node ${process.versions.node}`;
-if (values.json) console.log(JSON.stringify({ machine, bare, rows }));
+if (values.json) console.log(JSON.stringify({ machine, bare, batchingOn, rows }));
 else {
   console.log(`machine: ${machine}`);
   console.log(
-    `${values.model} at ${size} on onnx, ${values.threads} threads; bare: batch 1 ${bare[1]!.toFixed(1)} images/s, batch 8 ${bare[8]!.toFixed(1)} images/s`,
+    `${values.model} at ${size} on onnx; servers: ${replicas} replica(s) x ${threads} thread(s); bare (images/s): ${bare
+      .map((b) => `${b.config} ${b.imagesPerSecond.toFixed(1)}`)
+      .join('; ')}; best ${best.toFixed(1)}`,
+  );
+  console.log(
+    `batching on: limit ${batchingOn.limit} at the end (tuned from max 8), mean batch ${batchingOn.meanBatch.toFixed(2)} samples over the run; ms per sample by batch size: ${Object.entries(
+      batchingOn.msPerSample,
+    )
+      .map(([size, ms]) => `${size}: ${ms.toFixed(1)}`)
+      .join(', ')}`,
   );
   console.log('| batching | concurrency | requests/s | p50 ms | p99 ms | non-2xx | errors | / bare best |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -175,4 +264,7 @@ else {
     console.log(
       `| ${r.batching} | ${r.concurrency} | ${r.rps.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p99} | ${r.non2xx} | ${r.errors} | ${(r.rps / best).toFixed(2)} |`,
     );
+  console.log('requests/s by round (the spread is the noise of one 5 s cell):');
+  for (const r of rows)
+    console.log(`  ${r.batching}, ${r.concurrency}: ${r.perRound!.map((x) => x.toFixed(1)).join(', ')}`);
 }

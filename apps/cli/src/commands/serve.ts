@@ -10,35 +10,45 @@ import { preprocessConfig } from './preprocess.js';
 
 export const serveHelp = `cardinal serve <model>... [--weights W] [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--name NAME]
                [--host 127.0.0.1] [--port 8000] [--max-batch 8] [--max-delay-ms 5] [--max-queue 256]
-               [--threads T] [--cors ORIGIN]... [--config models.json] [--quiet]
+               [--replicas R] [--threads T] [--cors ORIGIN]... [--config models.json] [--quiet]
   An Open Inference Protocol (KServe v2 / Triton) server over HTTP: /v2/health/{live,ready},
   /v2/models/{name}[/ready], POST /v2/models/{name}/infer (JSON or binary tensors),
   POST /v2/models/{name}/classify (an image body), /metrics (Prometheus). Dynamic batching per
   model; 503 with Retry-After when a queue is full; SIGTERM/SIGINT answer what was accepted, then exit 0.
-  --config lists models: [{"name", "model", "weights"?, "backend"?}].`;
+  --replicas R runs R copies of each model at once (throughput on several cores; --threads is per
+  copy, the cores divided among them by default). --config lists models:
+  [{"name", "model", "weights"?, "backend"?, "replicas"?}].`;
 
 interface ConfigEntry {
   name?: string;
   model: string;
   weights?: string;
   backend?: string;
+  replicas?: number;
 }
+
+const CONFIG_KEYS = ['name', 'model', 'weights', 'backend', 'replicas'];
+const MAX_REPLICAS = 64;
 
 function readConfig(path: string): ConfigEntry[] {
   const v = readJsonFile(path, 'serve config');
   const list = Array.isArray(v) ? v : (v as { models?: unknown })?.models;
   if (!Array.isArray(list) || list.length === 0)
-    throw new CliError(`${path}: expected a list of models [{"name", "model", "weights", "backend"}]`);
+    throw new CliError(
+      `${path}: expected a list of models [{"name", "model", "weights", "backend", "replicas"}]`,
+    );
   return list.map((e, i) => {
     const ok =
       typeof e === 'object' &&
       e !== null &&
       typeof e.model === 'string' &&
       ['name', 'weights', 'backend'].every((k) => e[k] === undefined || typeof e[k] === 'string') &&
-      Object.keys(e).every((k) => ['name', 'model', 'weights', 'backend'].includes(k));
+      (e.replicas === undefined ||
+        (Number.isSafeInteger(e.replicas) && e.replicas >= 1 && e.replicas <= MAX_REPLICAS)) &&
+      Object.keys(e).every((k) => CONFIG_KEYS.includes(k));
     if (!ok)
       throw new CliError(
-        `${path}: models[${i}]: expected {"name"?, "model", "weights"?, "backend"?} of strings`,
+        `${path}: models[${i}]: expected {"name"?, "model", "weights"?, "backend"?} of strings and "replicas"? of 1..${MAX_REPLICAS}`,
       );
     return e as ConfigEntry;
   });
@@ -60,6 +70,7 @@ export async function serveCommand(
     'max-delay-ms': { type: 'string', default: '5' },
     'max-queue': { type: 'string', default: '256' },
     threads: { type: 'string' },
+    replicas: { type: 'string', default: '1' },
     cors: { type: 'string', multiple: true },
     config: { type: 'string' },
     quiet: { type: 'boolean' },
@@ -87,6 +98,9 @@ export async function serveCommand(
   };
   if (batching.maxDelayMs < 0) throw new UsageError('--max-delay-ms must be 0 or more');
   const threads = values.threads ? parseThreads(values.threads) : undefined;
+  const replicas = parsePositiveInt(values.replicas!, '--replicas');
+  if (replicas > MAX_REPLICAS)
+    throw new UsageError(`--replicas must be at most ${MAX_REPLICAS}, got ${replicas}`);
   const entries: ModelEntry[] = [];
   for (const e of list) {
     const backend = await loadBackend(e.backend ?? values.backend!);
@@ -114,6 +128,7 @@ export async function serveCommand(
       preprocess: cfg,
       ...(labels ? { labels } : {}),
       batching,
+      replicas: e.replicas ?? replicas,
       ...(threads ? { compile: { intraOpNumThreads: threads } as CompileOptions } : {}),
     });
   }
