@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadFixture } from '@cardinal/testkit';
@@ -17,9 +17,8 @@ const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const fx = loadFixture('tiny_resnext');
 const tmp = mkdtempSync(join(tmpdir(), 'cardinal-serve-'));
 
-/** Starts the server; resolves with its URL once it says where it listens. */
-function start(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Resolves with the server's URL once it says where it listens. */
+function attach(child: ChildProcess): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
   let err = '';
   child.stderr!.on('data', (d) => {
     err += d;
@@ -35,88 +34,160 @@ function start(args: string[]): Promise<{ child: ChildProcess; url: string; stde
   });
 }
 
+/** Starts the server (the built CLI). */
+function start(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  return attach(spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
 const body = JSON.stringify({
   inputs: [{ name: 'input', shape: fx.input.shape, datatype: 'FP32', data: Array.from(fx.input.data) }],
 });
 
+/** Starts `pnpm cardinal serve` from the repo root, as the README says, in a process group of its own. */
+function startWithPnpm(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn('pnpm', ['cardinal', 'serve', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  return attach(child);
+}
+
+/** What a load of 12 clients saw and what the server logged, around a signal sent mid-run. */
+async function loadThenSignal(
+  server: { child: ChildProcess; url: string; stderr: () => string },
+  signal: () => void,
+) {
+  const { child, url, stderr } = server;
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  let stop = false;
+  const outcomes = { ok: 0, wrong: 0, busy: 0, refused: 0, other: [] as string[] };
+  const worker = async () => {
+    while (!stop) {
+      try {
+        const res = await fetch(`${url}/v2/models/tiny/infer`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json' },
+        });
+        if (res.status === 503) {
+          outcomes.busy++;
+          continue;
+        }
+        const json = (await res.json()) as { outputs: { data: number[] }[] };
+        const d = json.outputs[0]!.data;
+        const right = res.status === 200 && d.every((v, i) => Math.abs(v - fx.expected.data[i]!) <= fx.atol);
+        if (right) outcomes.ok++;
+        else outcomes.wrong++;
+      } catch (e) {
+        const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+        // After the listener closed: refused, or a keep-alive connection closed while idle.
+        if (code === 'ECONNREFUSED' || code === 'UND_ERR_SOCKET' || code === 'ECONNRESET') outcomes.refused++;
+        else outcomes.other.push(String(code));
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  };
+  const workers = Array.from({ length: 12 }, worker);
+  await new Promise((r) => setTimeout(r, 1500));
+  signal();
+  // Not ready from the signal on: 503 while answering what was accepted, then no listener.
+  let readiness: number | string = 200;
+  for (let i = 0; i < 100 && readiness === 200; i++) {
+    readiness = (await fetch(`${url}/v2/health/ready`).catch(() => undefined))?.status ?? 'refused';
+    if (readiness === 200) await new Promise((r) => setTimeout(r, 10));
+  }
+  const code = await exited;
+  stop = true;
+  await Promise.all(workers);
+  // What the server saw: every request it read ("incoming request") was answered.
+  const lines = stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { reqId?: string; msg?: string; res?: { statusCode: number } });
+  const incoming = new Set(lines.filter((l) => l.msg === 'incoming request').map((l) => l.reqId));
+  const completed = lines.filter((l) => l.msg === 'request completed');
+  const answered = new Set(completed.map((l) => l.reqId));
+  return { code, readiness, outcomes, incoming, answered, completed };
+}
+
+function expectGraceful(r: Awaited<ReturnType<typeof loadThenSignal>>, stderr: string, signal: string): void {
+  expect(r.readiness).not.toBe(200);
+  expect(r.code).toBe(0);
+  expect(r.outcomes.wrong).toBe(0);
+  expect(r.outcomes.other).toEqual([]);
+  expect(r.outcomes.ok).toBeGreaterThan(10);
+  expect(r.incoming.size).toBeGreaterThanOrEqual(r.outcomes.ok);
+  expect([...r.incoming].filter((id) => !r.answered.has(id))).toEqual([]);
+  expect(r.completed.every((l) => l.res!.statusCode === 200 || l.res!.statusCode === 503)).toBe(true);
+  expect(stderr).toMatch(new RegExp(`${signal}: answering the accepted requests, then exiting`));
+}
+
+const fixtureArgs = [join(fx.dir, 'meta.json'), '--weights', fx.weightsPath, '--port', '0', '--name', 'tiny'];
+
 describe('cardinal serve, the process', () => {
   it('SIGTERM under load, with two replicas: every accepted request answered right, readiness false, exit 0', async () => {
-    const { child, url, stderr } = await start([
-      join(fx.dir, 'meta.json'),
-      '--weights',
-      fx.weightsPath,
-      '--port',
-      '0',
-      '--name',
-      'tiny',
-      // Two copies of the model: both drain what they hold before the process exits.
-      '--replicas',
-      '2',
-    ]);
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    let stop = false;
-    const outcomes = { ok: 0, wrong: 0, busy: 0, refused: 0, other: [] as string[] };
-    const worker = async () => {
-      while (!stop) {
-        try {
-          const res = await fetch(`${url}/v2/models/tiny/infer`, {
-            method: 'POST',
-            body,
-            headers: { 'content-type': 'application/json' },
-          });
-          if (res.status === 503) {
-            outcomes.busy++;
-            continue;
-          }
-          const json = (await res.json()) as { outputs: { data: number[] }[] };
-          const d = json.outputs[0]!.data;
-          const right =
-            res.status === 200 && d.every((v, i) => Math.abs(v - fx.expected.data[i]!) <= fx.atol);
-          if (right) outcomes.ok++;
-          else outcomes.wrong++;
-        } catch (e) {
-          const code = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
-          // After the listener closed: refused, or a keep-alive connection closed while idle.
-          if (code === 'ECONNREFUSED' || code === 'UND_ERR_SOCKET' || code === 'ECONNRESET')
-            outcomes.refused++;
-          else outcomes.other.push(String(code));
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    };
-    const workers = Array.from({ length: 12 }, worker);
-    await new Promise((r) => setTimeout(r, 1500));
-    child.kill('SIGTERM');
-    // Not ready from the signal on: 503 while answering what was accepted, then no listener.
-    let readiness: number | string = 200;
-    for (let i = 0; i < 100 && readiness === 200; i++) {
-      readiness = (await fetch(`${url}/v2/health/ready`).catch(() => undefined))?.status ?? 'refused';
-      if (readiness === 200) await new Promise((r) => setTimeout(r, 10));
-    }
-    expect(readiness).not.toBe(200);
-    const code = await exited;
-    stop = true;
-    await Promise.all(workers);
-    // What the server saw: every request it read ("incoming request") was answered.
-    const lines = stderr()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { reqId?: string; msg?: string; res?: { statusCode: number } });
-    const incoming = new Set(lines.filter((l) => l.msg === 'incoming request').map((l) => l.reqId));
-    const completed = lines.filter((l) => l.msg === 'request completed');
-    const answered = new Set(completed.map((l) => l.reqId));
+    // Two copies of the model: both drain what they hold before the process exits.
+    const server = await start([...fixtureArgs, '--replicas', '2']);
+    const r = await loadThenSignal(server, () => server.child.kill('SIGTERM'));
     console.log(
-      `serve SIGTERM: ${outcomes.ok} answered right, ${outcomes.busy} 503 while closing, ${outcomes.refused} refused after close; server read ${incoming.size}, answered ${answered.size}`,
+      `serve SIGTERM: ${r.outcomes.ok} answered right, ${r.outcomes.busy} 503 while closing, ${r.outcomes.refused} refused after close; server read ${r.incoming.size}, answered ${r.answered.size}`,
     );
-    expect(code).toBe(0);
-    expect(outcomes.wrong).toBe(0);
-    expect(outcomes.other).toEqual([]);
-    expect(outcomes.ok).toBeGreaterThan(10);
-    expect(incoming.size).toBeGreaterThanOrEqual(outcomes.ok);
-    expect([...incoming].filter((id) => !answered.has(id))).toEqual([]);
-    expect(completed.every((l) => l.res!.statusCode === 200 || l.res!.statusCode === 503)).toBe(true);
-    expect(stderr()).toMatch(/SIGTERM: answering the accepted requests, then exiting/);
+    expectGraceful(r, server.stderr(), 'SIGTERM');
   }, 120_000);
+
+  it.each([
+    ['SIGTERM to pnpm (kill <pid>)', 'SIGTERM', false],
+    ['SIGINT to the process group (Ctrl-C in a terminal)', 'SIGINT', true],
+  ] as const)(
+    '`pnpm cardinal serve` under load, %s: every accepted request answered, exit 0, nothing left',
+    async (_, signal, group) => {
+      const server = await startWithPnpm(fixtureArgs);
+      const pid = server.child.pid!;
+      const r = await loadThenSignal(server, () => process.kill(group ? -pid : pid, signal));
+      console.log(
+        `pnpm cardinal serve, ${signal}${group ? ' to the group' : ''}: ${r.outcomes.ok} answered right`,
+      );
+      expectGraceful(r, server.stderr(), signal);
+      // No process of the group is left.
+      await new Promise((res) => setTimeout(res, 500));
+      expect(() => process.kill(-pid, 0)).toThrow();
+    },
+    120_000,
+  );
+
+  it('--config: several models in one server, each with its own batcher and replicas', async () => {
+    const config = join(tmp, 'models.json');
+    writeFileSync(
+      config,
+      JSON.stringify([
+        { name: 'a', model: join(fx.dir, 'meta.json'), weights: fx.weightsPath },
+        { name: 'b', model: join(fx.dir, 'meta.json'), weights: fx.weightsPath, replicas: 2 },
+      ]),
+    );
+    const { child, url, stderr } = await start(['--config', config, '--port', '0']);
+    try {
+      expect(stderr()).toMatch(/^note: a: onnx \(onnxruntime-node [^\n]*in a worker thread[^\n]*\)$/m);
+      expect(stderr()).toMatch(/^note: b: onnx \(onnxruntime-node [^\n]*\), 2 replicas$/m);
+      for (const name of ['a', 'b']) {
+        const meta = (await (await fetch(`${url}/v2/models/${name}`)).json()) as { name: string };
+        expect(meta.name).toBe(name);
+        const res = await fetch(`${url}/v2/models/${name}/infer`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json' },
+        });
+        const d = ((await res.json()) as { outputs: { data: number[] }[] }).outputs[0]!.data;
+        expect(d.every((v, i) => Math.abs(v - fx.expected.data[i]!) <= fx.atol)).toBe(true);
+      }
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/^cardinal_batch_size_count\{model="a"\} 1$/m);
+      expect(metrics).toMatch(/^cardinal_batch_size_count\{model="b"\} 1$/m);
+      expect((await fetch(`${url}/v2/models/c`)).status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
 
   it('exports a Triton repository whose config.pbtxt matches the ONNX file, beside other models, never replacing a version', async () => {
     const repo = join(tmp, 'model_repository');

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { CardinalError, classify, preprocessImages } from '@cardinal/core';
 import { decodeImageBytes } from '@cardinal/pretrained';
 import cors from '@fastify/cors';
+import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { QueueFullError } from './batcher.js';
 import { readBody, releaseBody } from './body.js';
@@ -49,6 +50,21 @@ const POOL_BYTES = 64 * 1024 * 1024;
 
 function sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
   return reply.code(status).type('application/json').send({ error: message });
+}
+
+/** The first file of a multipart upload, read whole (past the body limit, toBuffer fails with a 413). */
+async function uploadedFile(req: FastifyRequest): Promise<Buffer> {
+  try {
+    const part = await req.file();
+    if (!part)
+      throw new RequestError(400, 'multipart body without a file: expected an image in a file field');
+    return await part.toBuffer();
+  } catch (e) {
+    // The parser's own failures (a body cut short, a missing boundary) are the client's.
+    const err = e as Error & { statusCode?: number };
+    if (err instanceof RequestError || (err.statusCode && err.statusCode < 500)) throw err;
+    throw new RequestError(400, `malformed multipart body: ${err.message.split('\n')[0]!.slice(0, 200)}`);
+  }
 }
 
 /**
@@ -98,7 +114,34 @@ export async function serve(
   app.addContentTypeParser('*', (req: FastifyRequest, payload: IncomingMessage) =>
     readBody(payload, bodyLimit, req.routeOptions.url?.endsWith('/infer') ? pool : undefined),
   );
+  // An HTML form's upload (multipart/form-data) on the image route: its first file part is the image.
+  await app.register(multipart, { limits: { fileSize: bodyLimit, files: 1, fields: 16, parts: 32 } });
 
+  // The request time limit, ours: Node's requestTimeout is checked only every 30 s, and in this
+  // server did not cut off a client that stalls in the middle of its body at all. A body not in
+  // by the deadline gets 408 and its connection is closed; an accepted request not answered by
+  // then (a queue longer than the limit) gets 503 with Retry-After.
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const deadlines = new WeakMap<FastifyRequest, NodeJS.Timeout>();
+  app.addHook('onRequest', async (req, reply) => {
+    const timer = setTimeout(() => {
+      if (reply.sent || reply.raw.headersSent) return;
+      // `complete`: Node has received the whole message, body included (a form upload too).
+      if (!req.raw.complete) {
+        // The rest of the body is not worth waiting for: close the connection once answered.
+        reply.raw.once('finish', () => req.raw.socket?.destroy());
+        reply.header('connection', 'close');
+        sendError(reply, 408, `request body not received within ${requestTimeoutMs} ms`);
+      } else {
+        reply.header('retry-after', retryAfter);
+        sendError(reply, 503, `not answered within ${requestTimeoutMs} ms`);
+      }
+    }, requestTimeoutMs);
+    timer.unref();
+    deadlines.set(req, timer);
+  });
+  app.addHook('onResponse', async (req) => clearTimeout(deadlines.get(req)));
+  app.addHook('onRequestAbort', async (req) => clearTimeout(deadlines.get(req)));
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-request-id', req.id);
     return payload;
@@ -136,7 +179,7 @@ export async function serve(
       return sendError(reply, 503, err.message);
     }
     if (err instanceof CardinalError) return sendError(reply, 400, err.message);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.code === 'FST_REQ_FILE_TOO_LARGE')
       return sendError(reply, 413, `body over the limit of ${bodyLimit} bytes`);
     if (err.statusCode && err.statusCode < 500) return sendError(reply, err.statusCode, err.message);
     req.log.error(err);
@@ -183,6 +226,7 @@ export async function serve(
       const running = m.infer(parsed.input);
       withdraw(req);
       const out = await running;
+      if (reply.sent) return reply; // answered by the deadline meanwhile
       const res = inferResponse(m.name, parsed.id, parsed.outputs, out);
       if (res.headerLength !== undefined)
         return reply
@@ -197,9 +241,9 @@ export async function serve(
   });
   app.post<{ Params: { name: string }; Querystring: { top?: string } }>(
     '/v2/models/:name/classify',
-    async (req) => {
+    async (req, reply) => {
       const m = model(req);
-      const body = req.body as Buffer | undefined;
+      const body = req.isMultipart() ? await uploadedFile(req) : (req.body as Buffer | undefined);
       if (!body?.length) throw new RequestError(400, 'empty body: expected an image (PNG, JPEG, WebP)');
       const top = req.query.top === undefined ? 5 : Number(req.query.top);
       if (!Number.isSafeInteger(top) || top < 1)
@@ -210,6 +254,7 @@ export async function serve(
       const running = m.infer(x);
       withdraw(req);
       const out = await running;
+      if (reply.sent) return reply; // answered by the deadline meanwhile
       const scores = classify(out[m.graph.outputs[0]!]!, {
         top,
         ...(m.labels ? { labels: m.labels } : {}),

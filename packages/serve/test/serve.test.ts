@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { onnxBackend } from '@cardinal/backend-onnx';
 import {
   type Backend,
@@ -10,7 +11,7 @@ import {
   type Tensor,
 } from '@cardinal/core';
 import { decodeImage } from '@cardinal/pretrained';
-import { loadFixture, settledRssMiB } from '@cardinal/testkit';
+import { blackPng, loadFixture, settledRssMiB } from '@cardinal/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type InferenceServer, type ModelEntry, serve } from '../src/index.js';
 
@@ -165,6 +166,132 @@ describe('cardinal serve (Open Inference Protocol)', () => {
     exe.dispose();
     expect(got.top.map((t) => t.index)).toEqual(want.map((t) => t.index));
     for (const [i, t] of want.entries()) expect(Math.abs(got.top[i]!.prob - t.prob)).toBeLessThan(1e-6);
+  });
+
+  it('classifies an image uploaded from a form (multipart/form-data) as the raw body', async () => {
+    const photo = readFileSync(PHOTO);
+    const raw = (await (
+      await post('/models/tiny/classify?top=3', photo, { 'content-type': 'image/png' })
+    ).json()) as { top: { index: number; prob: number; logit: number }[] };
+    const form = new FormData();
+    form.append('note', 'a text field before the file');
+    form.append('image', new Blob([photo], { type: 'image/png' }), 'chelsea.png');
+    const res = await fetch(`${base}/models/tiny/classify?top=3`, { method: 'POST', body: form });
+    expect(res.status).toBe(200);
+    const got = (await res.json()) as { top: { index: number; prob: number; logit: number }[] };
+    expect(got.top).toEqual(raw.top);
+    // A form without a file, and a file over the body limit (1 MiB here): 4xx with one line.
+    const noFile = new FormData();
+    noFile.append('note', 'no image');
+    const empty = await fetch(`${base}/models/tiny/classify`, { method: 'POST', body: noFile });
+    expect(empty.status).toBe(400);
+    expect(((await empty.json()) as { error: string }).error).toBe(
+      'multipart body without a file: expected an image in a file field',
+    );
+    const big = new FormData();
+    big.append('image', new Blob([new Uint8Array(2 << 20)], { type: 'image/png' }), 'big.png');
+    const tooBig = await fetch(`${base}/models/tiny/classify`, { method: 'POST', body: big });
+    expect(tooBig.status).toBe(413);
+    expect(((await tooBig.json()) as { error: string }).error).toBe(
+      `body over the limit of ${1 << 20} bytes`,
+    );
+    // A multipart body whose boundary never comes.
+    const broken = await post('/models/tiny/classify', 'no parts here', {
+      'content-type': 'multipart/form-data; boundary=xyz',
+    });
+    expect(broken.status).toBe(400);
+    expect(((await broken.json()) as { error: string }).error).toMatch(/^malformed multipart body: [^\n]+$/);
+  });
+
+  it('limits: an image over the pixel limit, a body that stalls, an answer slower than the request time', async () => {
+    // A PNG of 9,500 x 9,500 (90 million pixels, PIL's limit is 89,478,485) in 90 KB.
+    const bomb = await post('/models/tiny/classify', blackPng(9_500, 9_500), { 'content-type': 'image/png' });
+    expect(bomb.status).toBe(400);
+    expect(((await bomb.json()) as { error: string }).error).toMatch(
+      /image is larger than 89478485 pixels \(decompression bomb limit\)/,
+    );
+    // A backend slower (600 ms) than the request time (300 ms).
+    const sluggish: Backend = {
+      ...onnxBackend,
+      async compile(graph, weights, options) {
+        const exe = await onnxBackend.compile(graph, weights, options);
+        return {
+          ...exe,
+          run: async (inputs) => {
+            await new Promise((r) => setTimeout(r, 600));
+            return exe.run(inputs);
+          },
+        };
+      },
+    };
+    const timed = await serve([entry({}, sluggish)], { port: 0, requestTimeoutMs: 300 });
+    try {
+      const t0 = performance.now();
+      const late = await fetch(`${timed.url}/v2/models/tiny/infer`, {
+        method: 'POST',
+        body: inferBody(row(0)),
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(late.status).toBe(503);
+      expect(late.headers.get('retry-after')).toBe('1');
+      expect(((await late.json()) as { error: string }).error).toBe('not answered within 300 ms');
+      expect(performance.now() - t0).toBeLessThan(550);
+      // A client that sends half its body and stalls: 408, and the connection is closed.
+      const port = Number(new URL(timed.url).port);
+      const answer = await new Promise<{ text: string; ms: number }>((resolve) => {
+        const start = performance.now();
+        let text = '';
+        const sock = connect(port, '127.0.0.1', () =>
+          sock.write(
+            'POST /v2/models/tiny/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"inputs": [',
+          ),
+        );
+        sock.on('data', (d) => {
+          text += d;
+        });
+        sock.on('close', () => resolve({ text, ms: performance.now() - start }));
+      });
+      expect(answer.text).toMatch(/^HTTP\/1\.1 408 /);
+      expect(answer.text).toMatch(/\{"error":"request body not received within 300 ms"\}$/);
+      expect(answer.ms).toBeLessThan(2000);
+      // The late result arrived meanwhile, and did not disturb the server.
+      await new Promise((r) => setTimeout(r, 400));
+      expect((await fetch(`${timed.url}/v2/health/ready`)).status).toBe(200);
+    } finally {
+      await timed.close();
+    }
+  });
+
+  it('CORS: off by default; with origins configured, preflight and responses allow those origins only', async () => {
+    const preflight = (url: string, origin: string) =>
+      fetch(`${url}/v2/models/tiny/infer`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        },
+      });
+    const plain = await preflight(server.url, 'http://app.example');
+    expect(plain.headers.get('access-control-allow-origin')).toBeNull();
+    const withCors = await serve([entry()], { port: 0, corsOrigins: ['http://app.example'] });
+    try {
+      const allowed = await preflight(withCors.url, 'http://app.example');
+      expect(allowed.status).toBeLessThan(300);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('http://app.example');
+      expect(allowed.headers.get('access-control-allow-methods')).toMatch(/POST/);
+      const other = await preflight(withCors.url, 'http://evil.example');
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      const res = await fetch(`${withCors.url}/v2/models/tiny/infer`, {
+        method: 'POST',
+        body: inferBody(row(0)),
+        headers: { 'content-type': 'application/json', origin: 'http://app.example' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBe('http://app.example');
+    } finally {
+      await withCors.close();
+    }
   });
 
   it.each([

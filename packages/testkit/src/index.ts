@@ -1,4 +1,5 @@
 export * from './compare.js';
 export * from './conformance.js';
 export * from './fixtures.js';
+export * from './images.js';
 export * from './memory.js';

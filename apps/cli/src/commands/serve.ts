@@ -138,6 +138,7 @@ export async function serveCommand(
     log: !values.quiet,
     ...(values.cors?.length ? { corsOrigins: values.cors } : {}),
   });
+  if (!values.quiet) for (const m of server.models.values()) err(`note: ${m.name}: ${m.describe()}`);
   out(`serving ${[...server.models.keys()].join(', ')} at ${server.url} (Open Inference Protocol v2)`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
