@@ -600,6 +600,13 @@ describe('overload', () => {
       }
       const after = await send();
       expect(after.status).toBe(200);
+      // The metrics count what the clients saw: every 503, and the queue empty again.
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const errors = /^cardinal_errors_total\{route="\/v2\/models\/:name\/infer",status="503"\} (\d+)$/m.exec(
+        metrics,
+      );
+      expect(Number(errors?.[1])).toBe(busy.length);
+      expect(metrics).toMatch(/^cardinal_queue_depth\{model="tiny"\} 0$/m);
       console.log(
         `overload: 100 at once, queue 2: ${results.length - busy.length} answered, ${busy.length} told to retry; RSS ${rssBefore.toFixed(0)} -> ${rssAfter.toFixed(0)} MiB`,
       );
