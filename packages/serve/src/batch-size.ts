@@ -22,12 +22,12 @@ const MARGIN = 0.1;
 
 /**
  * Learns from the backend's run times which batch size, up to `maxBatch`, costs the least time
- * per sample, and limits batches to it (the smallest of the sizes within MARGIN of the least). Batching pays on a GPU (a batch of 8 costs little more
- * than one sample) but can cost on a CPU (a batch's activations outgrow the caches): a batcher
- * that always fills `maxBatch` would lose throughput there against no batching at all. Until
- * sizes have been measured the limit is `maxBatch`. Some batches are probes, limited to the next
- * of the sizes 1, 2, 4, ..., maxBatch in turn instead, so that every size keeps being measured
- * as the load changes.
+ * per sample, and limits batches to it (the smallest size within MARGIN of the least). Batching
+ * pays on a GPU (a batch of 8 costs little more than one sample) but can cost on a CPU (a
+ * batch's activations outgrow the caches): a batcher that always fills `maxBatch` would lose
+ * throughput there against no batching at all. Until sizes have been measured the limit is
+ * `maxBatch`. Some batches are probes, limited to the next of the sizes 1, 2, 4, ..., maxBatch
+ * in turn instead, so that every size keeps being measured as the load changes.
  */
 export class BatchSizeTuner {
   /** Time per sample of the last WINDOW batches, by size. */
