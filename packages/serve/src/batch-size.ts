@@ -71,11 +71,15 @@ export class BatchSizeTuner {
     return this.dueProbe(available) ?? this.best;
   }
 
-  /** A batch has been formed under the limit nextLimit(available) gave. */
-  formedOne(available = Number.POSITIVE_INFINITY): void {
-    if (this.dueProbe(available) === undefined) {
+  /**
+   * The limit of a batch being formed now: what nextLimit(available) says, and the batch counts
+   * toward the next probe (or is that probe).
+   */
+  formBatch(available = Number.POSITIVE_INFINITY): number {
+    const probe = this.dueProbe(available);
+    if (probe === undefined) {
       this.sinceProbe++;
-      return;
+      return this.best;
     }
     this.probe++;
     this.sinceProbe = 0;
@@ -85,6 +89,7 @@ export class BatchSizeTuner {
         this.best === this.bestAtRoundStart ? Math.min(2 * this.probeEvery, PROBE_EVERY_MOST) : PROBE_EVERY;
       this.bestAtRoundStart = this.best;
     }
+    return probe;
   }
 
   /** A batch of `samples` ran in `seconds` (its own run, not its wait behind another). */

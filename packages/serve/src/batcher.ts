@@ -143,19 +143,16 @@ export class DynamicBatcher {
     return n;
   }
 
-  /** Samples a batch may take from the queue: one each is left for the other replicas. */
-  private available(): number {
-    return this.queuedSamples() - (this.runners.length - 1);
-  }
-
-  private nextLimit(): number {
-    return this.tuner?.nextLimit(this.available()) ?? this.options.maxBatch;
+  /** Of `queued` samples waiting, those a batch may take: one each is left for the other replicas. */
+  private available(queued: number): number {
+    return queued - (this.runners.length - 1);
   }
 
   private schedule(): void {
     if (this.queue.length === 0 || this.running >= 2 * this.runners.length) return;
-    const limit = this.nextLimit();
-    const full = this.queuedSamples() >= limit;
+    const queued = this.queuedSamples();
+    const limit = this.tuner?.nextLimit(this.available(queued)) ?? this.options.maxBatch;
+    const full = queued >= limit;
     // Behind running calls only a full batch goes; a partial one keeps gathering meanwhile.
     if (this.running >= this.runners.length) {
       if (full) this.flush();
@@ -172,9 +169,7 @@ export class DynamicBatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.running >= 2 * this.runners.length || this.queue.length === 0) return;
-    const available = this.available();
-    const limit = this.tuner?.nextLimit(available) ?? this.options.maxBatch;
-    this.tuner?.formedOne(available);
+    const limit = this.tuner?.formBatch(this.available(this.queuedSamples())) ?? this.options.maxBatch;
     const batch: Pending[] = [this.queue.shift()!];
     let samples = batch[0]!.x.shape[0]!;
     while (this.queue.length && samples + this.queue[0]!.x.shape[0]! <= limit) {

@@ -155,8 +155,7 @@ describe('BatchSizeTuner', () => {
   function serveFull(tuner: BatchSizeTuner, time: (n: number) => number, batches: number): number[] {
     const sizes: number[] = [];
     for (let i = 0; i < batches; i++) {
-      const n = tuner.nextLimit();
-      tuner.formedOne();
+      const n = tuner.formBatch();
       tuner.observe(n, time(n));
       sizes.push(n);
     }
@@ -179,17 +178,17 @@ describe('BatchSizeTuner', () => {
     const tuner = new BatchSizeTuner(8);
     for (let i = 0; i < 3; i++) {
       expect(tuner.nextLimit(8)).toBe(8);
-      tuner.formedOne(8);
+      expect(tuner.formBatch(8)).toBe(8);
       tuner.observe(8, gpu(8));
     }
     // The fourth batch is a probe of 1; with nothing waiting it is held, not spent.
     expect(tuner.nextLimit(0)).toBe(8);
-    tuner.formedOne(0);
+    expect(tuner.formBatch(0)).toBe(8);
     expect(tuner.nextLimit(1)).toBe(1);
-    tuner.formedOne(1);
+    expect(tuner.formBatch(1)).toBe(1);
     tuner.observe(1, gpu(1));
     for (let i = 0; i < 3; i++) {
-      tuner.formedOne(8);
+      tuner.formBatch(8);
       tuner.observe(8, gpu(8));
     }
     // Then a probe of 2: held while one sample waits.

@@ -32,10 +32,10 @@ function entry(batching: ModelEntry['batching'] = {}, backend: Backend = onnxBac
 }
 
 /**
- * The ONNX backend taking 50 ms more per call, as a large model would: a queue forms for certain.
- * Its calls run one after another, as on one device (or backend-onnx's worker thread).
+ * The ONNX backend taking `ms` more per call, as a large model would. Its calls run one after
+ * another, as on one device (or backend-onnx's worker thread).
  */
-const slowBackend: Backend = {
+const delayedBackend = (ms: number): Backend => ({
   ...onnxBackend,
   async compile(graph, weights, options) {
     const exe = await onnxBackend.compile(graph, weights, options);
@@ -43,7 +43,7 @@ const slowBackend: Backend = {
     return {
       run: (inputs) => {
         const result = tail.then(async () => {
-          await new Promise((r) => setTimeout(r, 50));
+          await new Promise((r) => setTimeout(r, ms));
           return exe.run(inputs);
         });
         tail = result.catch(() => undefined);
@@ -53,7 +53,10 @@ const slowBackend: Backend = {
       describe: () => exe.describe(),
     };
   },
-};
+});
+
+/** 50 ms more per call: a queue forms for certain. */
+const slowBackend = delayedBackend(50);
 
 const inferBody = (x: Tensor, extra: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -211,20 +214,7 @@ describe('cardinal serve (Open Inference Protocol)', () => {
       /image is larger than 89478485 pixels \(decompression bomb limit\)/,
     );
     // A backend slower (600 ms) than the request time (300 ms).
-    const sluggish: Backend = {
-      ...onnxBackend,
-      async compile(graph, weights, options) {
-        const exe = await onnxBackend.compile(graph, weights, options);
-        return {
-          ...exe,
-          run: async (inputs) => {
-            await new Promise((r) => setTimeout(r, 600));
-            return exe.run(inputs);
-          },
-        };
-      },
-    };
-    const timed = await serve([entry({}, sluggish)], { port: 0, requestTimeoutMs: 300 });
+    const timed = await serve([entry({}, delayedBackend(600))], { port: 0, requestTimeoutMs: 300 });
     try {
       const t0 = performance.now();
       const late = await fetch(`${timed.url}/v2/models/tiny/infer`, {

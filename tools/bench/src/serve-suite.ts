@@ -150,6 +150,11 @@ function load(url: string, connections: number): Promise<Omit<Row, 'batching' | 
   );
 }
 
+/** The first sample of a metric in a Prometheus text page (a server serves one model here). */
+function metric(text: string, name: string): number {
+  return Number(new RegExp(`^${name}\\{[^}]*\\} ([\\d.e+-]+)`, 'm').exec(text)?.[1]);
+}
+
 /**
  * Waits until a server has answered everything: autocannon stops sending at its deadline, but up
  * to `concurrency` requests are still queued there, and a server still draining them would take
@@ -158,9 +163,7 @@ function load(url: string, connections: number): Promise<Omit<Row, 'batching' | 
 async function settle(url: string): Promise<void> {
   const batches = async () => {
     const text = await (await fetch(`${url}/metrics`)).text();
-    const count = /^cardinal_inference_duration_seconds_count\{[^}]*\} (\d+)/m.exec(text)?.[1];
-    const depth = /^cardinal_queue_depth\{[^}]*\} (\d+)/m.exec(text)?.[1];
-    return `${count}/${depth}`;
+    return `${metric(text, 'cardinal_inference_duration_seconds_count')}/${metric(text, 'cardinal_queue_depth')}`;
   };
   let last = await batches();
   for (;;) {
@@ -176,13 +179,12 @@ async function batchSizes(
   url: string,
 ): Promise<{ limit: number; meanBatch: number; msPerSample: Record<string, number> }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} ([\\d.e+-]+)`, 'm').exec(text)?.[1]);
   const msPerSample: Record<string, number> = {};
   for (const m of text.matchAll(/^cardinal_batch_sample_seconds\{[^}]*size="(\d+)"\} ([\d.e+-]+)/gm))
     msPerSample[m[1]!] = Number(m[2]) * 1000;
   return {
-    limit: value('cardinal_batch_limit'),
-    meanBatch: value('cardinal_batch_size_sum') / value('cardinal_batch_size_count'),
+    limit: metric(text, 'cardinal_batch_limit'),
+    meanBatch: metric(text, 'cardinal_batch_size_sum') / metric(text, 'cardinal_batch_size_count'),
     msPerSample,
   };
 }
