@@ -1,13 +1,13 @@
-import { CardinalError } from '@cardinal/core';
+import { CardinalError, InternalError, UsageError } from '@cardinal/core';
 
-/** A mistake in how the command was called (exit code 2). */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+/** A mistake in how the command was called (exit code 2): core's, shared with the libraries. */
+export { UsageError };
 
-/** A user-facing failure that is not a CardinalError: files, paths, backends (exit code 1). */
-export class CliError extends Error {
-  override name = 'CliError';
+/** A user-facing failure of the CLI's own (an argument that names no usable file or model): exit code 1. */
+export class CliError extends CardinalError {
+  constructor(message: string) {
+    super('E_INPUT', message);
+  }
 }
 
 const NODE_FS_CODES: Record<string, string> = {
@@ -25,8 +25,8 @@ const NODE_FS_CODES: Record<string, string> = {
 /** One line for the user, and the exit code; undefined line means an internal error. */
 export function describeError(e: unknown): { line: string; code: number; internal: boolean } {
   if (e instanceof UsageError) return { line: e.message, code: 2, internal: false };
-  if (e instanceof CliError || e instanceof CardinalError)
-    return { line: e.message, code: 1, internal: false };
+  if (e instanceof InternalError) return { line: `internal error: ${e.message}`, code: 70, internal: true };
+  if (e instanceof CardinalError) return { line: e.message, code: 1, internal: false };
   const err = e as NodeJS.ErrnoException;
   if (err && typeof err.code === 'string' && NODE_FS_CODES[err.code]) {
     return { line: `${err.path ?? ''}: ${NODE_FS_CODES[err.code]}`, code: 1, internal: false };

@@ -1,6 +1,6 @@
 // The Fashion-MNIST panel of the page: wiring of its controls to fashion.ts.
 
-import { classify } from '@cardinal/core';
+import { classify, FileError, ImageError, InputError } from '@cardinal/core';
 import { $, escapeHtml } from './dom.js';
 import { dropZone } from './drop.js';
 import {
@@ -71,13 +71,13 @@ export function setUpFashionPanel(report: (r: FashionResult) => void): void {
         set = await testSet;
       } catch (e) {
         testSet = undefined;
-        throw new Error(
+        throw new FileError(
           `${(e as Error).message}: the dev server serves the test split from Debian's dataset-fashion-mnist (or CARDINAL_FASHION_MNIST); a dropped picture still works`,
         );
       }
       const index = Number(indexInput.value);
       if (!Number.isInteger(index) || index < 0 || index >= set.count)
-        throw new Error(
+        throw new InputError(
           `test image must be a whole number from 0 to ${set.count - 1}, got '${indexInput.value}'`,
         );
       const m = await model;
@@ -91,7 +91,7 @@ export function setUpFashionPanel(report: (r: FashionResult) => void): void {
       try {
         bitmap = await decodeFile(f);
       } catch {
-        throw new Error(`${f.name}: cannot decode image`);
+        throw new ImageError(`${f.name}: cannot decode image`);
       }
       const m = await model;
       await show(pictureTensor(bitmap, m), m, -1);

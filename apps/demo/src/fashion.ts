@@ -2,6 +2,7 @@
 // images (or a dropped picture), with the probability of every class next to the true label.
 import {
   createModel,
+  FetchError,
   type Graph,
   getZooEntry,
   type Image8,
@@ -10,6 +11,7 @@ import {
   parseSafetensorsHeader,
   preprocessImages,
   readIdx,
+  SafetensorsError,
   storedClasses,
   storedNormalisation,
   type Tensor,
@@ -55,7 +57,7 @@ export interface FashionResult {
 
 async function fetchBytes(url: string, what: string): Promise<Uint8Array> {
   const r = await fetch(url);
-  if (!r.ok) throw new Error(`${what} (${url}): HTTP ${r.status}`);
+  if (!r.ok) throw new FetchError(`${what} (${url}): HTTP ${r.status}`);
   return new Uint8Array(await r.arrayBuffer());
 }
 
@@ -72,7 +74,7 @@ export async function loadFashionModel(): Promise<FashionModel> {
   const source = entry.weights?.file ?? FASHION_URLS.weights;
   const meta = parseSafetensorsHeader(bytes, source).metadata;
   const norm = storedNormalisation(meta, source);
-  if (!norm) throw new Error(`${source}: no cardinal.normalize in its metadata`);
+  if (!norm) throw new SafetensorsError(`${source}: no cardinal.normalize in its metadata`);
   const graph = createModel(FASHION_MODEL);
   const weights = loadSafetensorsWeights(graph, bytes, { source }).weights;
   const runner = (await webgpuReason())

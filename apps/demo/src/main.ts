@@ -1,4 +1,4 @@
-import { type ClassScore, classify, randomNormal, type Tensor, zooNames } from '@cardinal/core';
+import { type ClassScore, classify, InputError, randomNormal, type Tensor, zooNames } from '@cardinal/core';
 import { renderLatencyChart } from './chart.js';
 import { renderDiagram } from './diagram.js';
 import { $, escapeHtml } from './dom.js';
@@ -68,7 +68,7 @@ const MAX_SIZE = 512;
 function chosenSize(): number {
   const size = Number(sizeInput.value);
   if (!Number.isInteger(size) || size < MIN_SIZE || size > MAX_SIZE)
-    throw new Error(
+    throw new InputError(
       `input size must be a whole number from ${MIN_SIZE} to ${MAX_SIZE}, got '${sizeInput.value}'`,
     );
   return size;

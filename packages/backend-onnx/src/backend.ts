@@ -4,38 +4,54 @@ import {
   BackendUnavailableError,
   type CompileOptions,
   checkInput,
+  type DevicePreference,
   DisposeGuard,
   type Executable,
   type Graph,
+  InternalError,
   OP_NAMES,
+  type RunDevice,
   type Tensor,
   type WeightMap,
 } from '@cardinal/core';
 import { exportOnnx, type OnnxExportOptions } from './model.js';
-import {
-  createSession,
-  type ExecutionProvider,
-  loadOrt,
-  type SessionOptions,
-  sessionOptionsOf,
-} from './runtime.js';
+import { type ExecutionProvider, loadOrt, type SessionOptions, sessionOptionsOf } from './runtime.js';
+import { createLocalSession, type FeedSession } from './session.js';
 import { createWorkerSession } from './worker-session.js';
 
-export interface OnnxCompileOptions extends CompileOptions, OnnxExportOptions, SessionOptions {
-  /**
-   * Run the session in a worker thread. onnxruntime-node runs a session on the calling thread,
-   * blocking its event loop for the whole run; a server (or a pipeline that decodes while the
-   * model runs) keeps its event loop free this way. Inputs are copied to the worker, except those
-   * in shared memory (a SharedArrayBuffer), which the worker reads in place.
-   */
-  worker?: boolean;
-}
+export interface OnnxCompileOptions extends CompileOptions, OnnxExportOptions, SessionOptions {}
 
 export interface OnnxExecutable extends Executable {
   /** The provider the session runs on. */
   readonly provider: ExecutionProvider;
 }
 
+/**
+ * The session options the common ones ask for: `threads` as intra-op threads, `device` as
+ * the providers to try, `idleThreads` as spinning; ONNX Runtime's own names win where both are set.
+ */
+function sessionOptionsFor(options: OnnxCompileOptions): SessionOptions {
+  const providers: Record<DevicePreference, ExecutionProvider[] | undefined> = {
+    auto: undefined,
+    cpu: ['cpu'],
+    gpu: ['cuda'],
+  };
+  const executionProviders = options.executionProviders ?? providers[options.device ?? 'auto'];
+  const intraOpNumThreads = options.intraOpNumThreads ?? options.threads;
+  const allowSpinning =
+    options.allowSpinning ?? (options.idleThreads === undefined ? undefined : options.idleThreads === 'spin');
+  return sessionOptionsOf({
+    ...options,
+    ...(executionProviders ? { executionProviders } : {}),
+    ...(intraOpNumThreads !== undefined ? { intraOpNumThreads } : {}),
+    ...(allowSpinning !== undefined ? { allowSpinning } : {}),
+  });
+}
+
+/**
+ * Compiles a graph to an ONNX Runtime session (CUDA where it runs, else the CPU), on the calling
+ * thread or, with `worker: true`, in a worker thread that leaves the caller's event loop free.
+ */
 export async function compileOnnx(
   graph: Graph,
   weights: WeightMap,
@@ -43,55 +59,27 @@ export async function compileOnnx(
 ): Promise<OnnxExecutable> {
   const { ort, error } = loadOrt();
   if (!ort) throw new BackendUnavailableError(error ?? 'onnxruntime-node cannot be loaded');
-  if (options.worker) return compileInWorker(graph, weights, options);
+  const fixed = options.batch === 'fixed' ? { batchDim: null } : {};
   // The model bytes are dropped once the session holds its own copy.
-  const { session, provider, fallbackReason } = await createSession(
-    ort,
-    exportOnnx(graph, weights, options),
-    options,
-  );
-  const batchFree = options.batchDim !== null;
-  const guard = new DisposeGuard(graph.name);
-  return {
-    provider,
-    async run(inputs) {
-      guard.check();
-      const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
-      for (const spec of graph.inputs) {
-        const t = checkInput(spec, inputs[spec.name], { batchFree });
-        // onnxruntime-node refuses shared memory (SharedArrayBuffer): such an input is copied.
-        const data = t.data.buffer instanceof SharedArrayBuffer ? new Float32Array(t.data) : t.data;
-        feeds[spec.name] = new ort.Tensor('float32', data, [...t.shape]);
-      }
-      const results = await session.run(feeds);
-      const out: Record<string, Tensor> = {};
-      for (const name of graph.outputs) {
-        const r = results[name]!;
-        out[name] = { shape: [...r.dims], data: Float32Array.from(r.data as Float32Array) };
-        r.dispose();
-      }
-      return out;
-    },
-    dispose() {
-      if (!guard.dispose()) return;
-      void session.release();
-    },
-    describe: () =>
-      `onnx (onnxruntime-node ${ort.env.versions?.common ?? ''}, ${provider.toUpperCase()} execution provider${fallbackReason ? `; skipped ${fallbackReason}` : ''})`,
-  };
+  const model = exportOnnx(graph, weights, { ...options, ...fixed });
+  const sessionOptions = sessionOptionsFor(options);
+  const session = options.worker
+    ? await createWorkerSession(model, sessionOptions)
+    : await createLocalSession(ort, model, sessionOptions);
+  return executableOver(graph, session, options.batchDim !== null && options.batch !== 'fixed');
 }
 
-/** compileOnnx with the session in a worker thread (options.worker). */
-async function compileInWorker(
-  graph: Graph,
-  weights: WeightMap,
-  options: OnnxCompileOptions,
-): Promise<OnnxExecutable> {
-  const session = await createWorkerSession(exportOnnx(graph, weights, options), sessionOptionsOf(options));
-  const batchFree = options.batchDim !== null;
+/** The compiled model over a session, in this thread or a worker alike. */
+function executableOver(graph: Graph, session: FeedSession, batchFree: boolean): OnnxExecutable {
   const guard = new DisposeGuard(graph.name);
+  const device: RunDevice =
+    session.provider === 'cuda' ? { kind: 'gpu', name: 'CUDA' } : { kind: 'cpu', name: 'CPU' };
+  const where = session.where === 'worker' ? ', in a worker thread' : '';
+  const skipped = session.fallbackReason ? `; skipped ${session.fallbackReason}` : '';
   return {
-    provider: session.provider as ExecutionProvider,
+    backend: 'onnx',
+    device,
+    provider: session.provider,
     async run(inputs) {
       guard.check();
       const feeds = graph.inputs.map((spec) => {
@@ -101,7 +89,8 @@ async function compileInWorker(
       const results = await session.run(feeds);
       const out: Record<string, Tensor> = {};
       for (const name of graph.outputs) {
-        const r = results.find((o) => o.name === name)!;
+        const r = results.find((o) => o.name === name);
+        if (!r) throw new InternalError(`onnxruntime-node returned no output '${name}'`);
         out[name] = { shape: r.dims, data: r.data };
       }
       return out;
@@ -110,7 +99,7 @@ async function compileInWorker(
       if (guard.dispose()) session.close();
     },
     describe: () =>
-      `onnx (onnxruntime-node ${session.version}, ${session.provider.toUpperCase()} execution provider, in a worker thread${session.fallbackReason ? `; skipped ${session.fallbackReason}` : ''})`,
+      `onnx (onnxruntime-node ${session.version}, ${session.provider.toUpperCase()} execution provider${where}${skipped})`,
   };
 }
 

@@ -19,7 +19,6 @@ export {
   IR_VERSION,
   type OnnxExportOptions,
   OPSET,
-  prepareGraph,
 } from './model.js';
 export {
   createSession,

@@ -1,9 +1,8 @@
 import {
   dispatchOp,
-  foldBatchNorm,
   type Graph,
   inferShapes,
-  removeIdentities,
+  prepareForInference,
   validateGraph,
   type WeightMap,
 } from '@cardinal/core';
@@ -24,20 +23,6 @@ export interface OnnxExportOptions {
    */
   batchDim?: string | null;
   producerVersion?: string;
-}
-
-/** The graph after the passes the ONNX backend runs: BatchNorm folding, identity removal. */
-export function prepareGraph(
-  graph: Graph,
-  weights: WeightMap,
-  options: OnnxExportOptions = {},
-): { graph: Graph; weights: WeightMap } {
-  let g = graph;
-  let w = weights;
-  if (options.foldBatchNorm ?? true) ({ graph: g, weights: w } = foldBatchNorm(g, w));
-  g = removeIdentities(g);
-  validateGraph(g);
-  return { graph: g, weights: w };
 }
 
 /**
@@ -62,8 +47,9 @@ function batchFree(g: Graph): boolean {
  * after its module path; parameters as initializers named by their state_dict keys.
  */
 export function toModelProto(graph: Graph, weights: WeightMap, options: OnnxExportOptions = {}) {
-  const prepared = prepareGraph(graph, weights, options);
+  const prepared = prepareForInference(graph, weights, options);
   const g = prepared.graph;
+  validateGraph(g);
   const ctx = new LoweringContext(prepared.weights);
   for (const node of g.nodes) dispatchOp(LOWERINGS, node, ctx);
   const wanted = options.batchDim === undefined ? 'N' : options.batchDim;

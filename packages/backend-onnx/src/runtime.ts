@@ -2,6 +2,7 @@ import { existsSync, statSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { BackendUnavailableError } from '@cardinal/core';
 import type * as Ort from 'onnxruntime-node';
 
 export type OrtModule = typeof Ort;
@@ -141,5 +142,5 @@ export async function createSession(
       reasons.push(`${provider}: ${(e as Error).message.split('\n')[0]}`);
     }
   }
-  throw new Error(`no execution provider could run the model (${reasons.join('; ')})`);
+  throw new BackendUnavailableError(`no execution provider could run the model (${reasons.join('; ')})`);
 }

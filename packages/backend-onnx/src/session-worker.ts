@@ -2,16 +2,13 @@
 // session synchronously on the thread that calls it, so a server or a pipeline that must keep
 // its event loop free runs the session here.
 import { parentPort, workerData } from 'node:worker_threads';
+import { BackendUnavailableError } from '@cardinal/core';
 import { createSession, loadOrt, type SessionOptions } from './runtime.js';
+import type { Feed } from './session.js';
 
-export interface WorkerFeed {
-  name: string;
-  dims: number[];
-  data: Float32Array;
-}
-export type WorkerRequest = { id: number; feeds: WorkerFeed[] };
+export type WorkerRequest = { id: number; feeds: Feed[] };
 export type WorkerReply =
-  | { id: number; outputs: WorkerFeed[] }
+  | { id: number; outputs: Feed[] }
   | { id: number; error: string }
   | { ready: true; provider: string; fallbackReason?: string; version: string }
   | { failed: string };
@@ -35,7 +32,7 @@ const { model, options } = workerData as { model: Uint8Array; options: SessionOp
 const { ort, error } = loadOrt();
 const port = parentPort!;
 try {
-  if (!ort) throw new Error(error ?? 'onnxruntime-node cannot be loaded');
+  if (!ort) throw new BackendUnavailableError(error ?? 'onnxruntime-node cannot be loaded');
   const { session, provider, fallbackReason } = await createSession(ort, model, options);
   const runOne = async ({ id, feeds }: WorkerRequest) => {
     try {
@@ -43,7 +40,7 @@ try {
         feeds.map((f) => [f.name, new ort.Tensor('float32', ownMemory(f.name, f.data), f.dims)]),
       );
       const results = await session.run(inputs);
-      const outputs: WorkerFeed[] = Object.entries(results).map(([name, t]) => ({
+      const outputs: Feed[] = Object.entries(results).map(([name, t]) => ({
         name,
         dims: [...t.dims],
         data: Float32Array.from(t.data as Float32Array),

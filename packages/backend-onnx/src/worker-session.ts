@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { SessionOptions } from './runtime.js';
-import type { WorkerFeed, WorkerReply } from './session-worker.js';
+import { BackendUnavailableError, InternalError } from '@cardinal/core';
+import type { ExecutionProvider, SessionOptions } from './runtime.js';
+import type { Feed, FeedSession } from './session.js';
+import type { WorkerReply } from './session-worker.js';
 
 /** The built worker script: beside this file in dist/, or in dist/ beside src/ when run from sources. */
 function workerScript(): string | undefined {
@@ -14,29 +16,18 @@ function workerScript(): string | undefined {
 }
 
 /** A session in a worker thread: `run` leaves the caller's event loop free while the model runs. */
-export interface WorkerSession {
-  provider: string;
-  fallbackReason?: string;
-  version: string;
-  run(feeds: WorkerFeed[]): Promise<WorkerFeed[]>;
-  close(): void;
-}
-
-export async function createWorkerSession(
-  model: Uint8Array,
-  options: SessionOptions,
-): Promise<WorkerSession> {
+export async function createWorkerSession(model: Uint8Array, options: SessionOptions): Promise<FeedSession> {
   const script = workerScript();
-  if (!script) throw new Error('the session worker is not built (run the package build)');
+  if (!script) throw new BackendUnavailableError('the session worker is not built (run the package build)');
   // No inherited flags: a test runner's `--conditions source` would point it at sources.
   const worker = new Worker(script, { workerData: { model, options }, execArgv: [] });
-  const pending = new Map<number, { resolve: (o: WorkerFeed[]) => void; reject: (e: Error) => void }>();
+  const pending = new Map<number, { resolve: (o: Feed[]) => void; reject: (e: Error) => void }>();
   let nextId = 0;
   const ready = await new Promise<Extract<WorkerReply, { ready: true }>>((resolve, reject) => {
     worker.once('error', reject);
     worker.once('message', (m: WorkerReply) => {
       if ('ready' in m) resolve(m);
-      else reject(new Error('failed' in m ? m.failed : 'the session worker did not start'));
+      else reject(new BackendUnavailableError('failed' in m ? m.failed : 'the session worker did not start'));
     });
   });
   worker.on('message', (m: WorkerReply) => {
@@ -45,7 +36,7 @@ export async function createWorkerSession(
     if (!p) return;
     pending.delete(m.id);
     if (pending.size === 0) worker.unref();
-    if ('error' in m) p.reject(new Error(m.error));
+    if ('error' in m) p.reject(new InternalError(`onnxruntime-node (worker thread): ${m.error}`));
     else p.resolve(m.outputs);
   });
   worker.on('error', (e) => {
@@ -54,9 +45,10 @@ export async function createWorkerSession(
   });
   worker.unref();
   return {
-    provider: ready.provider,
+    provider: ready.provider as ExecutionProvider,
     ...(ready.fallbackReason ? { fallbackReason: ready.fallbackReason } : {}),
     version: ready.version,
+    where: 'worker',
     run(feeds) {
       const id = nextId++;
       worker.ref();

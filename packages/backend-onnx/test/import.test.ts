@@ -1,7 +1,7 @@
-import { createModel, type Graph, initTestWeights, maxAbsDiff } from '@cardinal/core';
+import { createModel, type Graph, initTestWeights, maxAbsDiff, prepareForInference } from '@cardinal/core';
 import { buildFixtureGraph, listFixtures, loadFixture, readFixtureWeights } from '@cardinal/testkit';
 import { describe, expect, it } from 'vitest';
-import { exportOnnx, importOnnx, prepareGraph } from '../src/index.js';
+import { exportOnnx, importOnnx } from '../src/index.js';
 import { onnx } from '../src/proto.js';
 
 const withoutInit = (g: Graph) => ({
@@ -44,7 +44,7 @@ describe('importing .onnx files', () => {
       for (const [k, t] of kept.weights)
         if (!k.endsWith('num_batches_tracked'))
           expect(Array.from(t.data), k).toEqual(Array.from(w.get(k)!.data));
-      const folded = prepareGraph(graph, w);
+      const folded = prepareForInference(graph, w);
       const back = importOnnx(exportOnnx(graph, w, { batchDim: null }), { source: name });
       // The same nodes, attributes, parameters and wiring; tensors named by what produces them
       // (the folding pass keeps a removed BatchNorm's output name, the importer the node's).

@@ -1,24 +1,35 @@
 import {
   type Availability,
   type Backend,
+  batchIsFree,
   type CompileOptions,
+  checkDevicePreference,
   checkInput,
   DisposeGuard,
   type Executable,
   type Graph,
-  GraphError,
   OP_NAMES,
   prepareForInference,
+  requireWeight,
   type Tensor,
   type WeightMap,
 } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 import type { ConvStrategy } from './lower/conv-strategy.js';
 import { Program } from './program.js';
-import { describeRuntime, selectRuntime, type TfjsRuntime, type TfjsRuntimeName } from './runtime.js';
+import {
+  describeRuntime,
+  runDeviceOf,
+  selectRuntimeFor,
+  type TfjsRuntime,
+  type TfjsRuntimeName,
+} from './runtime.js';
 
 export interface TfjsCompileOptions extends CompileOptions {
-  /** Force a runtime instead of the first that loads (node-gpu, node, wasm, cpu). */
+  /**
+   * Force a runtime instead of the first that loads (node-gpu, node, wasm, cpu). The common
+   * `threads` is not honoured: tfjs-wasm runs one thread in Node, and tfjs-node sets its own.
+   */
   runtime?: TfjsRuntimeName;
   /** Force one grouped-convolution strategy; default: chosen per layer by shape. */
   convStrategy?: ConvStrategy;
@@ -44,7 +55,9 @@ export async function compileTfjs(
   weights: WeightMap,
   options: TfjsCompileOptions = {},
 ): Promise<TfjsExecutable> {
-  const runtime = await selectRuntime(options.runtime);
+  const runtime = await selectRuntimeFor(options.device, options.runtime);
+  const device = runDeviceOf(runtime);
+  checkDevicePreference('tfjs', options, device);
   await activate(runtime);
   const { tf } = runtime;
   const folded = prepareForInference(graph, weights);
@@ -58,8 +71,7 @@ export async function compileTfjs(
     const param = (key: string) => {
       let t = params.get(key);
       if (!t) {
-        const w = folded.weights.get(key);
-        if (!w) throw new GraphError(`${graph.name}: no value for parameter '${key}'`);
+        const w = requireWeight(folded.weights, key, graph.name);
         t = tf.tensor(w.data, [...w.shape]);
         params.set(key, t);
       }
@@ -74,8 +86,10 @@ export async function compileTfjs(
   });
   const guard = new DisposeGuard(graph.name);
   // One input may come at any batch size; a graph of several inputs takes the shapes it declares.
-  const batchFree = g.inputs.length === 1;
+  const batchFree = batchIsFree(g.inputs.length, options);
   return {
+    backend: 'tfjs',
+    device,
     runtime,
     program,
     async run(inputs) {

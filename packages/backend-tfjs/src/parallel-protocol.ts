@@ -1,5 +1,5 @@
 // The messages between a ParallelTrainer (parallel.ts) and its worker threads (parallel-worker.ts).
-import type { Graph, Tensor, WeightMap } from '@cardinal/core';
+import type { CardinalErrorCode, Graph, Tensor, WeightMap } from '@cardinal/core';
 import type { TrainerOptions } from './train.js';
 
 /** What a worker is started with: the model, its weights and the trainer's options (runtime forced). */
@@ -22,4 +22,5 @@ export type FromWorker =
   | { kind: 'ready' }
   | { kind: 'grads'; loss: number; correct: number; grads: Float32Array }
   | { kind: 'weights'; weights: WeightMap }
-  | { kind: 'error'; message: string };
+  /** A Cardinal error keeps its code across the thread, so a user's mistake stays one. */
+  | { kind: 'error'; message: string; code?: CardinalErrorCode };

@@ -10,7 +10,14 @@
 // rank 0's buffers), and rank 0, on the calling thread, holds what is evaluated and saved.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { type Graph, InputError, type Tensor, type WeightMap } from '@cardinal/core';
+import {
+  CardinalError,
+  type Graph,
+  InputError,
+  InternalError,
+  type Tensor,
+  type WeightMap,
+} from '@cardinal/core';
 import type { FromWorker, ToWorker, WorkerInit } from './parallel-protocol.js';
 import type { TfjsRuntimeName } from './runtime.js';
 import { type BatchTrainer, Trainer, type TrainerOptions } from './train.js';
@@ -72,7 +79,12 @@ class Replica {
 
   constructor(private readonly worker: Worker) {
     worker.on('message', (m: FromWorker) => {
-      if (m.kind === 'error') this.fail(new Error(`data-parallel worker: ${m.message}`));
+      if (m.kind === 'error')
+        this.fail(
+          m.code
+            ? new CardinalError(m.code, `data-parallel worker: ${m.message}`)
+            : new InternalError(`data-parallel worker: ${m.message}`),
+        );
       else {
         const w = this.waiting.shift();
         if (w) w.resolve(m);
@@ -80,7 +92,9 @@ class Replica {
       }
     });
     worker.on('error', (e) => this.fail(e));
-    worker.on('exit', (code) => this.fail(new Error(`data-parallel worker exited with code ${code}`)));
+    worker.on('exit', (code) =>
+      this.fail(new InternalError(`data-parallel worker exited with code ${code}`)),
+    );
   }
 
   private fail(e: Error): void {
@@ -99,12 +113,12 @@ class Replica {
         if (this.failure) reject(this.failure);
         else this.waiting.push({ resolve, reject });
       }));
-    if (m.kind !== kind) throw new Error(`data-parallel worker: expected '${kind}', got '${m.kind}'`);
+    if (m.kind !== kind) throw new InternalError(`data-parallel worker: expected '${kind}', got '${m.kind}'`);
     return m as Extract<FromWorker, { kind: K }>;
   }
 
   async terminate(): Promise<void> {
-    this.failure ??= new Error('data-parallel worker stopped');
+    this.failure ??= new InternalError('data-parallel worker stopped');
     await this.worker.terminate();
   }
 }

@@ -1,4 +1,4 @@
-import { BackendUnavailableError } from '@cardinal/core';
+import { BackendUnavailableError, type DevicePreference, type RunDevice } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 
 /** @internal The tfjs module; its types stay out of the public declarations. */
@@ -54,7 +54,8 @@ async function tryRuntime(name: TfjsRuntimeName): Promise<{ tf: Tf; backend: str
   // already says which runtimes were skipped and why.
   tf.env().set('PROD', true);
   if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-  if (!(await tf.setBackend(name))) throw new Error(`tfjs could not initialise the ${name} backend`);
+  if (!(await tf.setBackend(name)))
+    throw new BackendUnavailableError(`tfjs could not initialise the ${name} backend`);
   await tf.ready();
   return { tf, backend: name };
 }
@@ -90,4 +91,19 @@ export async function selectRuntime(
 export function describeRuntime(r: TfjsRuntime): string {
   const fell = r.skipped.length ? `; skipped ${r.skipped.join(', ')}` : '';
   return `tfjs ${r.tf.version?.tfjs ?? r.tf.version_core} (${r.runtime} runtime, '${r.backend}' backend${fell})`;
+}
+
+/** The device a runtime computes on: CUDA for tfjs-node-gpu, the CPU for the others. */
+export function runDeviceOf(r: TfjsRuntime): RunDevice {
+  return r.runtime === 'node-gpu' ? { kind: 'gpu', name: 'CUDA' } : { kind: 'cpu', name: 'CPU' };
+}
+
+/** The runtime to load for a device preference: 'gpu' insists on tfjs-node-gpu, 'cpu' skips it. */
+export function selectRuntimeFor(
+  device: DevicePreference | undefined,
+  force: TfjsRuntimeName | undefined,
+  order: readonly TfjsRuntimeName[] = RUNTIME_ORDER,
+): Promise<TfjsRuntime> {
+  if (force || device === 'gpu') return selectRuntime(force ?? 'node-gpu', order);
+  return selectRuntime(undefined, device === 'cpu' ? order.filter((n) => n !== 'node-gpu') : order);
 }

@@ -2,9 +2,11 @@ import {
   formatShape,
   type Graph,
   InputError,
+  InternalError,
   type LrSchedule,
   learningRateAt,
   removeIdentities,
+  requireWeight,
   type Tensor,
   type WeightMap,
 } from '@cardinal/core';
@@ -141,9 +143,8 @@ export class Trainer implements BatchTrainer {
   }
 
   private param = (key: string): TF.Tensor => {
-    const v = this.variables.get(key) ?? this.buffers.get(key);
-    if (!v) throw new Error(`no parameter '${key}'`);
-    return v;
+    const v = this.variables.get(key);
+    return v ?? requireWeight(this.buffers, key, this.graph.name);
   };
 
   private checkInput(x: Tensor): void {
@@ -294,7 +295,8 @@ export class Trainer implements BatchTrainer {
       grads.set(key, tf.tensor(flat.subarray(at, at + v.size), v.shape));
       at += v.size;
     }
-    if (at !== flat.length) throw new Error(`applyGradients: ${flat.length} values for ${at} parameters`);
+    if (at !== flat.length)
+      throw new InternalError(`applyGradients: ${flat.length} values for ${at} parameters`);
     this.optimizer.step(this.variables, grads, this.learningRate(), (key) => this.lrFactor(key));
     tf.dispose([...grads.values()]);
   }

@@ -1,7 +1,9 @@
 import {
   type Availability,
   type Backend,
+  batchIsFree,
   type CompileOptions,
+  checkDevicePreference,
   checkInput,
   DisposeGuard,
   type Executable,
@@ -9,6 +11,7 @@ import {
   inferShapes,
   OP_NAMES,
   prepareForInference,
+  type RunDevice,
   type Tensor,
   type WeightMap,
 } from '@cardinal/core';
@@ -24,8 +27,8 @@ import { PipelineCache } from './runtime/pipelines.js';
 import { type ConstantStore, GpuProgram, type KernelProfile } from './runtime/program.js';
 
 export interface WebGpuCompileOptions extends CompileOptions, DeviceRequest, LowerOptions {
-  /** Run on this device instead of the shared one this package finds (a browser app's own). */
-  device?: GPUDevice;
+  /** Run on this GPUDevice instead of the shared one this package finds (a browser app's own). */
+  gpuDevice?: GPUDevice;
 }
 
 export interface WebGpuExecutable extends Executable {
@@ -52,7 +55,12 @@ export async function compileWebGpu(
   weights: WeightMap,
   options: WebGpuCompileOptions = {},
 ): Promise<WebGpuExecutable> {
-  const ctx: GpuContext = options.device ? contextForDevice(options.device) : await acquireDevice(options);
+  const ctx: GpuContext = options.gpuDevice
+    ? contextForDevice(options.gpuDevice)
+    : await acquireDevice(options);
+  // A software adapter (llvmpipe, SwiftShader) computes on the CPU.
+  const device: RunDevice = { kind: ctx.software ? 'cpu' : 'gpu', name: ctx.adapterDescription };
+  checkDevicePreference('webgpu', options, device);
   const prepared = prepareForInference(graph, weights);
   const g = prepared.graph;
   const pipelines = PipelineCache.for(ctx.device);
@@ -80,7 +88,7 @@ export async function compileWebGpu(
   // One input may come at any batch size; a graph of several inputs takes the shapes it declares.
   const check = (inputs: Readonly<Record<string, Tensor>>): number => {
     guard.check();
-    if (g.inputs.length > 1) {
+    if (!batchIsFree(g.inputs.length, options)) {
       for (const s of g.inputs) checkInput(s, inputs[s.name], { batchFree: false });
       return spec.shape[0]!;
     }
@@ -91,6 +99,8 @@ export async function compileWebGpu(
     Object.fromEntries(g.inputs.map((s) => [s.name, inputs[s.name]!]));
 
   return {
+    backend: 'webgpu',
+    device,
     adapter: ctx.adapterDescription,
     software: ctx.software,
     dispatches: first.dispatchCount,

@@ -15,7 +15,6 @@ export {
   contextForDevice,
   type DeviceRequest,
   type GpuContext,
-  WebGpuUnavailableError,
   webgpuUnavailableReason,
 } from './gpu/device.js';
 export { type ArenaLayout, planArena } from './plan/arena.js';

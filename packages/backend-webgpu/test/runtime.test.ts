@@ -53,7 +53,7 @@ describe.skipIf(!availability.available)('webgpu runtime', () => {
   it('allocates no GPU buffer after the first run, over 1,000 runs', async () => {
     const watched = watchBuffers((await acquireDevice()).device);
     const { f, graph, weights } = fixtureModel('tiny_resnext');
-    const exe = await compileWebGpu(graph, weights, { device: watched.device });
+    const exe = await compileWebGpu(graph, weights, { gpuDevice: watched.device });
     try {
       const x = { [graph.inputs[0]!.name]: f.input };
       const first = (await exe.run(x))[graph.outputs[0]!]!;
@@ -73,7 +73,7 @@ describe.skipIf(!availability.available)('webgpu runtime', () => {
     const { device: tracking, live } = watchBuffers((await acquireDevice()).device);
     const { f, graph, weights } = fixtureModel('timm_se_256');
     const cycle = async () => {
-      const exe = await compileWebGpu(graph, weights, { device: tracking });
+      const exe = await compileWebGpu(graph, weights, { gpuDevice: tracking });
       await exe.run({ [graph.inputs[0]!.name]: f.input });
       expect(live.size).toBeGreaterThan(0);
       exe.dispose();

@@ -1,4 +1,5 @@
-import { InputError } from './errors.js';
+import type { CompileOptions, RunDevice } from './backend.js';
+import { BackendUnavailableError, InputError } from './errors.js';
 import type { Graph, WeightMap } from './ir/graph.js';
 import { foldBatchNorm } from './passes/fold-batchnorm.js';
 import { removeIdentities } from './passes/remove-identities.js';
@@ -9,9 +10,16 @@ import { removeIdentities } from './passes/remove-identities.js';
  * `requireParam`'s typed error; a runtime that cannot load is a `BackendUnavailableError`.)
  */
 
-/** The graph a backend lowers: BatchNorm folded into the convs before it, identities removed. */
-export function prepareForInference(graph: Graph, weights: WeightMap): { graph: Graph; weights: WeightMap } {
-  const folded = foldBatchNorm(graph, weights);
+/**
+ * The graph every backend lowers: BatchNorm folded into the convs before it (unless
+ * `foldBatchNorm: false`, as an ONNX export that keeps the BatchNorm nodes asks), identities removed.
+ */
+export function prepareForInference(
+  graph: Graph,
+  weights: WeightMap,
+  options: { foldBatchNorm?: boolean } = {},
+): { graph: Graph; weights: WeightMap } {
+  const folded = (options.foldBatchNorm ?? true) ? foldBatchNorm(graph, weights) : { graph, weights };
   return { graph: removeIdentities(folded.graph), weights: folded.weights };
 }
 
@@ -31,4 +39,21 @@ export class DisposeGuard {
     this.disposed = true;
     return true;
   }
+}
+
+/**
+ * Refuses a device preference a backend cannot meet: `device: 'gpu'` of a backend that runs on
+ * the CPU (or the reverse) is a BackendUnavailableError naming both, not a silent fallback.
+ */
+export function checkDevicePreference(backend: string, options: CompileOptions, runs: RunDevice): void {
+  const wanted = options.device ?? 'auto';
+  if (wanted !== 'auto' && wanted !== runs.kind)
+    throw new BackendUnavailableError(
+      `${backend}: device '${wanted}' was asked for, but it runs on the ${runs.kind} here (${runs.name})`,
+    );
+}
+
+/** Whether a compiled graph takes any batch size: a single input, unless `batch: 'fixed'`. */
+export function batchIsFree(inputs: number, options: CompileOptions): boolean {
+  return inputs === 1 && options.batch !== 'fixed';
 }

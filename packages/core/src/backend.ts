@@ -7,22 +7,56 @@ export interface Availability {
   reason?: string;
 }
 
+/** Where a compiled model should run: the runtime's choice, or a kind of device insisted on. */
+export type DevicePreference = 'auto' | 'cpu' | 'gpu';
+
+/**
+ * The options every backend understands. A backend honours each where its runtime has the
+ * knob and documents where it does not (the reference executor has no threads); options that
+ * only one runtime knows are a typed extension of this interface in that backend's package.
+ */
 export interface CompileOptions {
   /** Called after each node with the count done, for progress bars. Backends may ignore it. */
   onProgress?: (done: number, total: number) => void;
+  /** Threads one run may use (ONNX Runtime's intra-op threads); default: the runtime's own choice. */
+  threads?: number;
+  /** 'cpu' or 'gpu' insists on that kind of device (refused when there is none); 'auto' (default) takes the best here. */
+  device?: DevicePreference;
+  /**
+   * Run off the calling thread, where the runtime would otherwise block it for a whole run
+   * (onnxruntime-node): a server's event loop stays free. Backends that never block ignore it.
+   */
+  worker?: boolean;
+  /** 'any' (default): a single-input model takes any batch size; 'fixed': only the graph's own. */
+  batch?: 'any' | 'fixed';
+  /**
+   * Whether idle runtime threads spin waiting for work (fast when runs come back to back) or
+   * sleep (right when the process does other work between runs: a server, a decoder).
+   */
+  idleThreads?: 'spin' | 'sleep';
+}
+
+/** The device a compiled model runs on, as typed fields (not text to parse). */
+export interface RunDevice {
+  kind: 'cpu' | 'gpu';
+  /** The runtime's own name for it: `CPU`, `CUDA`, the WebGPU adapter's description. */
+  name: string;
 }
 
 /** A compiled model. `run` takes and returns NCHW float32 tensors by graph input/output name. */
 export interface Executable {
+  /** The name of the backend that compiled it (`Backend.name`). */
+  readonly backend: string;
+  readonly device: RunDevice;
   run(inputs: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>>;
   dispose(): void;
-  /** What actually runs (runtime, device), for logs and the CLI. */
+  /** What actually runs (runtime, device) in words, for logs; decisions read `backend` and `device`. */
   describe(): string;
 }
 
 /**
  * The contract every backend package implements: a name, whether it runs here, the ops it
- * supports, and `compile`.
+ * supports, and `compile`. `O` is the backend's own options, an extension of CompileOptions.
  */
 export interface Backend<O extends CompileOptions = CompileOptions> {
   readonly name: string;

@@ -19,7 +19,10 @@ export type CardinalErrorCode =
   | 'E_IMAGE'
   | 'E_FETCH'
   | 'E_ONNX'
-  | 'E_DATA';
+  | 'E_DATA'
+  | 'E_USAGE'
+  | 'E_REQUEST'
+  | 'E_INTERNAL';
 
 export class CardinalError extends Error {
   readonly code: CardinalErrorCode;
@@ -118,6 +121,40 @@ export class CostError extends CardinalError {
 export class BackendUnavailableError extends CardinalError {
   constructor(message: string) {
     super('E_UNAVAILABLE', message);
+  }
+}
+
+/** A graph, op or option that is valid but that this backend or runtime does not implement. */
+export class UnsupportedError extends CardinalError {
+  constructor(message: string) {
+    super('E_UNSUPPORTED', message);
+  }
+}
+
+/** A command or function was called wrongly (a flag, an argument): the CLI exits 2 for it. */
+export class UsageError extends CardinalError {
+  constructor(message: string) {
+    super('E_USAGE', message);
+  }
+}
+
+/** A request a server received is malformed or cannot be served; `status` is its HTTP status. */
+export class RequestError extends CardinalError {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super('E_REQUEST', message);
+  }
+}
+
+/**
+ * An invariant of Cardinal's own broke (a worker's protocol, a plan's storage): a bug to
+ * report, never a user's mistake. The CLI prints it as an internal error (exit 70).
+ */
+export class InternalError extends CardinalError {
+  constructor(message: string) {
+    super('E_INTERNAL', message);
   }
 }
 

@@ -3,8 +3,15 @@
 // (timm configs); cost limits; errors; executor/ (reference); io/; ir/ (graph, attrs, builder,
 // op tables); layers/ (conv-norm-act, SE, SK, split attention); model specs; ops/; passes/;
 // random; serialisation; summary; tensors; weights/; zoo/.
-export type { Availability, Backend, CompileOptions, Executable } from './backend.js';
-export { DisposeGuard, prepareForInference } from './backend-kit.js';
+export type {
+  Availability,
+  Backend,
+  CompileOptions,
+  DevicePreference,
+  Executable,
+  RunDevice,
+} from './backend.js';
+export { batchIsFree, checkDevicePreference, DisposeGuard, prepareForInference } from './backend-kit.js';
 export {
   BLOCK_MODULES,
   type BlockConfigJson,
@@ -45,8 +52,11 @@ export {
   defaultPreprocess,
   IMAGENET_DEFAULTS,
   type PreprocessConfig,
+  type PreprocessOrigin,
+  type PreprocessSources,
   preprocessImages,
   resizeShorter,
+  resolvePreprocess,
   toChannels,
   transformImage,
 } from './image/preprocess.js';
@@ -63,7 +73,7 @@ export {
   type SymbolicTensor,
 } from './ir/builder.js';
 export type * from './ir/graph.js';
-export { dispatchOp, type OpTable, requireParam } from './ir/op-table.js';
+export { dispatchOp, type OpTable, requireParam, requireWeight } from './ir/op-table.js';
 export * from './layers/attention.js';
 export { type ConvNormActOptions, convNormAct, getPadding, makeDivisible } from './layers/common.js';
 export {

@@ -78,7 +78,7 @@ export async function createClassifier(
   const exe = await backend.compile(graph, model.weights, options.compile);
   const input = graph.inputs[0]!.name;
   const logitsName = graph.outputs[0]!;
-  const overlap = options.overlap ?? /cuda|webgpu|gpu/i.test(exe.describe());
+  const overlap = options.overlap ?? exe.device.kind === 'gpu';
   const pool = new PreprocessPool();
   const decodeBatch = (files: readonly string[], cfg: PreprocessConfig) => pool.batch(files, cfg);
 

@@ -7,6 +7,7 @@ import {
   type CardinalErrorCode,
   FileError,
   ImageError,
+  InternalError,
   type PreprocessConfig,
   preprocessImages,
   type Tensor,
@@ -19,7 +20,7 @@ function rethrow(error: { code?: string; message: string }): never {
   if (error.code === 'E_FILE') throw new FileError(error.message);
   if (error.code === 'E_IMAGE') throw new ImageError(error.message);
   if (error.code) throw new CardinalError(error.code as CardinalErrorCode, error.message);
-  throw new Error(error.message);
+  throw new InternalError(`image worker: ${error.message}`);
 }
 
 /** The built worker script: beside this file in dist/, or dist/ beside src/ when run from sources. */

@@ -1,10 +1,12 @@
-import type { Tensor } from '@cardinal/core';
+import { RequestError, type Tensor, UsageError } from '@cardinal/core';
 import { BatchSizeTuner } from './batch-size.js';
 import type { SharedBufferPool } from './buffer-pool.js';
 
 /** The queue is full: answer 503 with Retry-After instead of growing without limit. */
-export class QueueFullError extends Error {
-  override name = 'QueueFullError';
+export class QueueFullError extends RequestError {
+  constructor(message: string) {
+    super(503, message);
+  }
 }
 
 /**
@@ -89,7 +91,7 @@ export class DynamicBatcher {
     private readonly options: BatcherOptions,
   ) {
     this.runners = typeof run === 'function' ? [run] : run;
-    if (this.runners.length === 0) throw new Error('DynamicBatcher: no replica to run batches on');
+    if (this.runners.length === 0) throw new UsageError('DynamicBatcher: no replica to run batches on');
     this.held = this.runners.map(() => 0);
     this.lastDone = this.runners.map(() => 0);
     if (options.maxBatch > 1 && options.tune !== false) this.tuner = new BatchSizeTuner(options.maxBatch);

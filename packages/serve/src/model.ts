@@ -7,6 +7,7 @@ import {
   type Graph,
   type PreprocessConfig,
   type Tensor,
+  UsageError,
   type WeightMap,
 } from '@cardinal/core';
 import { type BatcherOptions, DynamicBatcher } from './batcher.js';
@@ -28,9 +29,29 @@ export interface ModelEntry {
    * Copies of the compiled model that run batches at the same time (default 1). On a CPU, two
    * single-threaded sessions keep both cores busy through the server's own work, where one
    * two-threaded session stalls at every operator whenever another thread runs. Without
-   * `compile.intraOpNumThreads`, each replica gets the cores divided among the replicas.
+   * `compile.threads`, each replica gets the cores divided among the replicas.
    */
   replicas?: number;
+}
+
+/**
+ * A served model from an opened one (pretrained's openModel): its graph and weights, and the
+ * transform and labels its weights were made with, so the image route answers as
+ * `classifyFiles` does on the same images.
+ */
+export function modelEntry(
+  opened: { graph: Graph; weights: WeightMap; preprocess: PreprocessConfig; labels?: readonly string[] },
+  backend: Backend,
+  name: string,
+): ModelEntry {
+  return {
+    name,
+    graph: opened.graph,
+    weights: opened.weights,
+    backend,
+    preprocess: opened.preprocess,
+    ...(opened.labels ? { labels: opened.labels } : {}),
+  };
 }
 
 export const DEFAULT_BATCHING: Omit<BatcherOptions, 'onBatch'> = {
@@ -77,16 +98,16 @@ export class ServedModel {
   ): Promise<ServedModel> {
     const replicas = entry.replicas ?? 1;
     if (!Number.isSafeInteger(replicas) || replicas < 1)
-      throw new Error(`serve: ${entry.name}: replicas must be a positive integer, got ${replicas}`);
+      throw new UsageError(`serve: ${entry.name}: replicas must be a positive integer, got ${replicas}`);
     // A server reads and writes requests between runs: runtime threads that spin while idle
     // (ONNX Runtime's default) would take the cores that work needs. Backends without these
     // options ignore them.
     // onnxruntime-node runs a session on the calling thread, blocking the event loop for a whole
     // run: in a worker thread, health probes, metrics and new requests are answered meanwhile.
     // Replicas share the cores unless told otherwise.
-    const runtime: Record<string, unknown> = { allowSpinning: false, worker: true };
-    if (replicas > 1) runtime.intraOpNumThreads = Math.max(1, Math.floor(availableParallelism() / replicas));
-    const compile = { ...runtime, ...entry.compile } as CompileOptions;
+    const shared =
+      replicas > 1 ? { threads: Math.max(1, Math.floor(availableParallelism() / replicas)) } : {};
+    const compile: CompileOptions = { idleThreads: 'sleep', worker: true, ...shared, ...entry.compile };
     const exes: Executable[] = [];
     try {
       for (let i = 0; i < replicas; i++)

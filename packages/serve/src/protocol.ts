@@ -1,15 +1,7 @@
-import type { Tensor, TensorSpec } from '@cardinal/core';
+import { RequestError, type Tensor, type TensorSpec } from '@cardinal/core';
 
-/** A request the client got wrong: answered with `status` and `{"error": message}`. */
-export class RequestError extends Error {
-  override name = 'RequestError';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** A request the client got wrong: answered with `status` and `{"error": message}` (core's, re-exported). */
+export { RequestError };
 
 const bad = (message: string): never => {
   throw new RequestError(400, message);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { CardinalError, classify, preprocessImages } from '@cardinal/core';
+import { CardinalError, classify, preprocessImages, UsageError } from '@cardinal/core';
 import { decodeImageBytes } from '@cardinal/pretrained';
 import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
@@ -75,10 +75,10 @@ export async function serve(
   entries: readonly ModelEntry[],
   options: ServeOptions = {},
 ): Promise<InferenceServer> {
-  if (entries.length === 0) throw new Error('serve: no models');
+  if (entries.length === 0) throw new UsageError('serve: no models');
   const names = new Set<string>();
   for (const e of entries) {
-    if (names.has(e.name)) throw new Error(`serve: two models named '${e.name}'`);
+    if (names.has(e.name)) throw new UsageError(`serve: two models named '${e.name}'`);
     names.add(e.name);
   }
   const metrics = new ServerMetrics();
@@ -173,11 +173,11 @@ export async function serve(
     sendError(reply, 404, `no route ${req.method} ${req.url.slice(0, 200)}`),
   );
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    if (err instanceof RequestError) return sendError(reply, err.status, err.message);
     if (err instanceof QueueFullError) {
       reply.header('retry-after', retryAfter);
       return sendError(reply, 503, err.message);
     }
+    if (err instanceof RequestError) return sendError(reply, err.status, err.message);
     if (err instanceof CardinalError) return sendError(reply, 400, err.message);
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.code === 'FST_REQ_FILE_TOO_LARGE')
       return sendError(reply, 413, `body over the limit of ${bodyLimit} bytes`);

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Graph } from '@cardinal/core';
+import { UsageError } from '@cardinal/core';
 import { checkOutputPath, isFolder, writeFileAtomic } from '@cardinal/pretrained';
 
 export interface TritonOptions {
@@ -46,7 +47,9 @@ export function writeTritonModel(
   options: TritonOptions,
 ): string[] {
   if (!/^[\w.-]{1,128}$/.test(options.name) || options.name.startsWith('.'))
-    throw new Error(`triton: '${options.name}' is not a usable model name (letters, digits, '.', '_', '-')`);
+    throw new UsageError(
+      `triton: '${options.name}' is not a usable model name (letters, digits, '.', '_', '-')`,
+    );
   const version = options.version ?? 1;
   const modelDir = join(dir, options.name);
   const versionDir = join(modelDir, String(version));

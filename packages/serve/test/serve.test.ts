@@ -41,6 +41,8 @@ const delayedBackend = (ms: number): Backend => ({
     const exe = await onnxBackend.compile(graph, weights, options);
     let tail: Promise<unknown> = Promise.resolve();
     return {
+      backend: exe.backend,
+      device: exe.device,
       run: (inputs) => {
         const result = tail.then(async () => {
           await new Promise((r) => setTimeout(r, ms));

@@ -109,7 +109,7 @@ const files = readdirSync(photosDir)
 const batch = Number(values.batch);
 const graph = createModel(values.model!, { inputShape: [batch, 3, 224, 224] });
 const weights = initTestWeights(graph, 0);
-const compile = { intraOpNumThreads: Number(values.threads) } as CompileOptions;
+const compile: CompileOptions = { threads: Number(values.threads) };
 const exe = await onnxBackend.compile(graph, weights, compile);
 // Both compiled once and warmed up: steady state against steady state.
 const classifier = await createClassifier({ graph, weights }, onnxBackend, {

@@ -59,10 +59,10 @@ async function bareConfig(batch: number, sessions: number, sessionThreads: numbe
   for (let i = 0; i < sessions; i++)
     exes.push(
       await onnxBackend.compile(graph, weights, {
-        intraOpNumThreads: sessionThreads,
+        threads: sessionThreads,
         // Side by side, each session runs in its own worker thread, as the server's replicas do.
         ...(sessions > 1 ? { worker: true } : {}),
-      } as CompileOptions),
+      }),
     );
   const s = sessions === 1 ? '1 session' : `${sessions} sessions`;
   return {

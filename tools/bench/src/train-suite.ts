@@ -116,7 +116,7 @@ for (const [k, c] of CASES.entries()) {
     theirs.push(j.images_per_second);
     torchThreads = j.threads;
   }
-  const runtime = trainer.describe().match(/\((\w+) runtime/)?.[1] ?? '?';
+  const runtime = trainer.local.runtime.runtime;
   await trainer.dispose();
   const median = (a: number[]) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)]!;
   const s = summarize(graph);

@@ -1,6 +1,7 @@
 // One measured subject in its own process, so its peak RSS is its own.
 import { readFileSync } from 'node:fs';
-import { type Backend, createModel, loadSafetensorsWeights } from '@cardinal/core';
+import { createModel, loadSafetensorsWeights } from '@cardinal/core';
+import { loadBackend } from '@cardinal/pretrained';
 import type { SubjectResult, WorkerRequest } from './protocol.js';
 import { stats, timeRuns } from './stats.js';
 
@@ -42,23 +43,12 @@ async function measure(req: WorkerRequest): Promise<SubjectResult> {
       peakRssMiB: 0,
     };
   }
-  const backends: Record<string, () => Promise<Backend>> = {
-    reference: async () => (await import('@cardinal/core')).referenceBackend,
-    onnx: async () => (await import('@cardinal/backend-onnx')).onnxBackend,
-  };
-  const load = backends[req.backend!];
-  if (!load)
-    throw new Error(`bench: unknown backend '${req.backend}' (known: ${Object.keys(backends).join(', ')})`);
-  const backend = await load();
+  const backend = await loadBackend(req.backend!);
   let detail = '';
   for (const n of req.batches) {
     const graph = createModel(req.model, { inputShape: [n, 3, req.size, req.size] });
     const weights = loadSafetensorsWeights(graph, readFileSync(req.weightsFile!)).weights;
-    const exe = await backend.compile(graph, weights, {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: req.threads,
-      interOpNumThreads: 1,
-    } as object);
+    const exe = await backend.compile(graph, weights, { device: 'cpu', threads: req.threads });
     detail = exe.describe();
     const x = { shape: [n, 3, req.size, req.size], data: input(n, req.size) };
     const samples = await timeRuns(() => exe.run({ input: x }), req.warmup, req.runs);

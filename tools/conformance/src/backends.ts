@@ -1,21 +1,8 @@
-import { type Backend, referenceBackend } from '@cardinal/core';
+import { BACKEND_NAMES, type BackendName, findBackend } from '@cardinal/pretrained';
 
-/** The backends a conformance run can target, loaded only when asked for. */
-export const CONFORMANCE_BACKENDS = ['reference', 'onnx', 'tfjs', 'webgpu'] as const;
-export type ConformanceBackend = (typeof CONFORMANCE_BACKENDS)[number];
+/** The backends a conformance run can target: pretrained's one table, loaded only when asked for. */
+export const CONFORMANCE_BACKENDS = BACKEND_NAMES;
+export type ConformanceBackend = BackendName;
 
 /** The backend by name, or the reason it cannot run here. */
-export async function loadConformanceBackend(
-  name: ConformanceBackend,
-): Promise<{ backend: Backend } | { reason: string }> {
-  const backend =
-    name === 'reference'
-      ? referenceBackend
-      : name === 'onnx'
-        ? (await import('@cardinal/backend-onnx')).onnxBackend
-        : name === 'tfjs'
-          ? (await import('@cardinal/backend-tfjs')).tfjsBackend
-          : (await import('@cardinal/backend-webgpu')).webgpuBackend;
-  const a = await backend.isAvailable();
-  return a.available ? { backend } : { reason: a.reason ?? 'not available' };
-}
+export const loadConformanceBackend = findBackend;

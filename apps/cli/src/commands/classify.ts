@@ -1,21 +1,23 @@
 import { readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { type CompileOptions, writeNpy } from '@cardinal/core';
+import { writeNpy } from '@cardinal/core';
 import {
   checkOutputPath,
   classifyFiles,
   type ImageClassification,
+  imageChannels,
   isFolder,
+  openModel,
   writeFileAtomic,
 } from '@cardinal/pretrained';
 import { parse, parsePositiveInt, parseThreads } from '../args.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { CliError, UsageError } from '../errors.js';
 import { readLabels } from '../labels.js';
-import { localWeights, ModelSource } from '../model-source.js';
+import { openSource, sourceOptions } from '../model-source.js';
 import { progressBar } from '../ui.js';
-import { commandWeights, storedTraining } from '../weights.js';
-import { PREPROCESS_OPTIONS, preprocessConfig } from './preprocess.js';
+
+import { PREPROCESS_OPTIONS, preprocessOverrides } from './preprocess.js';
 
 export const classifyHelp = `cardinal classify <image | folder>... --model <model | config.json | folder | model.onnx | hf-hub:org/name>
                   [--weights W.pth|W.safetensors|folder|https://...|hf-hub:org/name [--weights-key K]]
@@ -110,38 +112,26 @@ export async function classifyCommand(
   const threads = values.threads ? parseThreads(values.threads) : undefined;
   const force = values.force ?? false;
   const backend = await loadBackend(values.backend!);
-  const model = await ModelSource.open(values.model);
   const files = imageFiles(positionals);
   const featureOrder = values.features?.replace(/\.npy$/i, '.txt');
-  const inputs: (string | undefined)[] = [...files, ...model.files, values.weights, values.labels];
+  const early: (string | undefined)[] = [...files, values.weights, values.labels];
+  for (const o of [values.csv, values.features, featureOrder]) if (o) checkOutputPath(o, force, early);
+  // openModel applies the weights' stored normalisation (what `cardinal train` made them with,
+  // on whole images) and class names; --mean, --std, --crop-pct and --labels still win.
+  const probe = await openSource(values.model);
+  const opened = await openModel(values.model, {
+    ...sourceOptions(),
+    ...(values.weights ? { weights: values.weights } : {}),
+    ...(values['weights-key'] ? { weightsKey: values['weights-key'] } : {}),
+    ...(values.json ? {} : { note: err }),
+    preprocess: preprocessOverrides(values, imageChannels(probe)),
+    ...(values.labels ? { labels: readLabels(values.labels), labelsSource: values.labels } : {}),
+  });
+  const { graph, weights, labels } = opened;
+  const cfg = opened.preprocess;
+  const label = opened.description.name;
+  const inputs: (string | undefined)[] = [...early, ...opened.files];
   for (const o of [values.csv, values.features, featureOrder]) if (o) checkOutputPath(o, force, inputs);
-
-  // Weights `cardinal train` made carry the normalisation they were trained with (on whole
-  // images: no crop) and the class names; --mean, --std, --crop-pct and --labels still win.
-  const weightsPath = (await localWeights(values.weights)) ?? model.defaultWeights();
-  const trained = storedTraining(weightsPath);
-  const base = preprocessConfig(model, values);
-  const stored = trained.normalisation;
-  if (stored && stored.mean.length !== base.channels)
-    throw new CliError(
-      `${weightsPath}: the weights were trained on ${stored.mean.length}-channel images, the model takes ${base.channels}`,
-    );
-  const cfg = {
-    ...base,
-    ...(stored && !values.mean ? { mean: stored.mean } : {}),
-    ...(stored && !values.std ? { std: stored.std } : {}),
-    ...(stored && !values['crop-pct'] ? { cropPct: 1 } : {}),
-  };
-  const { graph, label } = model.load([1, cfg.channels, ...cfg.inputSize]);
-  const classes = graph.tensors[graph.outputs[0]!]!.shape[1]!;
-  const labels = values.labels
-    ? readLabels(values.labels)
-    : (trained.classes ?? model.pretrained()?.labelNames);
-  if (labels && labels.length !== classes)
-    throw new CliError(
-      `${values.labels ?? model.spec}: ${labels.length} labels for a model of ${classes} classes`,
-    );
-  const weights = await commandWeights(graph, model, { ...values, weights: weightsPath }, inputs, err);
   const bar = values.json
     ? { update() {}, stop() {} }
     : progressBar(`classifying on ${backend.name}`, 'images');
@@ -153,7 +143,7 @@ export async function classifyCommand(
       top,
       batchSize,
       features: values.features !== undefined,
-      ...(threads ? { compile: { intraOpNumThreads: threads } as CompileOptions } : {}),
+      ...(threads ? { compile: { threads } } : {}),
       onProgress: files.length > batchSize ? (d, t) => bar.update(d, t) : undefined,
     });
   } finally {

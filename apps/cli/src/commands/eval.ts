@@ -1,12 +1,11 @@
 import { ClassificationMetrics, type ClassificationReport, confusionSvg, type Tensor } from '@cardinal/core';
-import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
+import { checkOutputPath, storedTraining, writeFileAtomic } from '@cardinal/pretrained';
 import { parse, parsePositiveInt, parseSize } from '../args.js';
 import { loadBackend } from '../backends.js';
 import { idxData, isIdxSource } from '../data/idx.js';
 import { photoFolder, photoTransform, type TrainData, tensorData } from '../data/source.js';
 import { CliError, UsageError } from '../errors.js';
-import { localWeights, ModelSource } from '../model-source.js';
-import { commandWeights, storedTraining } from '../weights.js';
+import { commandWeights, localWeights, openSource } from '../model-source.js';
 
 export const evalHelp = `cardinal eval <model | config.json | model.onnx> [--weights W] --data <fashion-mnist | idx dir | image folder>
               [--split test|train] [--backend onnx|tfjs|webgpu|reference] [--batch-size 100]
@@ -58,7 +57,7 @@ export async function evalCommand(
   if (values.split !== 'test' && values.split !== 'train')
     throw new UsageError(`eval: --split must be test or train, got '${values.split}'`);
   const batch = parsePositiveInt(values['batch-size']!, '--batch-size');
-  const model = await ModelSource.open(positionals[0]!);
+  const model = await openSource(positionals[0]!);
   const inputs: (string | undefined)[] = [...model.files, values.weights];
   if (values.svg) {
     if (!values.svg.toLowerCase().endsWith('.svg'))

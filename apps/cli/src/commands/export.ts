@@ -5,8 +5,8 @@ import { writeTritonModel } from '@cardinal/serve';
 import { parse, parsePositiveInt, parseSize } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import { readLabels } from '../labels.js';
-import { ModelSource } from '../model-source.js';
-import { commandWeights } from '../weights.js';
+import { commandWeights, ModelSource, openSource } from '../model-source.js';
+
 import { PREPROCESS_OPTIONS, preprocessConfig } from './preprocess.js';
 
 export const exportHelp = `cardinal export <model | config.json | folder | model.onnx | graph.json> --format onnx|folder|graph --out model.onnx|dir|graph.json [--weights W [--weights-key K]]
@@ -48,15 +48,13 @@ export async function exportCommand(
       `export: unknown --format '${values.format}' (supported: onnx, folder, triton, graph)`,
     );
   if (!values.out) throw new UsageError('export: --out FILE is required');
-  if (values.format === 'graph') return exportGraph(await ModelSource.open(positionals[0]!), values, out);
-  if (values.format === 'folder')
-    return exportFolder(await ModelSource.open(positionals[0]!), values, out, err);
-  if (values.format === 'triton')
-    return exportTriton(await ModelSource.open(positionals[0]!), values, out, err);
+  if (values.format === 'graph') return exportGraph(await openSource(positionals[0]!), values, out);
+  if (values.format === 'folder') return exportFolder(await openSource(positionals[0]!), values, out, err);
+  if (values.format === 'triton') return exportTriton(await openSource(positionals[0]!), values, out, err);
   if (extname(values.out).toLowerCase() !== '.onnx')
     throw new UsageError(`export: --out must end in .onnx for --format onnx, got '${values.out}'`);
   const spec = positionals[0]!;
-  const model = await ModelSource.open(spec);
+  const model = await openSource(spec);
   // Inputs of this command: an output path that is one of them is refused, even with --force.
   const inputs: (string | undefined)[] = [...model.files, values.weights];
   checkOutputPath(values.out, values.force ?? false, inputs);

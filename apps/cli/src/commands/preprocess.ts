@@ -1,14 +1,14 @@
 import {
-  defaultPreprocess,
   type Interpolation,
   type PreprocessConfig,
   preprocessImages,
+  resolvePreprocess,
   writeNpy,
 } from '@cardinal/core';
-import { checkOutputPath, decodeImage, writeFileAtomic } from '@cardinal/pretrained';
+import { checkOutputPath, decodeImage, imageChannels, writeFileAtomic } from '@cardinal/pretrained';
 import { parse, parseSize } from '../args.js';
 import { UsageError } from '../errors.js';
-import { ModelSource } from '../model-source.js';
+import { type ModelSource, openSource } from '../model-source.js';
 
 export const preprocessHelp = `cardinal preprocess <image>... --model <model | config.json | folder | hf-hub:org/name> --out X.npy [--force]
                     [--input-size S] [--interpolation bilinear|bicubic|nearest] [--crop-pct C]
@@ -35,38 +35,44 @@ function parseFloats(v: string, flag: string, count: number): number[] {
   return xs;
 }
 
-/**
- * The model's evaluation transform: a model folder's pretrained_cfg (or, for other models, their
- * input size and channels with ImageNet's defaults), each flag over it.
- */
-export function preprocessConfig(
-  model: ModelSource,
-  values: Partial<Record<'input-size' | 'interpolation' | 'crop-pct' | 'mean' | 'std', string>>,
-): PreprocessConfig {
-  const declared = model.declaredInputShape();
-  const inChans = declared?.[1] ?? model.load(undefined).graph.inputs[0]!.shape[1]!;
-  if (inChans !== 1 && inChans !== 3)
-    throw new UsageError(`${model.spec}: images have 1 or 3 channels, the model takes ${inChans}`);
-  const channels = inChans as 1 | 3;
-  const base: PreprocessConfig =
-    model.pretrained()?.preprocess ??
-    defaultPreprocess(channels, [declared?.[2] ?? 224, declared?.[3] ?? 224]);
-  const interpolation = (values.interpolation ?? base.interpolation) as Interpolation;
-  if (!INTERPOLATIONS.includes(interpolation))
+type PreprocessFlags = Partial<Record<'input-size' | 'interpolation' | 'crop-pct' | 'mean' | 'std', string>>;
+
+/** The transform flags as overrides of a model's transform (mean and std of `channels` values). */
+export function preprocessOverrides(
+  values: PreprocessFlags,
+  channels: 1 | 3,
+): Partial<Omit<PreprocessConfig, 'channels'>> {
+  const interpolation = values.interpolation as Interpolation | undefined;
+  if (interpolation !== undefined && !INTERPOLATIONS.includes(interpolation))
     throw new UsageError(
       `--interpolation must be ${INTERPOLATIONS.join(', ')}, got '${values.interpolation}'`,
     );
-  const cropPct = values['crop-pct'] === undefined ? base.cropPct : Number(values['crop-pct']);
-  if (!(cropPct > 0 && cropPct <= 1))
+  const cropPct = values['crop-pct'] === undefined ? undefined : Number(values['crop-pct']);
+  if (cropPct !== undefined && !(cropPct > 0 && cropPct <= 1))
     throw new UsageError(`--crop-pct must be in (0, 1], got '${values['crop-pct']}'`);
   return {
-    inputSize: values['input-size'] ? parseSize(values['input-size'], '--input-size') : base.inputSize,
-    interpolation,
-    cropPct,
-    mean: values.mean ? parseFloats(values.mean, '--mean', channels) : base.mean,
-    std: values.std ? parseFloats(values.std, '--std', channels) : base.std,
-    channels,
+    ...(values['input-size'] ? { inputSize: parseSize(values['input-size'], '--input-size') } : {}),
+    ...(interpolation ? { interpolation } : {}),
+    ...(cropPct !== undefined ? { cropPct } : {}),
+    ...(values.mean ? { mean: parseFloats(values.mean, '--mean', channels) } : {}),
+    ...(values.std ? { std: parseFloats(values.std, '--std', channels) } : {}),
   };
+}
+
+/**
+ * The model's evaluation transform (see core's resolvePreprocess): a model folder's
+ * pretrained_cfg, or ImageNet's defaults at the model's input size, each flag over it.
+ */
+export function preprocessConfig(model: ModelSource, values: PreprocessFlags): PreprocessConfig {
+  const channels = imageChannels(model);
+  const declared = model.declaredInputShape();
+  const pretrained = model.pretrained();
+  return resolvePreprocess({
+    channels,
+    ...(declared?.length === 4 ? { inputSize: [declared[2]!, declared[3]!] as [number, number] } : {}),
+    ...(pretrained ? { declared: pretrained.preprocess } : {}),
+    overrides: preprocessOverrides(values, channels),
+  }).config;
 }
 
 export async function preprocessCommand(argv: string[], out: (s: string) => void): Promise<number> {
@@ -85,7 +91,7 @@ export async function preprocessCommand(argv: string[], out: (s: string) => void
   if (!values.out) throw new UsageError('preprocess: --out X.npy is required');
   if (!values.out.toLowerCase().endsWith('.npy'))
     throw new UsageError(`preprocess: --out must end in .npy, got '${values.out}'`);
-  const model = await ModelSource.open(values.model);
+  const model = await openSource(values.model);
   const inputs = [...positionals, ...model.files];
   checkOutputPath(values.out, values.force ?? false, inputs);
   const cfg = preprocessConfig(model, values);

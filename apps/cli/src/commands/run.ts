@@ -3,10 +3,9 @@ import { checkOutputPath } from '@cardinal/pretrained';
 import { parse, parseIntFlag, parsePositiveInt, parseShape, parseSize, parseThreads } from '../args.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { CliError, UsageError } from '../errors.js';
-import { costLimits, ModelSource } from '../model-source.js';
+import { commandWeights, costLimits, type ModelSource, openSource } from '../model-source.js';
 import { outputFormat, readTensorFile, writeTensorFile } from '../tensor-io.js';
 import { progressBar } from '../ui.js';
-import { commandWeights } from '../weights.js';
 
 export const runHelp = `cardinal run <model | config.json | model.onnx> [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--weights W.safetensors|W.pth [--weights-key K]]
              (--input X.npy | --input X.bin --shape N,C,H,W | --random-input [--input-size H[,W]] [--batch N])
@@ -45,7 +44,7 @@ export async function runCommand(
   if (values.input && values['random-input'])
     throw new UsageError('run: --input and --random-input are exclusive');
   const spec = positionals[0]!;
-  const model = await ModelSource.open(spec);
+  const model = await openSource(spec);
   // Inputs of this command: an output path that is one of them is refused, even with --force.
   const inputs: (string | undefined)[] = [...model.files, values.weights, values.input];
   // Check everything the user named before any long work starts.
@@ -110,7 +109,7 @@ export async function runCommand(
   const bar = values.json ? { update() {}, stop() {} } : progressBar(`${label} on ${backend.name}`);
   const exe = await backend.compile(graph, weights, {
     onProgress: (d: number, t: number) => bar.update(d, t),
-    ...(threads ? { intraOpNumThreads: threads } : {}),
+    ...(threads ? { threads } : {}),
     ...(tfjsRuntime ? { runtime: tfjsRuntime } : {}),
   });
   let output: Tensor;

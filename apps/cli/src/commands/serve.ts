@@ -1,12 +1,10 @@
-import { type CompileOptions, printable } from '@cardinal/core';
-import { readJsonFile } from '@cardinal/pretrained';
-import { type ModelEntry, serve } from '@cardinal/serve';
+import { printable } from '@cardinal/core';
+import { openModel, readJsonFile } from '@cardinal/pretrained';
+import { type ModelEntry, modelEntry, serve } from '@cardinal/serve';
 import { parse, parseIntFlag, parsePositiveInt, parseThreads } from '../args.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { CliError, UsageError } from '../errors.js';
-import { ModelSource } from '../model-source.js';
-import { commandWeights } from '../weights.js';
-import { preprocessConfig } from './preprocess.js';
+import { sourceOptions } from '../model-source.js';
 
 export const serveHelp = `cardinal serve <model>... [--weights W] [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--name NAME]
                [--host 127.0.0.1] [--port 8000] [--max-batch 8] [--max-delay-ms 5] [--max-queue 256]
@@ -104,32 +102,23 @@ export async function serveCommand(
   const entries: ModelEntry[] = [];
   for (const e of list) {
     const backend = await loadBackend(e.backend ?? values.backend!);
-    const model = await ModelSource.open(e.model);
-    const cfg = preprocessConfig(model, {});
-    const { graph, label } = model.load([1, cfg.channels, ...cfg.inputSize]);
-    const weights = await commandWeights(
-      graph,
-      model,
-      { weights: e.weights, 'weights-key': values['weights-key'], json: values.quiet },
-      [],
-      err,
-    );
-    const name = e.name ?? ModelSource.shortName(label);
+    // The same model, weights, transform and labels `cardinal classify` runs (openModel).
+    const opened = await openModel(e.model, {
+      ...sourceOptions(),
+      ...(e.weights ? { weights: e.weights } : {}),
+      ...(values['weights-key'] ? { weightsKey: values['weights-key'] } : {}),
+      ...(values.quiet ? {} : { note: err }),
+    });
+    const name = e.name ?? opened.description.shortName;
     if (!/^[\w.-]{1,128}$/.test(name))
       throw new UsageError(
         `serve: model name '${printable(name.slice(0, 64))}' is not usable in a URL; give --name`,
       );
-    const labels = model.pretrained()?.labelNames;
     entries.push({
-      name,
-      graph,
-      weights,
-      backend,
-      preprocess: cfg,
-      ...(labels ? { labels } : {}),
+      ...modelEntry(opened, backend, name),
       batching,
       replicas: e.replicas ?? replicas,
-      ...(threads ? { compile: { intraOpNumThreads: threads } as CompileOptions } : {}),
+      ...(threads ? { compile: { threads } } : {}),
     });
   }
   const server = await serve(entries, {

@@ -1,7 +1,7 @@
 import { summarize, summarizeStages } from '@cardinal/core';
 import { parse, parseSize } from '../args.js';
 import { UsageError } from '../errors.js';
-import { ModelSource } from '../model-source.js';
+import { openSource } from '../model-source.js';
 import { formatCount, table } from '../ui.js';
 
 export const summaryHelp = `cardinal summary <model | config.json | model.onnx> [--input-size H[,W]] [--batch N] [--json]
@@ -20,7 +20,7 @@ export async function summaryCommand(argv: string[], out: (s: string) => void): 
   if (positionals.length !== 1) throw new UsageError('summary: expected one model name or config file');
   const spec = positionals[0]!;
   let inputShape: number[] | undefined;
-  const model = await ModelSource.open(spec);
+  const model = await openSource(spec);
   const declared = model.declaredInputShape();
   if (values['input-size']) {
     const [h, w] = parseSize(values['input-size'], '--input-size');

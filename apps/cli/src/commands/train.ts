@@ -7,7 +7,7 @@ import { idxData, isIdxSource, type Normalisation } from '../data/idx.js';
 import { photoFolder, photoTransform, type TrainData, tensorData } from '../data/source.js';
 import { syntheticShapes } from '../data/synthetic.js';
 import { CliError, UsageError } from '../errors.js';
-import { costLimits, ModelSource } from '../model-source.js';
+import { commandWeights, costLimits, openSource } from '../model-source.js';
 import {
   type EpochRow,
   openRunFolder,
@@ -16,7 +16,6 @@ import {
   writeCheckpoint,
   writeMetrics,
 } from '../train/run-folder.js';
-import { commandWeights } from '../weights.js';
 
 export const trainHelp = `cardinal train <model | config.json> --data <dir | synthetic | fashion-mnist> --out trained.safetensors
               [--epochs 3] [--batch-size 32] [--lr 0.003] [--optimizer adam|adamw|sgd] [--momentum 0.9]
@@ -134,7 +133,7 @@ export async function trainCommand(
     throw new UsageError(`train: --augment must be crop-flip or none, got '${values.augment}'`);
   const augment = (values.augment ?? (synthetic ? 'none' : 'crop-flip')) === 'crop-flip';
   // Inputs of this command: an output path that is one of them is refused, even with --force.
-  const model = await ModelSource.open(spec);
+  const model = await openSource(spec);
   const inputs: (string | undefined)[] = [
     ...model.files,
     values.weights,

@@ -1,3 +1,4 @@
+import { UnsupportedError } from '@cardinal/core';
 // Convolution gradients for training, made of forward convolutions. tfjs-backend-wasm has no
 // Conv2DBackpropFilter and no depthwise backprop kernels, and its transposed convolution is
 // several times slower than a forward one (XNNPACK); tfjs's own filter gradient is very slow on
@@ -55,7 +56,9 @@ function inputGrad(
   const rw = (w + pl + pr - kw) % sw;
   if (pt > kh - 1 || pl > kw - 1 || pb > kh - 1 + rh || pr > kw - 1 + rw) {
     if (depthwise)
-      throw new Error(`depthwise training with padding past the kernel (${kh}x${kw}) is not supported`);
+      throw new UnsupportedError(
+        `depthwise training with padding past the kernel (${kh}x${kw}) is not supported`,
+      );
     return tf.conv2dTranspose(dy, f, xShape, strides, pad);
   }
   let spread: TF.Tensor4D = dy;

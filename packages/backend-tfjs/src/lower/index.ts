@@ -1,4 +1,4 @@
-import { type NodeOf, type OpTable, resolveReshape } from '@cardinal/core';
+import { InternalError, type NodeOf, type OpTable, resolveReshape, UnsupportedError } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 import { fromPlain, irShape, mapAxis, toPlain, type Value } from '../layout.js';
 import type { BatchStats, NodePrep } from '../program.js';
@@ -36,7 +36,7 @@ function batchNorm(node: NodeOf<'batchNorm'>, { tf, args, prep, training, stats 
     return [same(x, tf.add(tf.mul(x.t, perChannel(prep.scale!)), perChannel(prep.shift!)))];
   }
   if (!x.nhwc && x.t.rank !== 2)
-    throw new Error(
+    throw new UnsupportedError(
       `${node.path}: training a batchNorm on a ${x.t.rank}-D tensor is not supported by the tfjs backend`,
     );
   const { mean, variance } = tf.moments(x.t, axes);
@@ -47,7 +47,7 @@ function batchNorm(node: NodeOf<'batchNorm'>, { tf, args, prep, training, stats 
 
 function binary(node: NodeOf<'add' | 'mul' | 'sub' | 'div'>, { tf, args }: ApplyContext): Value[] {
   const [a, b] = [args[0]!, args[1]!];
-  if (a.nhwc !== b.nhwc) throw new Error(`${node.path}: mixed layouts`);
+  if (a.nhwc !== b.nhwc) throw new InternalError(`${node.path}: mixed layouts`);
   const f = { add: tf.add, mul: tf.mul, sub: tf.sub, div: tf.div }[node.op];
   return [same(a, f(a.t, b.t))];
 }

@@ -1,3 +1,4 @@
+import { InternalError } from '@cardinal/core';
 /**
  * A generated compute kernel: WGSL source with every shape constant baked in, the order of
  * its storage bindings, and how many invocations it needs. Pure data: the renderer makes
@@ -28,13 +29,13 @@ export interface RenderLimits {
 
 /** A float literal WGSL accepts for any JS number (always with a decimal point or exponent). */
 export function f32Literal(v: number): string {
-  if (!Number.isFinite(v)) throw new Error(`cannot bake non-finite constant ${v} into WGSL`);
+  if (!Number.isFinite(v)) throw new InternalError(`cannot bake non-finite constant ${v} into WGSL`);
   const s = String(v);
   return /[.eE]/.test(s) ? s : `${s}.0`;
 }
 
 export function u32Literal(v: number): string {
-  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`not a u32: ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new InternalError(`not a u32: ${v}`);
   return `${v}u`;
 }
 

@@ -1,4 +1,5 @@
 import type { PoolAttrs } from '@cardinal/core';
+import { UnsupportedError } from '@cardinal/core';
 import { type EpilogueStep, epilogueHelpers, operandName, renderEpilogue } from './epilogue.js';
 import {
   type BindingSlot,
@@ -58,7 +59,7 @@ export function renderPool(p: PoolProblem, limits: RenderLimits): KernelSource {
   y[gid] = m;`;
   } else {
     if (a.dilation[0] !== 1 || a.dilation[1] !== 1)
-      throw new Error('average pooling with dilation is not defined (PyTorch has none)');
+      throw new UnsupportedError('average pooling with dilation is not defined (PyTorch has none)');
     const divisor = a.countIncludePad ? 'f32((y1 - y0) * (x1 - x0))' : 'f32((yb - ya) * (xb - xa))';
     body = `${head}
   let y1 = min(y0 + ${kh}, ${p.h + pb});

@@ -1,4 +1,4 @@
-import { CardinalError } from '@cardinal/core';
+import { BackendUnavailableError } from '@cardinal/core';
 import type { RenderLimits } from '../codegen/kernel.js';
 
 /** A device to run on and words that say what it is. */
@@ -13,13 +13,6 @@ export interface GpuContext {
 
 export interface DeviceRequest {
   powerPreference?: GPUPowerPreference;
-}
-
-export class WebGpuUnavailableError extends CardinalError {
-  constructor(message: string) {
-    super('E_UNSUPPORTED', message);
-    this.name = 'WebGpuUnavailableError';
-  }
 }
 
 /** CPU implementations of WebGPU's backends, by the names their adapters report. */
@@ -84,7 +77,7 @@ export async function webgpuUnavailableReason(req: DeviceRequest = {}): Promise<
     await acquireDevice(req);
     return undefined;
   } catch (e) {
-    return e instanceof WebGpuUnavailableError
+    return e instanceof BackendUnavailableError
       ? e.message
       : `WebGPU device request failed: ${(e as Error).message}`;
   }
@@ -100,7 +93,7 @@ export function acquireDevice(req: DeviceRequest = {}): Promise<GpuContext> {
   shared ??= (async () => {
     const found = await findAdapter(req);
     if ('reasons' in found)
-      throw new WebGpuUnavailableError(`no WebGPU adapter: ${found.reasons.join('; ')}`);
+      throw new BackendUnavailableError(`no WebGPU adapter: ${found.reasons.join('; ')}`);
     const { adapter, label } = found;
     const al = adapter.limits;
     // Timestamp queries, where the adapter has them, time each kernel for profiles.

@@ -1,4 +1,11 @@
-import { type GraphNode, type NodeOf, type OpName, type OpTable, shapeSize } from '@cardinal/core';
+import {
+  InternalError,
+  type NodeBase,
+  type NodeOf,
+  type OpName,
+  type OpTable,
+  shapeSize,
+} from '@cardinal/core';
 import { packConvWeights, planConvTiling, renderConv } from '../codegen/conv.js';
 import { renderChannelAffine, renderElementwise } from '../codegen/elementwise.js';
 import type { Activation } from '../codegen/epilogue.js';
@@ -52,24 +59,31 @@ const sigmoid: Activation = {
 `,
 };
 
-const attrsOf = <O extends OpName>(n: GraphNode, _op: O) => (n as NodeOf<O>).attrs;
+/** An activation made from its node's typed attributes; the node's op is checked, not cast. */
+function withAttrs<O extends OpName>(op: O, make: (n: NodeOf<O>) => Activation) {
+  const isOp = (n: NodeBase & { op: OpName }): n is NodeOf<O> => n.op === op;
+  return (n: NodeBase & { op: OpName }): Activation => {
+    if (!isOp(n)) throw new InternalError(`${n.path}: the ${op} activation was given a ${n.op} node`);
+    return make(n);
+  };
+}
 const F = f32Literal;
-const leakyRelu = (n: GraphNode): Activation => {
-  const { alpha } = attrsOf(n, 'leakyRelu');
-  return { name: 'leakyRelu', expr: (v, zero) => `select(${v} * ${F(alpha)}, ${v}, ${v} >= ${zero})` };
-};
-const hardSigmoid = (n: GraphNode): Activation => {
-  const { alpha, beta } = attrsOf(n, 'hardSigmoid');
-  return { name: 'hardSigmoid', expr: (v) => `clamp(${v} * ${F(alpha)} + ${F(beta)}, 0.0, 1.0)` };
-};
+const leakyRelu = withAttrs('leakyRelu', ({ attrs: { alpha } }) => ({
+  name: 'leakyRelu',
+  expr: (v, zero) => `select(${v} * ${F(alpha)}, ${v}, ${v} >= ${zero})`,
+}));
+const hardSigmoid = withAttrs('hardSigmoid', ({ attrs: { alpha, beta } }) => ({
+  name: 'hardSigmoid',
+  expr: (v) => `clamp(${v} * ${F(alpha)} + ${F(beta)}, 0.0, 1.0)`,
+}));
 const hardSwish: Activation = {
   name: 'hardSwish',
   expr: (v) => `(${v} * clamp(${v} + 3.0, 0.0, 6.0) / 6.0)`,
 };
-const clip = (n: GraphNode): Activation => {
-  const { min, max } = attrsOf(n, 'clip');
-  return { name: 'clip', expr: (v) => `clamp(${v}, ${F(min)}, ${F(max)})` };
-};
+const clip = withAttrs('clip', ({ attrs: { min, max } }) => ({
+  name: 'clip',
+  expr: (v) => `clamp(${v}, ${F(min)}, ${F(max)})`,
+}));
 
 /** What may fuse, per op (see FusionRole): the one declaration, beside the lowerings. */
 export const FUSION: { readonly [O in OpName]?: FusionRole } = {
@@ -106,7 +120,7 @@ function elementwise(n: NodeOf<ElementwiseOp>, c: GroupContext): PlanStep[] {
   const g = c.group;
   const operands = [...n.inputs, ...g.operands];
   const declared = FUSION[n.op]?.step;
-  const act = typeof declared === 'function' ? declared(n as GraphNode) : declared;
+  const act = typeof declared === 'function' ? declared(n) : declared;
   const own = typeof act === 'object' ? [{ op: 'activation' as const, act }] : [];
   const binary =
     n.op === 'add' || n.op === 'mul' || n.op === 'sub' || n.op === 'div'

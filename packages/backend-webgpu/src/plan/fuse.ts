@@ -1,4 +1,4 @@
-import type { Graph, GraphNode } from '@cardinal/core';
+import type { Graph, GraphNode, NodeBase, OpName } from '@cardinal/core';
 import type { Activation, EpilogueStep } from '../codegen/epilogue.js';
 import { FUSION } from '../lower/index.js';
 
@@ -31,7 +31,7 @@ const sameShape = (a: readonly number[], b: readonly number[]) =>
 export interface FusionRole {
   head?: { operands: 'full-or-channel' | 'broadcast'; ownBuffers: number };
   /** An activation's WGSL (or the function giving it from the node's attributes; it fuses as an epilogue step), or 'binary' (add, mul). */
-  step?: Activation | ((node: GraphNode) => Activation) | 'binary';
+  step?: Activation | ((node: NodeBase & { op: OpName }) => Activation) | 'binary';
 }
 
 /** How an epilogue of `head` would index an operand of `shape` against its output, if it can. */

@@ -1,4 +1,4 @@
-import { formatShape, InputError, shapeSize, type Tensor } from '@cardinal/core';
+import { formatShape, InputError, InternalError, shapeSize, type Tensor } from '@cardinal/core';
 import { workgroupGrid } from '../codegen/kernel.js';
 import type { GpuContext } from '../gpu/device.js';
 import { type ArenaLayout, planArena, roundUp16 } from '../plan/arena.js';
@@ -88,7 +88,8 @@ export class GpuProgram {
       const entries = step.kernel.bindings.map((slot, binding): GPUBindGroupEntry => {
         if (slot.kind === 'constant') {
           const c = step.constants[slot.name];
-          if (!c) throw new Error(`${step.path}: kernel binds constant '${slot.name}' that the plan lacks`);
+          if (!c)
+            throw new InternalError(`${step.path}: kernel binds constant '${slot.name}' that the plan lacks`);
           return { binding, resource: { buffer: constantBuffer(c) } };
         }
         const tensor =
@@ -112,7 +113,7 @@ export class GpuProgram {
 
   private bufferOf(tensor: string): GPUBuffer {
     const slot = this.arena.slotOf.get(tensor);
-    if (slot === undefined) throw new Error(`tensor '${tensor}' has no storage in the arena`);
+    if (slot === undefined) throw new InternalError(`tensor '${tensor}' has no storage in the arena`);
     return this.slots[slot]!;
   }
 

@@ -1,4 +1,5 @@
 import type { Backend, CompileOptions, Executable } from '../backend.js';
+import { checkDevicePreference, DisposeGuard } from '../backend-kit.js';
 import { formatShape, GraphError, InputError } from '../errors.js';
 import type { Graph, TensorSpec, WeightMap } from '../ir/graph.js';
 import { getOp, OP_NAMES } from '../ops/registry.js';
@@ -102,14 +103,18 @@ export const referenceBackend: Backend = {
   supportedOps: OP_NAMES,
   isAvailable: async () => ({ available: true }),
   async compile(graph: Graph, weights: WeightMap, options: CompileOptions = {}): Promise<Executable> {
-    let disposed = false;
+    const device = { kind: 'cpu', name: 'CPU' } as const;
+    checkDevicePreference('reference', options, device);
+    const guard = new DisposeGuard(graph.name);
     return {
+      backend: 'reference',
+      device,
       async run(inputs) {
-        if (disposed) throw new InputError(`model '${graph.name}' was disposed and cannot run again`);
+        guard.check();
         return runReference(graph, weights, inputs, options);
       },
       dispose() {
-        disposed = true;
+        guard.dispose();
       },
       describe: () => 'reference (plain TypeScript kernels, float64 accumulation)',
     };

@@ -1,5 +1,6 @@
 import { InputError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
+import type { ChannelNormalisation } from '../weights/metadata.js';
 import { type Image8, type Interpolation, resizeImage } from './resample.js';
 
 /**
@@ -37,6 +38,48 @@ export function defaultPreprocess(channels: 1 | 3, inputSize: [number, number]):
   return channels === 3
     ? { ...IMAGENET_DEFAULTS, inputSize }
     : { ...IMAGENET_DEFAULTS, inputSize, mean: [0.5], std: [0.5], channels };
+}
+
+/** Where a model's transform came from: its weights' stored normalisation, its own config, or the defaults. */
+export type PreprocessOrigin = 'weights' | 'model' | 'defaults';
+
+/** What decides a model's transform, most specific first. */
+export interface PreprocessSources {
+  /** The image channels the model takes. */
+  channels: 1 | 3;
+  /** The model's input size when it declares no transform (default 224 x 224). */
+  inputSize?: [number, number];
+  /** The model's declared transform (timm's pretrained_cfg). */
+  declared?: PreprocessConfig;
+  /** The normalisation stored with the weights (`cardinal train`), and the file it came from. */
+  stored?: ChannelNormalisation;
+  storedIn?: string;
+  /** The caller's own choices, over everything else. */
+  overrides?: Partial<Omit<PreprocessConfig, 'channels'>>;
+}
+
+/**
+ * The transform to run a model's weights with, as timm's resolve_data_config decides it: the
+ * normalisation stored with the weights first (they were trained on whole images, so the crop
+ * keeps all: crop_pct 1), then the model's declared transform, then the defaults at its input
+ * size; the caller's overrides win over each. One rule for the CLI, the server and the demo.
+ */
+export function resolvePreprocess(sources: PreprocessSources): {
+  config: PreprocessConfig;
+  origin: PreprocessOrigin;
+} {
+  const { channels, stored, declared, overrides = {} } = sources;
+  if (stored && (stored.mean.length !== channels || stored.std.length !== channels))
+    throw new InputError(
+      `${sources.storedIn ?? 'weights'}: the weights were trained on ${stored.mean.length}-channel images, the model takes ${channels}`,
+    );
+  const base = declared ?? defaultPreprocess(channels, sources.inputSize ?? [224, 224]);
+  const fromWeights = stored ? { mean: stored.mean, std: stored.std, cropPct: 1 } : {};
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return {
+    config: { ...base, ...fromWeights, ...defined, channels },
+    origin: stored ? 'weights' : declared ? 'model' : 'defaults',
+  };
 }
 
 /** Python's round(): halves go to the even neighbour (torchvision's crop offsets use it). */

@@ -20,13 +20,20 @@ export function dispatchOp<Args extends unknown[], R>(
   return (table[node.op] as (node: GraphNode, ...args: Args) => R)(node, ...args);
 }
 
+/**
+ * The one parameter lookup of every backend: a value by state_dict key (in a weight map or a
+ * backend's own map of runtime tensors), or a GraphError naming where it was needed.
+ */
+export function requireWeight<T>(values: ReadonlyMap<string, T>, key: string, where: string): T {
+  const t = values.get(key);
+  if (t === undefined) throw new GraphError(`${where}: no value for parameter '${key}'`);
+  return t;
+}
+
 /** A node's parameter value by role, or a GraphError naming the node and the role. */
 export function requireParam(weights: WeightMap, node: NodeBase, role: string): Tensor {
+  const where = node.path || node.name;
   const key = Object.hasOwn(node.params, role) ? node.params[role] : undefined;
-  const t = key === undefined ? undefined : weights.get(key);
-  if (!t)
-    throw new GraphError(
-      `${node.path || node.name}: no value for parameter '${role}'${key ? ` (${key})` : ''}`,
-    );
-  return t;
+  if (key === undefined) throw new GraphError(`${where}: no value for parameter '${role}'`);
+  return requireWeight(weights, key, `${where} (${role})`);
 }

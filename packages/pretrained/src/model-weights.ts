@@ -9,8 +9,11 @@ import {
   storedNormalisation,
   type WeightMap,
 } from '@cardinal/core';
-import { loadWeightsFile, readInputFile, readWeightsFile, weightsMetadata } from '@cardinal/pretrained';
+import { readInputFile } from './files.js';
+import type { FetchOptions } from './hub.js';
 import { localWeights, type ModelSource } from './model-source.js';
+import { weightsMetadata } from './shipped.js';
+import { loadWeightsFile, readWeightsFile } from './weights-file.js';
 
 export interface WeightsSource {
   /** --weights: a safetensors file, a PyTorch checkpoint (already fetched when it was a URL), or an .onnx file's initializers. */
@@ -48,7 +51,8 @@ export async function weightsFor(
     return loadWeights(graph, file as never, { source: path }).weights;
   }
   if (path && extname(path).toLowerCase() === '.onnx') {
-    // An .onnx file's initializers, named by module path as the importer names them.
+    // An .onnx file's initializers, named by module path as the importer names them (backend-onnx's
+    // runtime-free subpath, an optional peer of this package).
     const { importOnnx } = await import('@cardinal/backend-onnx/export');
     const imported = importOnnx(readInputFile(path, 'ONNX model'), { source: path });
     return loadWeights(graph, imported.weights, { source: path }).weights;
@@ -62,33 +66,33 @@ export async function weightsFor(
   return init === 'test' ? initTestWeights(graph, seed) : initWeights(graph, seed);
 }
 
+/** Where a model's weights come from when they are not the model's own default. */
+export interface SourceWeightsOptions
+  extends Pick<WeightsSource, 'weightsKey' | 'note' | 'seed' | 'init' | 'replaceHead'> {
+  /** A weights file, folder, https URL or `hf-hub:` name; default: the source's own. */
+  weights?: string;
+  /** Downloads of `weights`. */
+  fetch?: FetchOptions;
+  /** A folder without weights starts from the initialisation instead of being refused (fine-tuning). */
+  folderMayLackWeights?: boolean;
+}
+
 /**
- * A command's weights: --weights made local (downloaded, or a folder's file), else the model
- * folder's own, else the initialisation. The file read joins the command's inputs (never
- * written, even with --force).
+ * A model's weights: `weights` made local (downloaded, or a folder's file), else the model
+ * folder's own or a zoo entry's shipped file, else the initialisation; an .onnx model's own
+ * initializers unless `weights` replaces them. Returns the file read, if any (an input, never
+ * to be written).
  */
-export async function commandWeights(
+export async function sourceWeights(
   graph: Graph,
   model: ModelSource,
-  values: { weights?: string; 'weights-key'?: string; json?: boolean },
-  inputs: (string | undefined)[],
-  err: (s: string) => void,
-  options: Pick<WeightsSource, 'seed' | 'init' | 'replaceHead'> & { folderMayLackWeights?: boolean } = {},
-): Promise<WeightMap> {
-  // An .onnx model carries its weights; --weights replaces them.
-  if (!values.weights && model.embeddedWeights) return model.embeddedWeights;
-  const path =
-    (await localWeights(values.weights)) ??
-    (options.folderMayLackWeights ? model.weightsFile : model.defaultWeights());
-  inputs.push(path);
-  return weightsFor(graph, {
-    path,
-    weightsKey: values['weights-key'],
-    note: values.json ? undefined : err,
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(options.init ? { init: options.init } : {}),
-    ...(options.replaceHead ? { replaceHead: options.replaceHead } : {}),
-  });
+  options: SourceWeightsOptions = {},
+): Promise<{ weights: WeightMap; file: string | undefined }> {
+  const { weights: spec, fetch, folderMayLackWeights, ...rest } = options;
+  if (!spec && model.embeddedWeights) return { weights: model.embeddedWeights, file: undefined };
+  const file =
+    (await localWeights(spec, fetch)) ?? (folderMayLackWeights ? model.weightsFile : model.defaultWeights());
+  return { weights: await weightsFor(graph, { ...rest, ...(file ? { path: file } : {}) }), file };
 }
 
 /**
