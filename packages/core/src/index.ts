@@ -46,7 +46,7 @@ export {
   referenceBackend,
   runReference,
 } from './executor/reference.js';
-export { flipHorizontal, randomResizedCrop } from './image/augment.js';
+export { flipHorizontal, randomCropFlipBatch, randomResizedCrop } from './image/augment.js';
 export {
   centerCrop,
   defaultPreprocess,

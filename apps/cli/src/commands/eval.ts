@@ -74,7 +74,7 @@ export async function evalCommand(
         `${weightsPath}: the weights were trained on ${stored.mean.length}-channel images, not IDX's one`,
       );
     // The weights' own normalisation when they carry one, else the training split's statistics.
-    const data = idxData(values.data, stored && { mean: stored.mean[0]!, std: stored.std[0]! });
+    const data = idxData(values.data, stored);
     ds = tensorData(values.split === 'test' ? data.test : data.train);
   } else {
     if (values.split !== 'test') throw new UsageError('eval: an image folder has one split');

@@ -99,28 +99,12 @@ export async function serveCommand(
   const replicas = parsePositiveInt(values.replicas!, '--replicas');
   if (replicas > MAX_REPLICAS)
     throw new UsageError(`--replicas must be at most ${MAX_REPLICAS}, got ${replicas}`);
-  const entries: ModelEntry[] = [];
-  for (const e of list) {
-    const backend = await loadBackend(e.backend ?? values.backend!);
-    // The same model, weights, transform and labels `cardinal classify` runs (openModel).
-    const opened = await openModel(e.model, {
-      ...sourceOptions(),
-      ...(e.weights ? { weights: e.weights } : {}),
-      ...(values['weights-key'] ? { weightsKey: values['weights-key'] } : {}),
-      ...(values.quiet ? {} : { note: err }),
-    });
-    const name = e.name ?? opened.description.shortName;
-    if (!/^[\w.-]{1,128}$/.test(name))
-      throw new UsageError(
-        `serve: model name '${printable(name.slice(0, 64))}' is not usable in a URL; give --name`,
-      );
-    entries.push({
-      ...modelEntry(opened, backend, name),
-      batching,
-      replicas: e.replicas ?? replicas,
-      ...(threads ? { compile: { threads } } : {}),
-    });
-  }
+  const defaults = {
+    backend: values.backend!,
+    weightsKey: values['weights-key'],
+    quiet: values.quiet ?? false,
+  };
+  const entries = await buildEntries(list, defaults, { batching, replicas, threads }, err);
   const server = await serve(entries, {
     host: values.host!,
     port,
@@ -129,7 +113,47 @@ export async function serveCommand(
   });
   if (!values.quiet) for (const m of server.models.values()) err(`note: ${m.name}: ${m.describe()}`);
   out(`serving ${[...server.models.keys()].join(', ')} at ${server.url} (Open Inference Protocol v2)`);
-  await new Promise<void>((resolve) => {
+  await untilSignal(server, err);
+  return 0;
+}
+
+/**
+ * The served models: each opened as `cardinal classify` opens it (openModel: the same weights,
+ * transform and labels), on its backend, with the server's batching and replicas.
+ */
+async function buildEntries(
+  list: readonly ConfigEntry[],
+  defaults: { backend: string; weightsKey: string | undefined; quiet: boolean },
+  shared: { batching: ModelEntry['batching']; replicas: number; threads: number | undefined },
+  err: (s: string) => void,
+): Promise<ModelEntry[]> {
+  const entries: ModelEntry[] = [];
+  for (const e of list) {
+    const backend = await loadBackend(e.backend ?? defaults.backend);
+    const opened = await openModel(e.model, {
+      ...sourceOptions(),
+      ...(e.weights ? { weights: e.weights } : {}),
+      ...(defaults.weightsKey ? { weightsKey: defaults.weightsKey } : {}),
+      ...(defaults.quiet ? {} : { note: err }),
+    });
+    const name = e.name ?? opened.description.shortName;
+    if (!/^[\w.-]{1,128}$/.test(name))
+      throw new UsageError(
+        `serve: model name '${printable(name.slice(0, 64))}' is not usable in a URL; give --name`,
+      );
+    entries.push({
+      ...modelEntry(opened, backend, name),
+      ...(shared.batching ? { batching: shared.batching } : {}),
+      replicas: e.replicas ?? shared.replicas,
+      ...(shared.threads ? { compile: { threads: shared.threads } } : {}),
+    });
+  }
+  return entries;
+}
+
+/** Serves until SIGTERM or SIGINT, then answers what was accepted and closes. */
+function untilSignal(server: { close(): Promise<void> }, err: (s: string) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       err(`cardinal serve: ${signal}: answering the accepted requests, then exiting`);
       void server.close().then(resolve);
@@ -137,5 +161,4 @@ export async function serveCommand(
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  return 0;
 }

@@ -1,9 +1,16 @@
-import { checkTensorCost, type Graph, type LrSchedule, saveWeights, trainedMetadata } from '@cardinal/core';
+import {
+  type ChannelNormalisation,
+  checkTensorCost,
+  type Graph,
+  type LrSchedule,
+  saveWeights,
+  trainedMetadata,
+} from '@cardinal/core';
 import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
 import { SingleBar } from 'cli-progress';
 import { parse, parseIntFlag, parsePositiveInt, parseSize } from '../args.js';
 import { shuffled } from '../data/dataset.js';
-import { idxData, isIdxSource, type Normalisation } from '../data/idx.js';
+import { idxData, isIdxSource } from '../data/idx.js';
 import { photoFolder, photoTransform, type TrainData, tensorData } from '../data/source.js';
 import { syntheticShapes } from '../data/synthetic.js';
 import { CliError, UsageError } from '../errors.js';
@@ -175,7 +182,7 @@ export async function trainCommand(
   let val: TrainData;
   let trainIdx: Int32Array;
   let valIdx: Int32Array;
-  let normalisation: Normalisation | undefined;
+  let normalisation: ChannelNormalisation | undefined;
   if (synthetic) {
     train = tensorData(
       syntheticShapes(trainSize ?? 1200, size!, seed),
@@ -190,7 +197,7 @@ export async function trainCommand(
     // A black pixel, normalised, fills the border the crop exposes.
     train = tensorData(
       data.train,
-      augment ? { pad: 2, fill: -data.normalisation.mean / data.normalisation.std } : undefined,
+      augment ? { pad: 2, fill: -data.normalisation.mean[0]! / data.normalisation.std[0]! } : undefined,
     );
     val = train;
     if (valSize! >= train.count)
@@ -368,9 +375,7 @@ export async function trainCommand(
           );
       },
     });
-    const metadata = normalisation
-      ? trainedMetadata({ mean: [normalisation.mean], std: [normalisation.std] }, train.classes)
-      : undefined;
+    const metadata = normalisation ? trainedMetadata(normalisation, train.classes) : undefined;
     writeFileAtomic(
       values.out,
       saveWeights(graph, await trainer.weights(), metadata),

@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ChannelNormalisation } from '@cardinal/core';
 import {
   DEBIAN_FASHION_MNIST,
   FASHION_MNIST_CLASSES,
@@ -8,17 +9,12 @@ import {
 } from '@cardinal/pretrained';
 import type { Dataset } from './dataset.js';
 
-/** Normalisation of one-channel images: (pixel / 255 - mean) / std. */
-export interface Normalisation {
-  mean: number;
-  std: number;
-}
-
 export interface IdxData {
   train: Dataset;
   test: Dataset;
   /** From the training split's pixels: the same in every run on the same data. */
-  normalisation: Normalisation;
+  /** One channel: (pixel / 255 - mean[0]) / std[0]. */
+  normalisation: ChannelNormalisation;
   dir: string;
 }
 
@@ -34,7 +30,7 @@ export function isIdxSource(spec: string): boolean {
 }
 
 /** Mean and standard deviation of a split's pixels in [0, 1] (float64 sums). */
-function statistics(split: IdxSplit): Normalisation {
+function statistics(split: IdxSplit): ChannelNormalisation {
   const d = split.images.data;
   let sum = 0;
   let sq = 0;
@@ -44,21 +40,21 @@ function statistics(split: IdxSplit): Normalisation {
     sq += v * v;
   }
   const mean = sum / d.length;
-  return { mean, std: Math.sqrt(Math.max(sq / d.length - mean * mean, 1e-12)) };
+  return { mean: [mean], std: [Math.sqrt(Math.max(sq / d.length - mean * mean, 1e-12))] };
 }
 
-function toDataset(split: IdxSplit, classes: string[], n: Normalisation): Dataset {
+function toDataset(split: IdxSplit, classes: string[], n: ChannelNormalisation): Dataset {
   const [count, h, w] = split.images.shape as [number, number, number];
   const images = new Float32Array(count * h * w);
   const src = split.images.data;
-  const scale = 1 / (255 * n.std);
-  const shift = n.mean / n.std;
+  const scale = 1 / (255 * n.std[0]!);
+  const shift = n.mean[0]! / n.std[0]!;
   for (let i = 0; i < images.length; i++) images[i] = src[i]! * scale - shift;
   return { images, labels: Int32Array.from(split.labels), count, shape: [1, h, w], classes };
 }
 
 /** The train and test splits, normalised with the training split's statistics (or those given: a model's own). */
-export function idxData(spec: string, given?: Normalisation): IdxData {
+export function idxData(spec: string, given?: ChannelNormalisation): IdxData {
   const dir = spec === 'fashion-mnist' ? DEBIAN_FASHION_MNIST : spec;
   const raw = loadIdxDataset(dir);
   const fashion = spec === 'fashion-mnist' || dir === DEBIAN_FASHION_MNIST;

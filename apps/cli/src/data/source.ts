@@ -8,12 +8,12 @@ import {
   mulberry32,
   type PreprocessConfig,
   preprocessImages,
+  randomCropFlipBatch,
   randomResizedCrop,
   type TrainData,
 } from '@cardinal/core';
 import { decodeImage } from '@cardinal/pretrained';
 import { CliError } from '../errors.js';
-import { augmentBatch } from './augment.js';
 import { batchOf, type Dataset } from './dataset.js';
 
 // The contract training reads (core's): re-exported for the CLI's data modules.
@@ -42,7 +42,7 @@ export function tensorData(ds: Dataset, augment?: { pad: number; fill: number })
     shape: ds.shape,
     train(indices, seed) {
       const b = batchOf(ds, indices);
-      if (augment) augmentBatch(b, seed, augment.pad, augment.fill);
+      if (augment) randomCropFlipBatch(b, seed, augment.pad, augment.fill);
       return b;
     },
     eval: (indices) => batchOf(ds, indices),

@@ -1,3 +1,5 @@
+import { mulberry32 } from '../random.js';
+import type { Tensor } from '../tensor.js';
 import type { PreprocessConfig } from './preprocess.js';
 import { type Image8, resizeImage } from './resample.js';
 
@@ -60,4 +62,34 @@ export function flipHorizontal(img: Image8): Image8 {
       for (let k = 0; k < c; k++) out[dst + k] = img.data[src + k]!;
     }
   return { width, height, channels: c, data: out };
+}
+
+/**
+ * Random crop with zero padding and horizontal flip, as torchvision's RandomCrop(size,
+ * padding=pad) and RandomHorizontalFlip() on a batch of NCHW images: each image is shifted by
+ * up to `pad` pixels (the exposed border is `fill`, the normalised value of a black pixel) and
+ * mirrored with probability one half. Seeded: the same seed gives the same batch.
+ */
+export function randomCropFlipBatch(x: Tensor, seed: number, pad: number, fill: number): void {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const next = mulberry32(seed);
+  const plane = h * w;
+  const tmp = new Float32Array(plane);
+  for (let i = 0; i < n; i++) {
+    const dy = Math.floor(next() * (2 * pad + 1)) - pad;
+    const dx = Math.floor(next() * (2 * pad + 1)) - pad;
+    const flip = next() < 0.5;
+    for (let ch = 0; ch < c; ch++) {
+      const base = (i * c + ch) * plane;
+      const src = x.data.subarray(base, base + plane);
+      for (let y = 0; y < h; y++) {
+        const sy = y + dy;
+        for (let xo = 0; xo < w; xo++) {
+          const xs = (flip ? w - 1 - xo : xo) + dx;
+          tmp[y * w + xo] = sy >= 0 && sy < h && xs >= 0 && xs < w ? src[sy * w + xs]! : fill;
+        }
+      }
+      src.set(tmp);
+    }
+  }
 }
