@@ -6,6 +6,8 @@ export type NodeProto = InstanceType<typeof onnx.NodeProto>;
 /** What a decoded model holds (plain objects with the messages' fields). */
 export type DecodedNode = onnxProto.onnx.INodeProto;
 export type DecodedTensor = onnxProto.onnx.ITensorProto;
+export type DecodedValueInfo = onnxProto.onnx.IValueInfoProto;
+export type DecodedModel = onnxProto.onnx.IModelProto;
 export type TensorProto = InstanceType<typeof onnx.TensorProto>;
 export type ValueInfoProto = InstanceType<typeof onnx.ValueInfoProto>;
 export type AttributeProto = InstanceType<typeof onnx.AttributeProto>;

@@ -6,7 +6,12 @@ import {
   type Tensor,
   type WeightMap,
 } from '@cardinal/core';
-import type { DecodedNode as NodeProto, DecodedTensor as TensorProto } from '../proto.js';
+import type {
+  DecodedModel,
+  DecodedNode as NodeProto,
+  DecodedTensor as TensorProto,
+  DecodedValueInfo as ValueInfoProto,
+} from '../proto.js';
 import { onnx } from '../proto.js';
 import { NodeImport, type Placement } from './context.js';
 import { OnnxImportError } from './errors.js';
@@ -68,16 +73,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   const model = decode(bytes, source);
   const g = model.graph;
   if (!g) throw new OnnxImportError(`${source}: the model has no graph`);
-  let opset = 0;
-  for (const o of model.opsetImport ?? []) {
-    const domain = o.domain ?? '';
-    if (domain === '' || domain === 'ai.onnx') opset = Number(o.version);
-  }
-  if (opset === 0) throw new OnnxImportError(`${source}: no opset of the default ONNX domain is declared`);
-  if (opset < IMPORT_OPSETS[0] || opset > IMPORT_OPSETS[1])
-    throw new OnnxImportError(
-      `${source}: opset ${opset} is outside the opsets ${IMPORT_OPSETS.join(' to ')} this importer reads`,
-    );
+  const opset = defaultOpset(model, source);
   if ((g.sparseInitializer?.length ?? 0) > 0)
     throw new OnnxImportError(`${source}: sparse initializers are not supported`);
 
@@ -87,30 +83,10 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   if (dataInputs.length === 0) throw new OnnxImportError(`${source}: the graph has no input`);
 
   const b = new GraphBuilder(g.name || 'onnx_model');
-  const values = new Map<string, SymbolicTensor>();
+  const values = declareInputs(b, dataInputs, options, source);
   const symbolicAxes = (dataInputs[0]?.type?.tensorType?.shape?.dim ?? []).flatMap((d, i) =>
     d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0 ? [] : [i],
   );
-  for (const [k, inp] of dataInputs.entries()) {
-    const name = inp.name ?? `input_${k}`;
-    const tt = inp.type?.tensorType;
-    if (!tt) throw new OnnxImportError(`${source}: input '${name}' is not a tensor`);
-    if (tt.elemType !== onnx.TensorProto.DataType.FLOAT)
-      throw new OnnxImportError(`${source}: input '${name}' is not float32`);
-    const dims = tt.shape?.dim ?? [];
-    const shape =
-      dataInputs.length === 1 && options.inputShape
-        ? options.inputShape
-        : dims.map((d, i) => {
-            if (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0)
-              return Number(d.dimValue);
-            if (i === 0) return options.batch ?? 1;
-            throw new OnnxImportError(
-              `${source}: input '${name}' has a symbolic dimension ${i} ('${d.dimParam ?? '?'}'): give the input's shape`,
-            );
-          });
-    values.set(name, b.input(name, shape));
-  }
 
   const nodes = g.node ?? [];
   // Every name a node produces, to tell a cycle (produced later) from a missing tensor.
@@ -145,15 +121,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
       throw new OnnxImportError(
         `${source}: node '${node.name}' (${node.opType}): domain '${domain}' is not supported`,
       );
-    for (const inp of node.input ?? []) {
-      if (!inp || values.has(inp) || constants.has(inp)) continue;
-      const later = producedBy.get(inp);
-      throw new OnnxImportError(
-        later !== undefined && later >= i
-          ? `${source}: node '${node.name}' (${node.opType}) reads '${inp}' before it is produced: the graph has a cycle or is not in topological order`
-          : `${source}: node '${node.name}' (${node.opType}) reads '${inp}', which no node, input or initializer provides`,
-      );
-    }
+    checkNodeInputs(node, i, (name) => values.has(name) || constants.has(name), producedBy, source);
     const op = node.opType ?? '';
     if (op === 'Identity') {
       const src = node.input?.[0] ?? '';
@@ -251,4 +219,69 @@ function place(node: NodeProto, fromCardinal: boolean, taken: Set<string>): Plac
   }
   taken.add(path);
   return { path, named: true };
+}
+
+/** The opset of the default ONNX domain, checked against what this importer reads. */
+function defaultOpset(model: DecodedModel, source: string): number {
+  let opset = 0;
+  for (const o of model.opsetImport ?? []) {
+    const domain = o.domain ?? '';
+    if (domain === '' || domain === 'ai.onnx') opset = Number(o.version);
+  }
+  if (opset === 0) throw new OnnxImportError(`${source}: no opset of the default ONNX domain is declared`);
+  if (opset < IMPORT_OPSETS[0] || opset > IMPORT_OPSETS[1])
+    throw new OnnxImportError(
+      `${source}: opset ${opset} is outside the opsets ${IMPORT_OPSETS.join(' to ')} this importer reads`,
+    );
+  return opset;
+}
+
+/** The graph's data inputs (float32 tensors) as builder inputs, at their declared or given shapes. */
+function declareInputs(
+  b: GraphBuilder,
+  dataInputs: readonly ValueInfoProto[],
+  options: OnnxImportOptions,
+  source: string,
+): Map<string, SymbolicTensor> {
+  const values = new Map<string, SymbolicTensor>();
+  for (const [k, inp] of dataInputs.entries()) {
+    const name = inp.name ?? `input_${k}`;
+    const tt = inp.type?.tensorType;
+    if (!tt) throw new OnnxImportError(`${source}: input '${name}' is not a tensor`);
+    if (tt.elemType !== onnx.TensorProto.DataType.FLOAT)
+      throw new OnnxImportError(`${source}: input '${name}' is not float32`);
+    const dims = tt.shape?.dim ?? [];
+    const shape =
+      dataInputs.length === 1 && options.inputShape
+        ? options.inputShape
+        : dims.map((d, i) => {
+            if (d.dimValue !== undefined && d.dimValue !== null && Number(d.dimValue) > 0)
+              return Number(d.dimValue);
+            if (i === 0) return options.batch ?? 1;
+            throw new OnnxImportError(
+              `${source}: input '${name}' has a symbolic dimension ${i} ('${d.dimParam ?? '?'}'): give the input's shape`,
+            );
+          });
+    values.set(name, b.input(name, shape));
+  }
+  return values;
+}
+
+/** Every input a node reads is known by now; else a cycle (produced later) or a missing tensor. */
+function checkNodeInputs(
+  node: NodeProto,
+  at: number,
+  known: (name: string) => boolean,
+  producedBy: ReadonlyMap<string, number>,
+  source: string,
+): void {
+  for (const inp of node.input ?? []) {
+    if (!inp || known(inp)) continue;
+    const later = producedBy.get(inp);
+    throw new OnnxImportError(
+      later !== undefined && later >= at
+        ? `${source}: node '${node.name}' (${node.opType}) reads '${inp}' before it is produced: the graph has a cycle or is not in topological order`
+        : `${source}: node '${node.name}' (${node.opType}) reads '${inp}', which no node, input or initializer provides`,
+    );
+  }
 }
