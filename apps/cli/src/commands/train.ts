@@ -3,6 +3,7 @@ import {
   checkTensorCost,
   type Graph,
   type LrSchedule,
+  type PreprocessConfig,
   saveWeights,
   trainedMetadata,
 } from '@cardinal/core';
@@ -178,46 +179,17 @@ export async function trainCommand(
     );
 
   // Data: a held-out split that the weights never see.
-  let train: TrainData;
-  let val: TrainData;
-  let trainIdx: Int32Array;
-  let valIdx: Int32Array;
-  let normalisation: ChannelNormalisation | undefined;
-  if (synthetic) {
-    train = tensorData(
-      syntheticShapes(trainSize ?? 1200, size!, seed),
-      augment ? { pad: 2, fill: 0 } : undefined,
-    );
-    val = tensorData(syntheticShapes(valSize!, size!, seed + 1_000_003));
-    trainIdx = Int32Array.from({ length: train.count }, (_, i) => i);
-    valIdx = Int32Array.from({ length: val.count }, (_, i) => i);
-  } else if (idx) {
-    const data = idxData(values.data);
-    normalisation = data.normalisation;
-    // A black pixel, normalised, fills the border the crop exposes.
-    train = tensorData(
-      data.train,
-      augment ? { pad: 2, fill: -data.normalisation.mean[0]! / data.normalisation.std[0]! } : undefined,
-    );
-    val = train;
-    if (valSize! >= train.count)
-      throw new UsageError(`train: --val-size ${valSize} leaves no training images of ${train.count}`);
-    // The held-out images come out of the published train split, chosen by the seed; the test split stays unseen.
-    const order = shuffled(train.count, seed);
-    valIdx = order.subarray(0, valSize);
-    trainIdx = order.subarray(valSize, trainSize ? valSize! + trainSize : undefined);
-  } else {
-    // Photos: the model's own transform (a timm folder's pretrained_cfg, else ImageNet's at the size asked).
-    const cfg = photoTransform(model.pretrained()?.preprocess, size!, !!values['input-size']);
-    train = await photoFolder(values.data, cfg, augment);
-    val = train;
-    const order = shuffled(train.count, seed);
-    const nVal = valSize ?? Math.max(1, Math.round(train.count * 0.1));
-    if (nVal >= train.count)
-      throw new UsageError(`train: --val-size ${nVal} leaves no training images of ${train.count}`);
-    valIdx = order.subarray(0, nVal);
-    trainIdx = order.subarray(nVal);
-  }
+  const { train, val, trainIdx, valIdx, normalisation } = await trainingData({
+    data: values.data,
+    kind: synthetic ? 'synthetic' : idx ? 'idx' : 'photos',
+    size: size!,
+    seed,
+    augment,
+    trainSize,
+    valSize,
+    sizeGiven: !!values['input-size'],
+    declared: model.pretrained()?.preprocess,
+  });
   const classes = train.classes.length;
   if (values['num-classes'] && parsePositiveInt(values['num-classes'], '--num-classes') !== classes)
     throw new UsageError(
@@ -317,20 +289,139 @@ export async function trainCommand(
     );
   }
   if (resumed) trainer.restoreOptimizerState(resumed.optimizer);
+  const history = await fitAndWrite({
+    tfjs,
+    trainer,
+    graph,
+    label,
+    data: { train, val, trainIdx, valIdx, classes, normalisation },
+    schedule: { epochs, batch, seed },
+    run: { dir: runDir, folder, key: runKey, resumed },
+    output: { file: values.out, force: values.force ?? false, inputs },
+    json: values.json ?? false,
+    err,
+  });
+  const last = history[history.length - 1];
+  if (values.json) {
+    out(
+      JSON.stringify({
+        model: label,
+        data: values.data,
+        classes,
+        runtime: trainer.describe(),
+        epochs: history,
+        out: values.out,
+      }),
+    );
+  } else {
+    out(
+      `trained ${label} for ${epochs} epochs: held-out accuracy ${last ? (100 * last.valAccuracy).toFixed(1) : '-'}% (chance ${(100 / classes).toFixed(1)}%), final loss ${last ? last.loss.toFixed(4) : '-'}; wrote ${values.out}`,
+    );
+  }
+  return 0;
+}
+
+/** The training data and its held-out split (indices into the training set, or its own set). */
+interface TrainingData {
+  train: TrainData;
+  val: TrainData;
+  trainIdx: Int32Array;
+  valIdx: Int32Array;
+  /** What IDX images were normalised with (stored with the weights). */
+  normalisation?: ChannelNormalisation;
+}
+
+/** --data as training and held-out data: synthetic shapes, IDX files, or a folder of photos. */
+async function trainingData(o: {
+  data: string;
+  kind: 'synthetic' | 'idx' | 'photos';
+  size: number;
+  seed: number;
+  augment: boolean;
+  trainSize: number | undefined;
+  valSize: number | undefined;
+  sizeGiven: boolean;
+  declared: PreprocessConfig | undefined;
+}): Promise<TrainingData> {
+  const { size, seed, augment, trainSize, valSize } = o;
+  if (o.kind === 'synthetic') {
+    const train = tensorData(
+      syntheticShapes(trainSize ?? 1200, size, seed),
+      augment ? { pad: 2, fill: 0 } : undefined,
+    );
+    const val = tensorData(syntheticShapes(valSize!, size, seed + 1_000_003));
+    const all = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+    return { train, val, trainIdx: all(train.count), valIdx: all(val.count) };
+  }
+  if (o.kind === 'idx') {
+    const data = idxData(o.data);
+    const n = data.normalisation;
+    // A black pixel, normalised, fills the border the crop exposes.
+    const train = tensorData(data.train, augment ? { pad: 2, fill: -n.mean[0]! / n.std[0]! } : undefined);
+    if (valSize! >= train.count)
+      throw new UsageError(`train: --val-size ${valSize} leaves no training images of ${train.count}`);
+    // The held-out images come out of the published train split, chosen by the seed; the test split stays unseen.
+    const order = shuffled(train.count, seed);
+    return {
+      train,
+      val: train,
+      valIdx: order.subarray(0, valSize),
+      trainIdx: order.subarray(valSize, trainSize ? valSize! + trainSize : undefined),
+      normalisation: n,
+    };
+  }
+  // Photos: the model's own transform (a timm folder's pretrained_cfg, else ImageNet's at the size asked).
+  const cfg = photoTransform(o.declared, size, o.sizeGiven);
+  const train = await photoFolder(o.data, cfg, augment);
+  const order = shuffled(train.count, seed);
+  const nVal = valSize ?? Math.max(1, Math.round(train.count * 0.1));
+  if (nVal >= train.count)
+    throw new UsageError(`train: --val-size ${nVal} leaves no training images of ${train.count}`);
+  return { train, val: train, valIdx: order.subarray(0, nVal), trainIdx: order.subarray(nVal) };
+}
+
+/** What a training run needs once everything is checked: the trainer, the data, where it writes. */
+interface FitPlan {
+  tfjs: typeof import('@cardinal/backend-tfjs');
+  trainer: import('@cardinal/backend-tfjs/parallel').ParallelTrainer;
+  graph: Graph;
+  label: string;
+  data: TrainingData & { classes: number };
+  schedule: { epochs: number; batch: number; seed: number };
+  run: {
+    dir: string;
+    folder: { resume: boolean; force: boolean };
+    key: Record<string, string | number | boolean>;
+    resumed: ReturnType<typeof readCheckpoint> | undefined;
+  };
+  output: { file: string; force: boolean; inputs: (string | undefined)[] };
+  json: boolean;
+  err: (s: string) => void;
+}
+
+/**
+ * The epochs: progress, a checkpoint and metrics after each, a stop on SIGINT/SIGTERM between
+ * steps (the last checkpoint kept), and the trained weights written at the end. Returns the
+ * epochs' rows (a resumed run's earlier ones included).
+ */
+async function fitAndWrite(plan: FitPlan): Promise<EpochRow[]> {
+  const { tfjs, trainer, graph, label, run, output, json, err } = plan;
+  const { train, val, trainIdx, valIdx, classes, normalisation } = plan.data;
+  const { epochs, batch, seed } = plan.schedule;
   // Checked last of all: a mistake above leaves no folder behind.
-  openRunFolder(runDir, { ...folder, create: true });
-  const firstEpoch = resumed ? resumed.meta.epoch + 1 : 1;
+  openRunFolder(run.dir, { ...run.folder, create: true });
+  const firstEpoch = run.resumed ? run.resumed.meta.epoch + 1 : 1;
   let stopping: string | undefined;
   const onSignal = (signal: string) => {
     stopping = signal;
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  if (!values.json)
+  if (!json)
     err(
-      `training ${label} on ${trainer.describe()}: ${trainIdx.length} train / ${valIdx.length} held-out images, ${classes} classes${resumed ? `; resuming ${runDir} after epoch ${resumed.meta.epoch}` : ''}`,
+      `training ${label} on ${trainer.describe()}: ${trainIdx.length} train / ${valIdx.length} held-out images, ${classes} classes${run.resumed ? `; resuming ${run.dir} after epoch ${run.resumed.meta.epoch}` : ''}`,
     );
-  const tty = process.stderr.isTTY && !values.json;
+  const tty = process.stderr.isTTY && !json;
   const bar = tty
     ? new SingleBar({
         format: 'epoch {epoch}/{epochs} [{bar}] step {value}/{total} | loss {loss} | acc {acc} | {ips} img/s',
@@ -338,7 +429,7 @@ export async function trainCommand(
         hideCursor: true,
       })
     : undefined;
-  const history: EpochRow[] = resumed ? readMetrics(runDir).slice(0, resumed.meta.epoch) : [];
+  const history: EpochRow[] = run.resumed ? readMetrics(run.dir).slice(0, run.resumed.meta.epoch) : [];
   try {
     await tfjs.fit(trainer, train, {
       epochs,
@@ -363,13 +454,13 @@ export async function trainCommand(
         bar?.stop();
         history.push(row);
         const opt = await trainer.optimizerState();
-        writeCheckpoint(runDir, graph, await trainer.weights(), opt, {
+        writeCheckpoint(run.dir, graph, await trainer.weights(), opt, {
           epoch: row.epoch,
           steps: opt.steps,
-          run: { ...runKey, workers: trainer.ranks },
+          run: { ...run.key, workers: trainer.ranks },
         });
-        writeMetrics(runDir, history);
-        if (!values.json)
+        writeMetrics(run.dir, history);
+        if (!json)
           err(
             `epoch ${row.epoch}/${epochs}: loss ${row.loss.toFixed(4)}, train accuracy ${(100 * row.trainAccuracy).toFixed(1)}%, held-out accuracy ${(100 * row.valAccuracy).toFixed(1)}%, ${row.imagesPerSecond.toFixed(1)} img/s`,
           );
@@ -377,16 +468,16 @@ export async function trainCommand(
     });
     const metadata = normalisation ? trainedMetadata(normalisation, train.classes) : undefined;
     writeFileAtomic(
-      values.out,
+      output.file,
       saveWeights(graph, await trainer.weights(), metadata),
-      values.force ?? false,
-      inputs,
+      output.force,
+      output.inputs,
     );
   } catch (e) {
     if (!(e instanceof tfjs.FitStopped)) throw e;
     const epoch = e.epoch;
     throw new CliError(
-      `stopped by ${e.reason} in epoch ${epoch}; ${epoch > 1 ? `the checkpoint after epoch ${epoch - 1} is in ${runDir} (continue with --resume)` : 'no epoch was finished'}; ${values.out} not written`,
+      `stopped by ${e.reason} in epoch ${epoch}; ${epoch > 1 ? `the checkpoint after epoch ${epoch - 1} is in ${run.dir} (continue with --resume)` : 'no epoch was finished'}; ${output.file} not written`,
     );
   } finally {
     process.off('SIGINT', onSignal);
@@ -394,22 +485,5 @@ export async function trainCommand(
     bar?.stop();
     await trainer.dispose();
   }
-  const last = history[history.length - 1];
-  if (values.json) {
-    out(
-      JSON.stringify({
-        model: label,
-        data: values.data,
-        classes,
-        runtime: trainer.describe(),
-        epochs: history,
-        out: values.out,
-      }),
-    );
-  } else {
-    out(
-      `trained ${label} for ${epochs} epochs: held-out accuracy ${last ? (100 * last.valAccuracy).toFixed(1) : '-'}% (chance ${(100 / classes).toFixed(1)}%), final loss ${last ? last.loss.toFixed(4) : '-'}; wrote ${values.out}`,
-    );
-  }
-  return 0;
+  return history;
 }
