@@ -88,6 +88,16 @@ function inputGrad(
   return tf.conv2d(spread, rotated, 1, padding);
 }
 
+/** A convolution tfjs trains through, with its gradients written here (see each below). */
+type TrainableConv = (
+  tf: Tf,
+  x: TF.Tensor4D,
+  f: TF.Tensor4D,
+  strides: [number, number],
+  pad: Pad,
+  needsInputGrad: boolean,
+) => TF.Tensor4D;
+
 /**
  * tf.conv2d (dilation 1) for training. dW[i, j, c, o] = sum over n, y, x of
  * xpad[n, y*s + i, x*s + j, c] * dy[n, y, x, o]: a convolution of the input (channels as batch)
@@ -95,15 +105,8 @@ function inputGrad(
  * strided slices and transposed matMul cost more). The network's input needs no gradient: a
  * conv reading it (the stem) skips its input gradient, the largest of all.
  */
-export function trainableConv2d(
-  tf: Tf,
-  x: TF.Tensor4D,
-  f: TF.Tensor4D,
-  strides: [number, number],
-  pad: Pad,
-  needsInputGrad: boolean,
-): TF.Tensor4D {
-  return withGradients(
+export const trainableConv2d: TrainableConv = (tf, x, f, strides, pad, needsInputGrad) =>
+  withGradients(
     tf,
     x,
     f,
@@ -120,7 +123,6 @@ export function trainableConv2d(
       return [dx, df];
     },
   );
-}
 
 /**
  * tf.depthwiseConv2d (filter [kh, kw, C, m]) for training: the input gradient as a depthwise
@@ -128,15 +130,8 @@ export function trainableConv2d(
  * gradient as a depthwise convolution of the input (batch moved into the channels) with dy as
  * the filter, the stride as its dilation, summed over the batch.
  */
-export function trainableDepthwise(
-  tf: Tf,
-  x: TF.Tensor4D,
-  f: TF.Tensor4D,
-  strides: [number, number],
-  pad: Pad,
-  needsInputGrad: boolean,
-): TF.Tensor4D {
-  return withGradients(
+export const trainableDepthwise: TrainableConv = (tf, x, f, strides, pad, needsInputGrad) =>
+  withGradients(
     tf,
     x,
     f,
@@ -164,4 +159,3 @@ export function trainableDepthwise(
       return [dx, df];
     },
   );
-}
