@@ -1,7 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BuiltModel, buildFromJson, readRawF32, readSafetensors, type Tensor } from '@cardinal/core';
+import {
+  type BuiltModel,
+  buildFromJson,
+  FileError,
+  readRawF32,
+  readSafetensors,
+  type Tensor,
+} from '@cardinal/core';
 
 /** What a fixture's meta.json says about tolerance (see the fixtures README's pass rule). */
 export interface FixtureMeta {
@@ -45,7 +52,7 @@ export function fixturesDir(): string {
       dir = up;
     }
   }
-  throw new Error('fixtures not found: put shared/fixtures beside the checkout or set CARDINAL_FIXTURES');
+  throw new FileError('fixtures not found: put shared/fixtures beside the checkout or set CARDINAL_FIXTURES');
 }
 
 /**
