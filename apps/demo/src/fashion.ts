@@ -8,9 +8,11 @@ import {
   type Image8,
   idxImagesAndLabels,
   loadSafetensorsWeights,
+  type PreprocessConfig,
   parseSafetensorsHeader,
   preprocessImages,
   readIdx,
+  resolvePreprocess,
   SafetensorsError,
   storedClasses,
   storedNormalisation,
@@ -33,6 +35,8 @@ export interface FashionModel {
   graph: Graph;
   weights: WeightMap;
   classes: string[];
+  /** The transform the weights were made with (core's resolvePreprocess: their stored normalisation, whole images). */
+  preprocess: PreprocessConfig;
   mean: number;
   std: number;
   runner: Runner;
@@ -75,6 +79,13 @@ export async function loadFashionModel(): Promise<FashionModel> {
   const meta = parseSafetensorsHeader(bytes, source).metadata;
   const norm = storedNormalisation(meta, source);
   if (!norm) throw new SafetensorsError(`${source}: no cardinal.normalize in its metadata`);
+  // The rule the CLI and the server use (openModel), for a page: the stored normalisation wins.
+  const { config: preprocess } = resolvePreprocess({
+    channels: 1,
+    inputSize: [28, 28],
+    stored: norm,
+    storedIn: source,
+  });
   const graph = createModel(FASHION_MODEL);
   const weights = loadSafetensorsWeights(graph, bytes, { source }).weights;
   const runner = (await webgpuReason())
@@ -84,8 +95,9 @@ export async function loadFashionModel(): Promise<FashionModel> {
     graph,
     weights,
     classes: storedClasses(meta) ?? [],
-    mean: norm.mean[0]!,
-    std: norm.std[0]!,
+    preprocess,
+    mean: preprocess.mean[0]!,
+    std: preprocess.std[0]!,
     runner,
   };
 }
@@ -126,14 +138,7 @@ export function pictureTensor(source: ImageBitmap | HTMLCanvasElement, m: Fashio
       }
   const inverted =
     border / n > 127 ? { ...img, data: Uint8Array.from(data, (v, i) => (i % c === 3 ? v : 255 - v)) } : img;
-  return preprocessImages([inverted], {
-    inputSize: [28, 28],
-    interpolation: 'bilinear',
-    cropPct: 1,
-    mean: [m.mean],
-    std: [m.std],
-    channels: 1,
-  });
+  return preprocessImages([inverted], m.preprocess);
 }
 
 /** Draws a [1, 1, 28, 28] input (its normalisation undone) scaled up on a canvas. */
