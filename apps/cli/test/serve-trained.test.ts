@@ -109,6 +109,24 @@ interface Scored {
   prob: number;
 }
 
+/** `cardinal classify` of the probes with the trained weights (and any flags), its top 3 each. */
+async function classifyProbes(...flags: string[]): Promise<{ top: Scored[] }[]> {
+  const r = await cli(
+    'classify',
+    ...images,
+    '--model',
+    config,
+    '--weights',
+    weights,
+    ...flags,
+    '--top',
+    '3',
+    '--json',
+  );
+  expect(r.code, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as { results: { top: Scored[] }[] }).results;
+}
+
 describe('a model trained by cardinal train, served', () => {
   it('gives the same top-1 and probabilities through cardinal serve as through cardinal classify', async () => {
     const stored = JSON.parse(
@@ -120,19 +138,7 @@ describe('a model trained by cardinal train, served', () => {
     ) as { mean: number[] };
     expect(stored.mean[0]).toBeGreaterThan(0.6);
 
-    const classified = await cli(
-      'classify',
-      ...images,
-      '--model',
-      config,
-      '--weights',
-      weights,
-      '--top',
-      '3',
-      '--json',
-    );
-    expect(classified.code, classified.stderr).toBe(0);
-    const ours = (JSON.parse(classified.stdout) as { results: { top: Scored[] }[] }).results;
+    const ours = await classifyProbes();
 
     const url = await startServer([config, '--weights', weights, '--name', 'gray', '--port', '0', '--quiet']);
     for (const [i, path] of images.entries()) {
@@ -151,24 +157,7 @@ describe('a model trained by cardinal train, served', () => {
     }
 
     // The rule matters: the defaults (mean and std 0.5, crop 0.875) give other probabilities.
-    const defaults = await cli(
-      'classify',
-      ...images,
-      '--model',
-      config,
-      '--weights',
-      weights,
-      '--mean',
-      '0.5',
-      '--std',
-      '0.5',
-      '--crop-pct',
-      '0.875',
-      '--top',
-      '3',
-      '--json',
-    );
-    const other = (JSON.parse(defaults.stdout) as { results: { top: Scored[] }[] }).results;
+    const other = await classifyProbes('--mean', '0.5', '--std', '0.5', '--crop-pct', '0.875');
     const moved = other.map((r, i) =>
       Math.abs(r.top[0]!.prob - ours[i]!.top.find((t) => t.index === r.top[0]!.index)!.prob),
     );

@@ -4,6 +4,7 @@ import {
   InputError,
   type PreprocessConfig,
   type PreprocessOrigin,
+  type PreprocessSources,
   resolvePreprocess,
   type WeightMap,
 } from '@cardinal/core';
@@ -62,17 +63,22 @@ export interface OpenedModel {
  * the zoo entry's shipped ones, else the initialisation), the transform they were made with
  * (stored normalisation first, then the model's declared one, then the defaults), and labels.
  */
-export async function openModel(spec: string, options: OpenModelOptions = {}): Promise<OpenedModel> {
-  const source = await ModelSource.open(spec, {
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.limits ? { limits: options.limits } : {}),
-  });
+export async function openModel(
+  from: string | ModelSource,
+  options: OpenModelOptions = {},
+): Promise<OpenedModel> {
+  // A source the caller already opened (to ask it something first) is not read again.
+  const source =
+    typeof from === 'string'
+      ? await ModelSource.open(from, {
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+          ...(options.limits ? { limits: options.limits } : {}),
+        })
+      : from;
+  const spec = source.spec;
   const weightsFile = (await localWeights(options.weights, options.fetch)) ?? source.defaultWeights();
   const trained = storedTraining(weightsFile);
-  const { config: preprocess, origin } = resolvePreprocess({
-    channels: imageChannels(source),
-    ...declaredSize(source),
-    ...(source.pretrained() ? { declared: source.pretrained()!.preprocess } : {}),
+  const { config: preprocess, origin } = sourcePreprocess(source, {
     ...(trained.normalisation ? { stored: trained.normalisation, storedIn: weightsFile } : {}),
     ...(options.preprocess ? { overrides: options.preprocess } : {}),
   });
@@ -115,9 +121,22 @@ export function imageChannels(source: ModelSource): 1 | 3 {
   return c;
 }
 
-function declaredSize(source: ModelSource): { inputSize?: [number, number] } {
+/**
+ * A source's transform by core's resolvePreprocess: its image channels, its declared input size
+ * and timm transform, with the weights' stored normalisation and the caller's overrides given.
+ */
+export function sourcePreprocess(
+  source: ModelSource,
+  given: Pick<PreprocessSources, 'stored' | 'storedIn' | 'overrides'> = {},
+): ReturnType<typeof resolvePreprocess> {
   const d = source.declaredInputShape();
-  return d && d.length === 4 ? { inputSize: [d[2]!, d[3]!] } : {};
+  const pretrained = source.pretrained();
+  return resolvePreprocess({
+    channels: imageChannels(source),
+    ...(d && d.length === 4 ? { inputSize: [d[2]!, d[3]!] as [number, number] } : {}),
+    ...(pretrained ? { declared: pretrained.preprocess } : {}),
+    ...given,
+  });
 }
 
 function sourceKind(source: ModelSource): ModelDescription['source'] {

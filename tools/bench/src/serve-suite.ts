@@ -12,13 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { onnxBackend } from '@cardinal/backend-onnx';
-import {
-  type CompileOptions,
-  createModel,
-  type Executable,
-  initTestWeights,
-  randomNormal,
-} from '@cardinal/core';
+import { createModel, type Executable, initTestWeights, randomNormal } from '@cardinal/core';
 
 const { values } = parseArgs({
   options: {

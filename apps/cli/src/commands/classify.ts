@@ -114,24 +114,24 @@ export async function classifyCommand(
   const backend = await loadBackend(values.backend!);
   const files = imageFiles(positionals);
   const featureOrder = values.features?.replace(/\.npy$/i, '.txt');
-  const early: (string | undefined)[] = [...files, values.weights, values.labels];
-  for (const o of [values.csv, values.features, featureOrder]) if (o) checkOutputPath(o, force, early);
+  const source = await openSource(values.model);
+  const read: (string | undefined)[] = [...files, ...source.files, values.weights, values.labels];
+  for (const o of [values.csv, values.features, featureOrder]) if (o) checkOutputPath(o, force, read);
   // openModel applies the weights' stored normalisation (what `cardinal train` made them with,
   // on whole images) and class names; --mean, --std, --crop-pct and --labels still win.
-  const probe = await openSource(values.model);
-  const opened = await openModel(values.model, {
+  const opened = await openModel(source, {
     ...sourceOptions(),
     ...(values.weights ? { weights: values.weights } : {}),
     ...(values['weights-key'] ? { weightsKey: values['weights-key'] } : {}),
     ...(values.json ? {} : { note: err }),
-    preprocess: preprocessOverrides(values, imageChannels(probe)),
+    preprocess: preprocessOverrides(values, imageChannels(source)),
     ...(values.labels ? { labels: readLabels(values.labels), labelsSource: values.labels } : {}),
   });
   const { graph, weights, labels } = opened;
   const cfg = opened.preprocess;
   const label = opened.description.name;
-  const inputs: (string | undefined)[] = [...early, ...opened.files];
-  for (const o of [values.csv, values.features, featureOrder]) if (o) checkOutputPath(o, force, inputs);
+  // The weights file openModel read (downloaded, or a folder's) is an input too.
+  const inputs = [...read, ...opened.files];
   const bar = values.json
     ? { update() {}, stop() {} }
     : progressBar(`classifying on ${backend.name}`, 'images');

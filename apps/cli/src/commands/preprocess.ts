@@ -1,11 +1,11 @@
+import { type Interpolation, type PreprocessConfig, preprocessImages, writeNpy } from '@cardinal/core';
 import {
-  type Interpolation,
-  type PreprocessConfig,
-  preprocessImages,
-  resolvePreprocess,
-  writeNpy,
-} from '@cardinal/core';
-import { checkOutputPath, decodeImage, imageChannels, writeFileAtomic } from '@cardinal/pretrained';
+  checkOutputPath,
+  decodeImage,
+  imageChannels,
+  sourcePreprocess,
+  writeFileAtomic,
+} from '@cardinal/pretrained';
 import { parse, parseSize } from '../args.js';
 import { UsageError } from '../errors.js';
 import { type ModelSource, openSource } from '../model-source.js';
@@ -64,15 +64,7 @@ export function preprocessOverrides(
  * pretrained_cfg, or ImageNet's defaults at the model's input size, each flag over it.
  */
 export function preprocessConfig(model: ModelSource, values: PreprocessFlags): PreprocessConfig {
-  const channels = imageChannels(model);
-  const declared = model.declaredInputShape();
-  const pretrained = model.pretrained();
-  return resolvePreprocess({
-    channels,
-    ...(declared?.length === 4 ? { inputSize: [declared[2]!, declared[3]!] as [number, number] } : {}),
-    ...(pretrained ? { declared: pretrained.preprocess } : {}),
-    overrides: preprocessOverrides(values, channels),
-  }).config;
+  return sourcePreprocess(model, { overrides: preprocessOverrides(values, imageChannels(model)) }).config;
 }
 
 export async function preprocessCommand(argv: string[], out: (s: string) => void): Promise<number> {
