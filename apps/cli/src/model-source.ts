@@ -47,7 +47,7 @@ export function localWeights(spec: string | undefined): Promise<string | undefin
 export async function commandWeights(
   graph: Graph,
   model: ModelSource,
-  values: { weights?: string; 'weights-key'?: string; json?: boolean },
+  values: { weights?: string | undefined; 'weights-key'?: string | undefined; json?: boolean | undefined },
   inputs: (string | undefined)[],
   err: (s: string) => void,
   options: Pick<SourceWeightsOptions, 'seed' | 'init' | 'replaceHead' | 'folderMayLackWeights'> = {},

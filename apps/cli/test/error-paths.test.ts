@@ -68,6 +68,21 @@ const CASES: [string, string[], 1 | 2, RegExp][] = [
   ],
   ['export without --out', ['export', 'resnet18', '--format', 'onnx'], 2, /--out/],
   ['train without --data', ['train', join(F, 'meta.json'), '--out', at('t.safetensors')], 2, /--data/],
+  [
+    'train with every module frozen',
+    [
+      'train',
+      join(F, 'meta.json'),
+      '--data',
+      'synthetic',
+      '--out',
+      at('t.safetensors'),
+      '--freeze',
+      'stem,layer1,layer2,layer3,layer4,fc',
+    ],
+    2,
+    /--freeze stem,layer1,layer2,layer3,layer4,fc freezes every parameter of .*nothing would train/,
+  ],
 ];
 
 describe('the CLI: every user mistake is one line, exit 1 or 2, no stack trace', () => {

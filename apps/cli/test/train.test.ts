@@ -127,6 +127,30 @@ describe('cardinal train --data synthetic', () => {
     expect(j.epochs[2].loss).toBeLessThan(j.epochs[0].loss);
   }, 120_000);
 
+  it('logs progress within an epoch when stderr is not a terminal', async () => {
+    // 320 images in batches of 16: 20 steps, a line at each tenth (every 2 steps) and one per epoch.
+    const r = await cli(
+      'train',
+      config,
+      '--data',
+      'synthetic',
+      '--epochs',
+      '1',
+      '--train-size',
+      '320',
+      '--val-size',
+      '32',
+      '--batch-size',
+      '16',
+      '--out',
+      join(tmp, 'logged.safetensors'),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const steps = r.stderr.split('\n').filter((l) => /^epoch 1\/1 step \d+\/20: loss \d/.test(l));
+    expect(steps.map((l) => Number(/step (\d+)/.exec(l)![1]))).toEqual([2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    expect(r.stderr).toMatch(/^epoch 1\/1: loss [\d.]+, train accuracy/m);
+  }, 120_000);
+
   it('refuses a model whose outputs do not match the classes, and unknown options', async () => {
     const bad = join(tmp, 'bad.json');
     writeFileSync(bad, JSON.stringify({ block: 'BasicBlock', layers: [1], channels: [8], num_classes: 3 }));

@@ -1,19 +1,15 @@
-import {
-  type Availability,
-  type Backend,
-  BackendUnavailableError,
-  type CompileOptions,
-  checkInput,
-  type DevicePreference,
-  DisposeGuard,
-  type Executable,
-  type Graph,
-  InternalError,
-  OP_NAMES,
-  type RunDevice,
-  type Tensor,
-  type WeightMap,
+import type {
+  Availability,
+  Backend,
+  CompileOptions,
+  DevicePreference,
+  Executable,
+  Graph,
+  RunDevice,
+  Tensor,
+  WeightMap,
 } from '@cardinal/core';
+import { BackendUnavailableError, checkInput, DisposeGuard, InternalError, OP_NAMES } from '@cardinal/core';
 import { exportOnnx, type OnnxExportOptions } from './model.js';
 import { type ExecutionProvider, loadOrt, type SessionOptions, sessionOptionsOf } from './runtime.js';
 import { createLocalSession, type FeedSession } from './session.js';

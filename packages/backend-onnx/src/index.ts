@@ -5,21 +5,8 @@ export {
   onnxBackend,
   onnxBackend as backend,
 } from './backend.js';
-export { OnnxImportError } from './import/errors.js';
-export {
-  CONSTANT_INPUTS,
-  IMPORT_OPSETS,
-  IMPORTED_OPS,
-  type ImportedModel,
-  importOnnx,
-  type OnnxImportOptions,
-} from './import/import.js';
-export {
-  exportOnnx,
-  IR_VERSION,
-  type OnnxExportOptions,
-  OPSET,
-} from './model.js';
+// The exporter and importer, also published alone as ./export for browsers.
+export * from './export.js';
 export {
   createSession,
   cudaUnavailableReason,

@@ -1,18 +1,20 @@
+import type {
+  Availability,
+  Backend,
+  CompileOptions,
+  Executable,
+  Graph,
+  Tensor,
+  WeightMap,
+} from '@cardinal/core';
 import {
-  type Availability,
-  type Backend,
   batchIsFree,
-  type CompileOptions,
   checkDevicePreference,
   checkInput,
   DisposeGuard,
-  type Executable,
-  type Graph,
   OP_NAMES,
   prepareForInference,
   requireWeight,
-  type Tensor,
-  type WeightMap,
 } from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 import type { ConvStrategy } from './lower/conv-strategy.js';

@@ -1,19 +1,21 @@
+import type {
+  Availability,
+  Backend,
+  CompileOptions,
+  Executable,
+  Graph,
+  RunDevice,
+  Tensor,
+  WeightMap,
+} from '@cardinal/core';
 import {
-  type Availability,
-  type Backend,
   batchIsFree,
-  type CompileOptions,
   checkDevicePreference,
   checkInput,
   DisposeGuard,
-  type Executable,
-  type Graph,
   inferShapes,
   OP_NAMES,
   prepareForInference,
-  type RunDevice,
-  type Tensor,
-  type WeightMap,
 } from '@cardinal/core';
 import {
   acquireDevice,

@@ -10,13 +10,7 @@ export {
 export type { ConvTiling } from './codegen/conv.js';
 export type { EpilogueStep } from './codegen/epilogue.js';
 export type { BindingSlot, KernelSource, RenderLimits } from './codegen/kernel.js';
-export {
-  acquireDevice,
-  contextForDevice,
-  type DeviceRequest,
-  type GpuContext,
-  webgpuUnavailableReason,
-} from './gpu/device.js';
+export * from './gpu/device.js';
 export { type ArenaLayout, planArena } from './plan/arena.js';
 export { type LowerOptions, lowerGraph, type Plan, type PlanStep } from './plan/lower.js';
 export type { KernelProfile } from './runtime/program.js';

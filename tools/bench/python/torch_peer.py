@@ -3,38 +3,26 @@
   torch_peer.py export <weights.safetensors> <out.onnx> <size>   torch.onnx.export of torchvision's model, opset 17
   torch_peer.py eager <request.json>                               eager timing under torch.inference_mode()
 
-The weights are Cardinal's safetensors (PyTorch state_dict names), read with json and numpy so
-both sides run the same numbers.
+The weights are Cardinal's safetensors (PyTorch state_dict names), read by the conformance
+replica's reader so both sides run the same numbers.
 """
 import json
+import os
 import resource
-import struct
 import sys
 import time
 
 import numpy as np
-import torch
-import torchvision
 
-
-def load_safetensors(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for k, v in header.items():
-        if k == '__metadata__':
-            continue
-        b, e = v['data_offsets']
-        dtype = {'F32': np.float32, 'I64': np.int64}[v['dtype']]
-        out[k] = torch.from_numpy(np.frombuffer(data[b:e], dtype=dtype).reshape(v['shape']).copy())
-    return out
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'conformance', 'python'))
+import torch  # noqa: E402
+import torchvision  # noqa: E402
+from timm_replica import read_safetensors  # noqa: E402
 
 
 def model(name, weights):
     m = getattr(torchvision.models, name)()
-    m.load_state_dict(load_safetensors(weights))
+    m.load_state_dict(read_safetensors(weights))
     return m.eval()
 
 

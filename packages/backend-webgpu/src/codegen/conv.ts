@@ -1,14 +1,7 @@
 import type { Conv2dAttrs } from '@cardinal/core';
 import { type EpilogueStep, epilogueHelpers, operandName, operandType, renderEpilogue } from './epilogue.js';
-import {
-  type BindingSlot,
-  entryPoint,
-  type KernelSource,
-  pickWorkgroupSize,
-  type RenderLimits,
-  storage,
-  u32Literal,
-} from './kernel.js';
+import type { BindingSlot, KernelSource, RenderLimits } from './kernel.js';
+import { entryPoint, pickWorkgroupSize, storage, u32Literal } from './kernel.js';
 
 /** A conv2d as the renderer sees it: NCHW shapes, attributes, and what is fused after it. */
 export interface ConvProblem {

@@ -1,14 +1,7 @@
 import { shapeSize, stridesOf } from '@cardinal/core';
 import { type EpilogueStep, epilogueHelpers, operandName, renderEpilogue } from './epilogue.js';
-import {
-  type BindingSlot,
-  entryPoint,
-  type KernelSource,
-  pickWorkgroupSize,
-  type RenderLimits,
-  storage,
-  u32Literal,
-} from './kernel.js';
+import type { BindingSlot, KernelSource, RenderLimits } from './kernel.js';
+import { entryPoint, pickWorkgroupSize, storage, u32Literal } from './kernel.js';
 
 /**
  * A chain of element-wise ops over an output of `shape`: the value starts as operand 0 and

@@ -1,14 +1,6 @@
 import { shapeSize, stridesOf } from '@cardinal/core';
-import {
-  type BindingSlot,
-  entryPoint,
-  f32Literal,
-  type KernelSource,
-  pickWorkgroupSize,
-  type RenderLimits,
-  storage,
-  u32Literal,
-} from './kernel.js';
+import type { BindingSlot, KernelSource, RenderLimits } from './kernel.js';
+import { entryPoint, f32Literal, pickWorkgroupSize, storage, u32Literal } from './kernel.js';
 
 // Kernels that compute each output element from a computed set of input elements, for the
 // ops an imported graph brings (reductions over any axes, batched matmul, padding, constants):

@@ -1,17 +1,8 @@
 import type { PoolAttrs } from '@cardinal/core';
 import { UnsupportedError } from '@cardinal/core';
 import { type EpilogueStep, epilogueHelpers, operandName, renderEpilogue } from './epilogue.js';
-import {
-  type BindingSlot,
-  entryPoint,
-  f32Literal,
-  type KernelSource,
-  pickWorkgroupSize,
-  type RenderLimits,
-  storage,
-  u32Literal,
-  unaryKernel,
-} from './kernel.js';
+import type { BindingSlot, KernelSource, RenderLimits } from './kernel.js';
+import { entryPoint, f32Literal, pickWorkgroupSize, storage, u32Literal, unaryKernel } from './kernel.js';
 
 export interface PoolProblem {
   n: number;

@@ -1,12 +1,5 @@
-import {
-  entryPoint,
-  type KernelSource,
-  pickWorkgroupSize,
-  type RenderLimits,
-  storage,
-  u32Literal,
-  unaryKernel,
-} from './kernel.js';
+import type { KernelSource, RenderLimits } from './kernel.js';
+import { entryPoint, pickWorkgroupSize, storage, u32Literal, unaryKernel } from './kernel.js';
 
 /**
  * Softmax along one axis of a tensor viewed as [outer, len, inner]: one invocation per
