@@ -50,7 +50,7 @@ export function toModelProto(graph: Graph, weights: WeightMap, options: OnnxExpo
   const prepared = prepareForInference(graph, weights, options);
   const g = prepared.graph;
   validateGraph(g);
-  const ctx = new LoweringContext(prepared.weights);
+  const ctx = new LoweringContext(prepared.weights, g.tensors);
   for (const node of g.nodes) dispatchOp(LOWERINGS, node, ctx);
   const wanted = options.batchDim === undefined ? 'N' : options.batchDim;
   const batch = wanted !== null && batchFree(g) ? wanted : undefined;

@@ -22,6 +22,14 @@ export function intsAttr(name: string, ints: readonly number[]): AttributeProto 
   return onnx.AttributeProto.create({ name, type: A.INTS, ints: [...ints] });
 }
 
+export function stringAttr(name: string, value: string): AttributeProto {
+  return onnx.AttributeProto.create({
+    name,
+    type: A.STRING,
+    s: new TextEncoder().encode(value),
+  });
+}
+
 export function floatAttr(name: string, f: number): AttributeProto {
   return onnx.AttributeProto.create({ name, type: A.FLOAT, f });
 }

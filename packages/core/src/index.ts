@@ -29,6 +29,7 @@ export {
   parseResNetConfig,
   type ResNetConfig,
   type ResNetConfigJson,
+  type ResolvedConfig,
   type ResolvedResNetConfig,
   resnetConfigSchema,
   resnetConfigToJson,
@@ -84,6 +85,8 @@ export {
   parseInputShape,
 } from './model-spec.js';
 export { type AttrField, type AttrSchema, resolveAttrs } from './ops/attrs.js';
+export { binomialTaps, blurOutLength, blurPadding, reflectIndex } from './ops/blur-pool.js';
+export { conv1dOutLength } from './ops/conv1d.js';
 export { convOutLength, convOutSize } from './ops/conv2d.js';
 export { broadcastShape } from './ops/elementwise.js';
 export type { OpDef, ParamRequirement, ReferenceArgs, ShapeContext } from './ops/op-def.js';

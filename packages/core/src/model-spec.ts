@@ -1,6 +1,11 @@
 import { buildBlockGraph } from './builders/block-config.js';
 import { resnet } from './builders/resnet.js';
-import { type BlockName, parseResNetConfig, type ResolvedResNetConfig } from './config/resnet.js';
+import {
+  type BlockName,
+  parseResNetConfig,
+  type ResolvedConfig,
+  type ResolvedResNetConfig,
+} from './config/resnet.js';
 import type { CostLimits } from './cost.js';
 import { ConfigError } from './errors.js';
 import type { Graph } from './ir/graph.js';
@@ -43,7 +48,7 @@ export interface BuiltModel {
   /** The fixture meta.json this came from, when it came from one. */
   meta?: Record<string, unknown>;
   /** The ResNet configuration it was built from (absent for a single block). */
-  resnet?: ResolvedResNetConfig & { block: BlockName };
+  resnet?: ResolvedConfig;
   /** The timm config.json this came from (architecture, transform, labels), when it came from one. */
   pretrained?: PretrainedConfig;
 }

@@ -10,6 +10,7 @@ import {
   type PretrainedConfig,
   parsePretrainedConfig,
   pretrainedConfigJson,
+  type ResolvedConfig,
   type ResolvedResNetConfig,
   saveWeights,
   type WeightMap,
@@ -88,7 +89,7 @@ export function saveModelFolder(
   model: {
     graph: Graph;
     weights: WeightMap;
-    resnet: ResolvedResNetConfig & { block: BlockName };
+    resnet: ResolvedConfig;
     preprocess: PreprocessConfig;
     labelNames?: readonly string[];
   },

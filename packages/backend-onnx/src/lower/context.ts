@@ -1,4 +1,6 @@
 import {
+  type Graph,
+  InternalError,
   type NodeBase,
   type NodeOf,
   type OpName,
@@ -15,7 +17,21 @@ export class LoweringContext {
   readonly initializers: TensorProto[] = [];
   private readonly initializerNames = new Set<string>();
 
-  constructor(readonly weights: WeightMap) {}
+  constructor(
+    readonly weights: WeightMap,
+    private readonly tensors: Graph['tensors'] = {},
+  ) {}
+
+  /** A tensor's static shape (the IR's, NCHW). */
+  shape(tensor: string): number[] {
+    const t = this.tensors[tensor];
+    if (!t) throw new InternalError(`onnx lowering: no shape for tensor '${tensor}'`);
+    return t.shape;
+  }
+
+  channels(tensor: string): number {
+    return this.shape(tensor)[1]!;
+  }
 
   weight(node: NodeBase, role: string): Tensor {
     return requireParam(this.weights, node, role);
@@ -49,6 +65,25 @@ export class LoweringContext {
       }),
     );
   }
+}
+
+/**
+ * One step of an IR node that lowers to several ONNX nodes: named `<node>/<step>`, writing the
+ * node's outputs, or an intermediate `<node>/<step>` when `last` is false.
+ */
+export function emitStep(
+  ctx: LoweringContext,
+  node: NodeBase,
+  step: string,
+  opType: string,
+  inputs: string[],
+  attribute: AttributeProto[] = [],
+  last = false,
+): string {
+  const name = `${node.name}/${step}`;
+  const outputs = last ? node.outputs : [name];
+  ctx.emit({ ...node, name }, opType, inputs, attribute, outputs);
+  return outputs[0]!;
 }
 
 /** Lowers one node of op O to ONNX nodes and initializers. */

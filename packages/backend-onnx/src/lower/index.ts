@@ -1,6 +1,6 @@
 import type { OpTable } from '@cardinal/core';
 import type { LoweringContext } from './context.js';
-import { lowerConv2d, lowerLinear } from './conv.js';
+import { lowerBlurPool, lowerConv1d, lowerConv2d, lowerLinear } from './conv.js';
 import {
   lowerAdd,
   lowerClip,
@@ -15,7 +15,7 @@ import {
   lowerSoftmax,
   lowerSub,
 } from './elementwise.js';
-import { lowerBatchNorm } from './norm.js';
+import { lowerBatchNorm, lowerGroupNorm } from './norm.js';
 import { lowerAvgPool, lowerGlobalAvgPool, lowerGlobalMaxPool, lowerMaxPool } from './pool.js';
 import {
   lowerConcat,
@@ -59,4 +59,7 @@ export const LOWERINGS: OpTable<[LoweringContext], void> = {
   matMul: lowerMatMul,
   pad: lowerPad,
   constant: lowerConstant,
+  conv1d: lowerConv1d,
+  groupNorm: lowerGroupNorm,
+  blurPool: lowerBlurPool,
 };

@@ -1,8 +1,9 @@
 import type { BlockArgs, BlockName } from '../config/resnet.js';
 import { ConfigError } from '../errors.js';
 import type { GraphBuilder, SymbolicTensor } from '../ir/builder.js';
-import { selectiveKernel, seModule, splitAttn } from '../layers/attention.js';
+import { ecaModule, selectiveKernel, seModule, splitAttn } from '../layers/attention.js';
 import { convNormAct, getPadding } from '../layers/common.js';
+import { aaLayer } from './aa.js';
 
 /** Builds the shortcut of a block from the block's input (`<block>.downsample`). */
 export type ShortcutFn = (b: GraphBuilder, x: SymbolicTensor) => SymbolicTensor;
@@ -22,6 +23,8 @@ export interface BlockOptions extends BlockArgs {
   /** Cardinal extension: every conv of the block carries a bias (the from-scratch ResNeXt). */
   convBias?: boolean;
   isFirst?: boolean;
+  /** Anti-aliasing for the strided 3x3 conv (the model's aa_layer). */
+  aaLayer?: 'avg' | 'blur' | undefined;
 }
 
 export type BlockFn = (b: GraphBuilder, x: SymbolicTensor, o: BlockOptions) => SymbolicTensor;
@@ -31,11 +34,34 @@ export interface BlockType {
   expansion: number;
 }
 
+/** The block's attention (`se`): timm's create_attn for 'se', 'eca' or a partial with arguments. */
 function attention(b: GraphBuilder, x: SymbolicTensor, o: BlockOptions, channels: number): SymbolicTensor {
-  if (o.attnLayer === 'se') return seModule(b, x, 'se', { channels });
-  if (o.attnLayer)
-    throw new ConfigError(`${b.path()}: unsupported attn_layer '${o.attnLayer}' (supported: 'se')`);
-  return x;
+  const a = o.attnLayer;
+  if (!a) return x;
+  const kind = typeof a === 'string' ? a : a.partial;
+  const args: { rdRatio?: number; rdDivisor?: number; kernelSize?: number } = typeof a === 'string' ? {} : a;
+  if (kind === 'se' || kind === 'SEModule')
+    return seModule(b, x, 'se', {
+      channels,
+      ...(args.rdRatio !== undefined ? { rdRatio: args.rdRatio } : {}),
+      ...(args.rdDivisor !== undefined ? { rdDivisor: args.rdDivisor } : {}),
+    });
+  return ecaModule(b, x, 'se', {
+    channels,
+    ...(args.kernelSize !== undefined ? { kernelSize: args.kernelSize } : {}),
+  });
+}
+
+/**
+ * timm's use_aa: anti-aliasing replaces the stride of a downsampling 3x3 conv (or follows a
+ * dilation change) with the aa layer after its ReLU.
+ */
+function useAa(o: BlockOptions, firstDilation: number): boolean {
+  return o.aaLayer !== undefined && ((o.stride ?? 1) === 2 || firstDilation !== (o.dilation ?? 1));
+}
+
+function noAa(b: GraphBuilder, o: BlockOptions, block: string): void {
+  if (o.aaLayer) throw new ConfigError(`${b.path()}: ${block} takes no aa_layer (timm's has none)`);
 }
 
 function residual(
@@ -62,15 +88,17 @@ function twoConvBlock(
   const dilation = o.dilation ?? 1;
   const first = o.firstDilation ?? dilation;
   const bias = o.convBias ?? false;
+  const aa = useAa(o, first);
   let x = b.conv2d(input, 'conv1', {
     outChannels: widths.first,
     kernel: 3,
-    stride: o.stride ?? 1,
+    stride: aa ? 1 : (o.stride ?? 1),
     padding: first,
     dilation: first,
     bias,
   });
-  x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
+  x = b.relu(b.norm(x, 'bn1'), 'act1');
+  if (aa) x = aaLayer(b, x, o.aaLayer!, o.stride ?? 1, 'aa');
   x = b.conv2d(x, 'conv2', {
     outChannels: widths.second,
     kernel: 3,
@@ -79,7 +107,7 @@ function twoConvBlock(
     groups: widths.groups,
     bias,
   });
-  x = b.batchNorm(x, 'bn2');
+  x = b.norm(x, 'bn2');
   x = attention(b, x, o, widths.second);
   return residual(b, x, input, o, 'act2');
 }
@@ -103,20 +131,22 @@ export const bottleneck: BlockFn = (b, input, o) => {
   const out = o.planes * 4;
   const dilation = o.firstDilation ?? o.dilation ?? 1;
   const bias = o.convBias ?? false;
+  const aa = useAa(o, dilation);
   let x = b.conv2d(input, 'conv1', { outChannels: firstPlanes, kernel: 1, bias });
-  x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
+  x = b.relu(b.norm(x, 'bn1'), 'act1');
   x = b.conv2d(x, 'conv2', {
     outChannels: width,
     kernel: 3,
-    stride: o.stride ?? 1,
+    stride: aa ? 1 : (o.stride ?? 1),
     padding: dilation,
     dilation,
     groups: cardinality,
     bias,
   });
-  x = b.relu(b.batchNorm(x, 'bn2'), 'act2');
+  x = b.relu(b.norm(x, 'bn2'), 'act2');
+  if (aa) x = aaLayer(b, x, o.aaLayer!, o.stride ?? 1, 'aa');
   x = b.conv2d(x, 'conv3', { outChannels: out, kernel: 1, bias });
-  x = b.batchNorm(x, 'bn3');
+  x = b.norm(x, 'bn3');
   x = attention(b, x, o, out);
   return residual(b, x, input, o, 'act3');
 };
@@ -132,6 +162,7 @@ export const resnextBasicBlock: BlockFn = (b, input, o) =>
 
 /** timm SelectiveKernelBasic: SelectiveKernel(conv1) -> ConvNormAct 3x3 (conv2), expansion 1. */
 export const selectiveKernelBasic: BlockFn = (b, input, o) => {
+  noAa(b, o, 'SelectiveKernelBasic');
   if ((o.cardinality ?? 1) !== 1 || (o.baseWidth ?? 64) !== 64) {
     throw new ConfigError(`${b.path()}: SelectiveKernelBasic only supports cardinality=1 and base_width=64`);
   }
@@ -151,6 +182,7 @@ export const selectiveKernelBasic: BlockFn = (b, input, o) => {
 
 /** timm SelectiveKernelBottleneck: ConvNormAct 1x1 -> grouped SelectiveKernel -> ConvNormAct 1x1, expansion 4. */
 export const selectiveKernelBottleneck: BlockFn = (b, input, o) => {
+  noAa(b, o, 'SelectiveKernelBottleneck');
   const cardinality = o.cardinality ?? 1;
   const width = Math.floor(o.planes * ((o.baseWidth ?? 64) / 64)) * cardinality;
   const firstPlanes = Math.floor(width / (o.reduceFirst ?? 1));
@@ -177,6 +209,7 @@ export const resnestBottleneck: BlockFn = (b, input, o) => {
   if ((o.reduceFirst ?? 1) !== 1)
     throw new ConfigError(`${b.path()}: ResNestBottleneck requires reduce_first=1`);
   if (o.attnLayer) throw new ConfigError(`${b.path()}: ResNestBottleneck takes no attn_layer`);
+  noAa(b, o, 'ResNestBottleneck');
   const cardinality = o.cardinality ?? 1;
   const groupWidth = Math.floor(o.planes * ((o.baseWidth ?? 64) / 64)) * cardinality;
   const firstDilation = o.firstDilation ?? o.dilation ?? 1;
@@ -189,7 +222,7 @@ export const resnestBottleneck: BlockFn = (b, input, o) => {
   const radix = o.radix ?? 1;
   const bias = o.convBias ?? false;
   let x = b.conv2d(input, 'conv1', { outChannels: groupWidth, kernel: 1, bias });
-  x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
+  x = b.relu(b.norm(x, 'bn1'), 'act1');
   if (avdStride > 0 && o.avdFirst)
     x = b.avgPool(x, { kernel: 3, stride: avdStride, padding: 1 }, 'avd_first');
   if (radix >= 1) {
@@ -214,12 +247,12 @@ export const resnestBottleneck: BlockFn = (b, input, o) => {
       groups: cardinality,
       bias,
     });
-    x = b.relu(b.batchNorm(x, 'bn2'), 'act2');
+    x = b.relu(b.norm(x, 'bn2'), 'act2');
   }
   if (avdStride > 0 && !o.avdFirst)
     x = b.avgPool(x, { kernel: 3, stride: avdStride, padding: 1 }, 'avd_last');
   x = b.conv2d(x, 'conv3', { outChannels: o.planes * 4, kernel: 1, bias });
-  x = b.batchNorm(x, 'bn3');
+  x = b.norm(x, 'bn3');
   return residual(b, x, input, o, 'act3');
 };
 
@@ -260,7 +293,7 @@ export function downsampleConv(o: DownsampleOptions): ShortcutFn {
       dilation: fd,
       bias: o.convBias ?? false,
     });
-    return b.batchNorm(y, '1');
+    return b.norm(y, '1');
   };
 }
 
@@ -285,6 +318,6 @@ export function downsampleAvg(o: DownsampleOptions): ShortcutFn {
           : b.avgPool(x, { kernel: 2, stride: avgStride, ceilMode: true, countIncludePad: false }, '0');
     }
     y = b.conv2d(y, '1', { outChannels: o.outChannels, kernel: 1, bias: o.convBias ?? false });
-    return b.batchNorm(y, '2');
+    return b.norm(y, '2');
   };
 }

@@ -1,13 +1,15 @@
 import {
   type ResNetConfig,
-  type ResolvedResNetConfig,
+  type ResolvedConfig,
   resolveResNetConfig,
   type StemType,
+  stageBlocks,
 } from '../config/resnet.js';
 import type { CostLimits } from '../cost.js';
 import { ConfigError } from '../errors.js';
 import { GraphBuilder, type SymbolicTensor } from '../ir/builder.js';
 import type { Graph } from '../ir/graph.js';
+import { aaLayer } from './aa.js';
 import { BLOCK_TYPES, downsampleAvg, downsampleConv, type ShortcutFn } from './blocks.js';
 
 export type { ResNetConfig, StemType };
@@ -18,20 +20,42 @@ export interface BuildOptions {
   name?: string;
   /** Cost bounds checked while building (DEFAULT_COST_LIMITS when omitted). */
   limits?: Partial<CostLimits>;
+  /**
+   * Build a feature extractor, as timm's `features_only=True`: the graph's outputs are the maps
+   * at `outIndices` (0 = the stem's act1 at reduction 2, 1..N = layer1..layerN), no head. The
+   * config's `output_stride` trades the last strides for dilation.
+   */
+  features?: { outIndices?: readonly number[] };
+}
+
+/** One feature map as timm's `feature_info` reports it. */
+export interface FeatureInfo {
+  module: string;
+  numChs: number;
+  reduction: number;
+}
+
+/** The anti-aliasing layer a config names, as one of two kinds (timm accepts both spellings). */
+export function aaKind(aa: ResolvedConfig['aaLayer']): 'avg' | 'blur' | undefined {
+  if (!aa) return undefined;
+  return aa.toLowerCase().startsWith('avg') ? 'avg' : 'blur';
 }
 
 /**
- * The stem: 7x7 conv, or the deep 3x3 x3 stem (`conv1.0` .. `conv1.6`), bn1, ReLU, then max
- * pool; or the `cifar` stem for small images: one 3x3 stride-1 conv, bn1, ReLU, no pooling.
+ * The stem: 7x7 conv, or the deep 3x3 x3 stem (`conv1.0` .. `conv1.6`), norm, ReLU, then max
+ * pool (with anti-aliasing: max pool at stride 1 + BlurPool, or AvgPool2d(2)), or
+ * replace_stem_pool's 3x3 stride-2 conv-norm-ReLU; or the `cifar` stem for small images: one
+ * 3x3 stride-1 conv, norm, ReLU, no pooling.
  */
 function stem(
   b: GraphBuilder,
   x: SymbolicTensor,
-  c: ResolvedResNetConfig,
-): { x: SymbolicTensor; channels: number } {
+  c: ResolvedConfig,
+): { x: SymbolicTensor; act1: SymbolicTensor; channels: number; stride: number } {
   if (c.stemType === 'cifar') {
     const y = b.conv2d(x, 'conv1', { outChannels: c.stemWidth, kernel: 3, padding: 1, bias: c.convBias });
-    return { x: b.relu(b.batchNorm(y, 'bn1'), 'act1'), channels: c.stemWidth };
+    const act1 = b.relu(b.norm(y, 'bn1'), 'act1');
+    return { x: act1, act1, channels: c.stemWidth, stride: 1 };
   }
   const deep = c.stemType.includes('deep');
   const inplanes = deep ? c.stemWidth * 2 : 64;
@@ -42,47 +66,83 @@ function stem(
       : [c.stemWidth, c.stemWidth];
     x = b.scope('conv1', () => {
       let y = b.conv2d(x, 0, { outChannels: chs[0]!, kernel: 3, stride: 2, padding: 1, bias });
-      y = b.relu(b.batchNorm(y, 1), '2');
+      y = b.relu(b.norm(y, 1), '2');
       y = b.conv2d(y, 3, { outChannels: chs[1]!, kernel: 3, padding: 1, bias });
-      y = b.relu(b.batchNorm(y, 4), '5');
+      y = b.relu(b.norm(y, 4), '5');
       return b.conv2d(y, 6, { outChannels: inplanes, kernel: 3, padding: 1, bias });
     });
   } else {
     x = b.conv2d(x, 'conv1', { outChannels: inplanes, kernel: 7, stride: 2, padding: 3, bias });
   }
-  x = b.relu(b.batchNorm(x, 'bn1'), 'act1');
+  const act1 = b.relu(b.norm(x, 'bn1'), 'act1');
+  const aa = aaKind(c.aaLayer);
   if (c.replaceStemPool) {
     x = b.scope('maxpool', () => {
-      const y = b.conv2d(x, 0, { outChannels: inplanes, kernel: 3, stride: 2, padding: 1, bias });
-      return b.relu(b.batchNorm(y, 1), '2');
+      let y = b.conv2d(act1, 0, { outChannels: inplanes, kernel: 3, stride: aa ? 1 : 2, padding: 1, bias });
+      // The anti-aliasing layer sits at index 1 when present (timm filters out the None).
+      let i = 1;
+      if (aa) y = aaLayer(b, y, aa, 2, i++);
+      y = b.norm(y, i++);
+      return b.relu(y, String(i));
     });
+  } else if (aa === 'avg') {
+    x = b.avgPool(act1, { kernel: 2, stride: 2 }, 'maxpool');
+  } else if (aa === 'blur') {
+    x = b.scope('maxpool', () =>
+      aaLayer(b, b.maxPool(act1, { kernel: 3, stride: 1, padding: 1 }, '0'), aa, 2, 1),
+    );
   } else {
-    x = b.maxPool(x, { kernel: 3, stride: 2, padding: 1 }, 'maxpool');
+    x = b.maxPool(act1, { kernel: 3, stride: 2, padding: 1 }, 'maxpool');
   }
-  return { x, channels: inplanes };
+  return { x, act1, channels: inplanes, stride: 4 };
 }
 
 /**
  * timm's `ResNet(block, layers, ...)` as a Cardinal graph: stem, `layer1..N` of blocks
  * (stride 2 from the second stage, dilation instead once output_stride is reached), global
- * average pool and `fc`. Parameter names are timm's state_dict keys.
+ * average pool and `fc`; or, with `features`, the chosen feature maps. Parameter names are
+ * timm's state_dict keys.
  */
 export function resnet(config: ResNetConfig, options: BuildOptions = {}): Graph {
+  return buildResNet(config, options).graph;
+}
+
+/** `resnet()` with the feature maps' timm `feature_info` (every map, whether chosen or not). */
+export function buildResNet(
+  config: ResNetConfig,
+  options: BuildOptions = {},
+): { graph: Graph; featureInfo: FeatureInfo[] } {
   const c = resolveResNetConfig(config);
-  const block = BLOCK_TYPES[c.block];
+  const blocks = stageBlocks(c.block, c.layers.length).map((n) => BLOCK_TYPES[n]);
   const inputShape = options.inputShape ?? [1, c.inChans, 224, 224];
   if (inputShape.length !== 4 || inputShape[1] !== c.inChans) {
     throw new ConfigError(
       `input shape must be [N, ${c.inChans}, H, W] for in_chans=${c.inChans}, got [${inputShape.join(', ')}]`,
     );
   }
+  const maps = c.layers.length + 1;
+  const outIndices = options.features?.outIndices ?? (options.features ? range(maps) : undefined);
+  for (const i of outIndices ?? [])
+    if (!Number.isInteger(i) || i < 0 || i >= maps)
+      throw new ConfigError(
+        `features: out index ${i} is outside this model's maps 0..${maps - 1} (0 = act1, ${maps - 1} = layer${maps - 1})`,
+      );
   const b = new GraphBuilder(options.name ?? 'resnet', options.limits);
-  let { x, channels: inplanes } = stem(b, b.input('input', inputShape), c);
+  if (c.normLayer.toLowerCase() === 'groupnorm') b.normLayer = { kind: 'groupnorm', groups: 32 };
+  b.convWidths = c.convWidths;
+  const s = stem(b, b.input('input', inputShape), c);
+  let { x, channels: inplanes } = s;
+  const features: SymbolicTensor[] = [s.act1];
+  const featureInfo: FeatureInfo[] = [
+    { module: 'act1', numChs: s.channels, reduction: c.stemType === 'cifar' ? 1 : 2 },
+  ];
 
-  let netStride = 4;
+  const aa = aaKind(c.aaLayer);
+  let netStride = s.stride;
   let dilation = 1;
   let prevDilation = 1;
   c.layers.forEach((numBlocks, stageIdx) => {
+    const block = blocks[stageIdx]!;
     const planes = c.channels[stageIdx]!;
     let stride = stageIdx === 0 ? 1 : 2;
     if (netStride >= c.outputStride) {
@@ -121,6 +181,7 @@ export function resnet(config: ResNetConfig, options: BuildOptions = {}): Graph 
             dilation,
             firstDilation: prevDilation,
             convBias: c.convBias,
+            aaLayer: aa,
           }),
         );
         prevDilation = dilation;
@@ -128,15 +189,25 @@ export function resnet(config: ResNetConfig, options: BuildOptions = {}): Graph 
       }
       return y;
     });
+    features.push(x);
+    featureInfo.push({ module: `layer${stageIdx + 1}`, numChs: outChannels, reduction: netStride });
   });
 
-  x = b.globalAvgPool(x, 'global_pool');
-  x = b.flatten(x, 1, 'flatten');
-  if (c.numClasses > 0) x = b.linear(x, 'fc', c.numClasses);
-  b.output(x);
+  if (outIndices) {
+    for (const i of outIndices) b.output(features[i]!);
+  } else {
+    x = b.globalAvgPool(x, 'global_pool');
+    x = b.flatten(x, 1, 'flatten');
+    if (c.numClasses > 0) x = b.linear(x, 'fc', c.numClasses);
+    b.output(x);
+  }
   const graph = b.build();
   if (c.zeroInitLast) zeroInitLastNorms(graph);
-  return graph;
+  return { graph, featureInfo };
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
 }
 
 /** timm's zero_init_last: the last BatchNorm weight of every residual branch starts at 0. */

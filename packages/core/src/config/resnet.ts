@@ -33,9 +33,21 @@ export const skKwargsSchema = z.strictObject({
   kernel_size: z.union([posInt.max(L.kernel), z.array(posInt.max(L.kernel)).min(1).max(8)]).optional(),
 });
 
+/** An attention layer with arguments: timm's `partial(SEModule, rd_ratio=0.25)` (ResNet-RS) as JSON. */
+export const attnPartialSchema = z.strictObject({
+  partial: z.enum(['SEModule', 'se', 'EcaModule', 'eca']),
+  rd_ratio: z.number().positive().max(16).optional(),
+  rd_divisor: posInt.max(L.width).optional(),
+  kernel_size: posInt.max(L.kernel).optional(),
+});
+
 /** timm's `block_args`: what the ResNet passes to every block. */
 export const blockArgsSchema = z.strictObject({
-  attn_layer: z.enum(['se']).nullable().optional(),
+  /** The block's attention after its last norm: SE (`se`), ECA (`eca`), or one with arguments. */
+  attn_layer: z
+    .union([z.enum(['se', 'eca']), attnPartialSchema])
+    .nullable()
+    .optional(),
   sk_kwargs: skKwargsSchema.optional(),
   radix: nonNegInt.max(L.radix).optional(),
   avd: z.boolean().optional(),
@@ -49,7 +61,8 @@ export const blockArgsSchema = z.strictObject({
  * and the code in the builder that uses it.
  */
 export const resnetConfigSchema = z.strictObject({
-  block: z.string(),
+  /** The block class, or one per stage (timm's test_resnet). */
+  block: z.union([z.string(), z.array(z.string()).min(1).max(L.stages)]),
   layers: z.array(posInt.max(L.blocksPerStage)).min(1).max(L.stages),
   channels: z.array(posInt.max(L.channels)).min(1).max(L.stages).default([64, 128, 256, 512]),
   num_classes: nonNegInt.max(L.classes).default(1000),
@@ -66,8 +79,21 @@ export const resnetConfigSchema = z.strictObject({
   down_kernel_size: posInt.max(L.kernel).default(1),
   avg_down: z.boolean().default(false),
   act_layer: z.literal('relu').default('relu'),
-  norm_layer: z.enum(['batchnorm', 'BatchNorm2d']).default('batchnorm'),
-  aa_layer: z.null().default(null),
+  /** BatchNorm2d, or timm's GroupNorm (32 groups, eps 1e-5) everywhere a norm stands. */
+  norm_layer: z.enum(['batchnorm', 'BatchNorm2d', 'groupnorm', 'GroupNorm']).default('batchnorm'),
+  /**
+   * Anti-aliasing: the stride of each downsampling 3x3 conv moves to this layer after its ReLU,
+   * and the stem's max pool becomes max pool at stride 1 + BlurPool2d, or AvgPool2d(2) alone.
+   */
+  aa_layer: z
+    .enum(['AvgPool2d', 'BlurPool2d', 'avg', 'avgpool', 'blur', 'blurpool'])
+    .nullable()
+    .default(null),
+  /**
+   * Cardinal's form of timm's `pruned=True`: the output channels of every conv by module path
+   * (timm reads them from models/_pruned/<name>.txt).
+   */
+  conv_widths: z.record(z.string().max(256), posInt.max(L.channels)).optional(),
   // Dropout and stochastic depth do nothing at inference; accepted so timm configs load as is.
   drop_rate: z.number().min(0).max(1).default(0),
   drop_path_rate: z.number().min(0).max(1).default(0),
@@ -89,7 +115,17 @@ export type BlockArgs = DeepCamel<z.input<typeof blockArgsSchema>>;
 export type SkKwargs = DeepCamel<z.input<typeof skKwargsSchema>>;
 export type StemType = ResolvedResNetConfig['stemType'];
 
-const toSnake = snakeKeys(resnetConfigSchema.shape, blockArgsSchema.shape, skKwargsSchema.shape);
+const toSnake = snakeKeys(
+  resnetConfigSchema.shape,
+  blockArgsSchema.shape,
+  skKwargsSchema.shape,
+  attnPartialSchema.shape,
+);
+
+/** The block of each stage: one name for all, or one per stage. */
+export function stageBlocks(block: BlockName | readonly BlockName[], stages: number): BlockName[] {
+  return typeof block === 'string' ? Array.from({ length: stages }, () => block) : [...block];
+}
 
 /** Accepts a block name as timm's class name, with or without its module prefix. */
 export function blockName(name: string, source: string): BlockName {
@@ -102,27 +138,38 @@ export function blockName(name: string, source: string): BlockName {
 
 /** Converts a camelCase config to timm's snake_case JSON. */
 export function resnetConfigToJson(c: ResNetConfig): ResNetConfigJson {
-  return renameKeysDeep(c, toSnake) as ResNetConfigJson;
+  const { convWidths, ...rest } = c;
+  const j = renameKeysDeep(rest, toSnake) as ResNetConfigJson;
+  return convWidths ? { ...j, conv_widths: { ...convWidths } } : j;
 }
 
 /**
  * Parses a timm-format (snake_case) config, checked against the declaration, into a camelCase
  * config with every default filled in.
  */
-export function parseResNetConfig(
-  value: unknown,
-  source = 'config',
-): ResolvedResNetConfig & { block: BlockName } {
+export function parseResNetConfig(value: unknown, source = 'config'): ResolvedConfig {
   const j = parseWith(resnetConfigSchema, value, source);
-  return { ...(renameKeysDeep(j, camelCase) as ResolvedResNetConfig), block: blockName(j.block, source) };
+  const { conv_widths, ...rest } = j;
+  const block =
+    typeof j.block === 'string' ? blockName(j.block, source) : j.block.map((n) => blockName(n, source));
+  // conv_widths' keys are module paths, not names to camelCase.
+  return {
+    ...(renameKeysDeep(rest, camelCase) as ResolvedResNetConfig),
+    ...(conv_widths ? { convWidths: conv_widths } : {}),
+    block,
+  };
 }
 
+/** A config with every default filled in and its block names checked. */
+export type ResolvedConfig = Omit<ResolvedResNetConfig, 'block'> & { block: BlockName | BlockName[] };
+
 /** Fills the declared defaults and checks what timm would reject. */
-export function resolveResNetConfig(
-  config: ResNetConfig,
-  source = 'config',
-): ResolvedResNetConfig & { block: BlockName } {
+export function resolveResNetConfig(config: ResNetConfig, source = 'config'): ResolvedConfig {
   const c = parseResNetConfig(resnetConfigToJson(config), source);
+  if (Array.isArray(c.block) && c.block.length !== c.layers.length)
+    throw new ConfigError(
+      `${source}: block lists ${c.block.length} block types for ${c.layers.length} stages`,
+    );
   if (c.layers.length !== c.channels.length) {
     throw new ConfigError(
       `${source}: layers (${c.layers.length} stages) and channels (${c.channels.length}) must have the same length`,

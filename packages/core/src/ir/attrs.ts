@@ -73,6 +73,25 @@ export interface OpAttrs {
   pad: { pads: number[]; value: number };
   /** A tensor held as a buffer parameter (`value`), for constants an imported graph computes with. */
   constant: { shape: number[] };
+  /** 1-D convolution over [N, C, L] (ECA's conv over channels); padding is [begin, end]. */
+  conv1d: Conv1dAttrs;
+  /** GroupNorm: per sample and group of C/groups channels, biased variance, per-channel affine. */
+  groupNorm: { groups: number; eps: number };
+  /**
+   * timm's BlurPool2d: reflect padding, then a depthwise binomial filter of `filterSize` taps
+   * per axis (1 2 1 / 4 for 3), at `stride`. The filter is fixed (no parameters).
+   */
+  blurPool: { filterSize: number; stride: number };
+}
+
+export interface Conv1dAttrs {
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  padding: [number, number];
+  dilation: number;
+  groups: number;
+  bias: boolean;
 }
 
 /** Reductions over `axes` (sorted, non-negative), kept as size-1 axes when keepDims. */

@@ -24,6 +24,20 @@ export interface Conv2dOptions {
   bias?: boolean;
 }
 
+export interface Conv1dOptions {
+  outChannels: number;
+  kernel: number;
+  stride?: number;
+  /** Symmetric, or [begin, end]. */
+  padding?: number | readonly [number, number];
+  dilation?: number;
+  groups?: number;
+  bias?: boolean;
+}
+
+/** The normalisation `norm()` emits: BatchNorm2d, or timm's GroupNorm with its group count. */
+export type NormLayer = { kind: 'batchnorm' } | { kind: 'groupnorm'; groups: number };
+
 export interface PoolOptions {
   kernel: Pair;
   stride?: Pair;
@@ -57,6 +71,13 @@ export class GraphBuilder {
   private readonly scopes: string[] = [];
   private readonly nodeNames = new Set<string>();
   private readonly cost: CostMeter;
+  /** What `norm()` emits (the model's norm_layer). */
+  normLayer: NormLayer = { kind: 'batchnorm' };
+  /**
+   * Output channels by conv module path, over what the builder asks for: timm's pruned models,
+   * whose every conv has its own width.
+   */
+  convWidths: Readonly<Record<string, number>> | undefined;
 
   /** `limits` bound parameters, activations and nodes (DEFAULT_COST_LIMITS when omitted). */
   constructor(
@@ -166,7 +187,7 @@ export class GraphBuilder {
       'conv2d',
       [x],
       {
-        outChannels: o.outChannels,
+        outChannels: this.convWidths?.[this.path(module)] ?? o.outChannels,
         kernel: pair(o.kernel),
         stride: pair(o.stride ?? 1),
         padding: pads(o.padding ?? 0),
@@ -181,6 +202,45 @@ export class GraphBuilder {
   /** BatchNorm2d; eps and momentum default as declared by the op (PyTorch's 1e-5 and 0.1). */
   batchNorm(x: SymbolicTensor, module: string | number, eps?: number): SymbolicTensor {
     return this.one('batchNorm', [x], eps === undefined ? {} : { eps }, module);
+  }
+
+  conv1d(x: SymbolicTensor, module: string | number, o: Conv1dOptions): SymbolicTensor {
+    const p = o.padding ?? 0;
+    return this.one(
+      'conv1d',
+      [x],
+      {
+        outChannels: o.outChannels,
+        kernel: o.kernel,
+        stride: o.stride ?? 1,
+        padding: typeof p === 'number' ? [p, p] : [p[0], p[1]],
+        dilation: o.dilation ?? 1,
+        groups: o.groups ?? 1,
+        bias: o.bias ?? false,
+      },
+      module,
+    );
+  }
+
+  /** GroupNorm with `groups` groups (timm's GroupNorm: 32, eps 1e-5). */
+  groupNorm(x: SymbolicTensor, module: string | number, groups = 32, eps?: number): SymbolicTensor {
+    return this.one('groupNorm', [x], eps === undefined ? { groups } : { groups, eps }, module);
+  }
+
+  /** The model's normalisation layer (`normLayer`): BatchNorm2d unless the model says otherwise. */
+  norm(x: SymbolicTensor, module: string | number): SymbolicTensor {
+    return this.normLayer.kind === 'groupnorm'
+      ? this.groupNorm(x, module, this.normLayer.groups)
+      : this.batchNorm(x, module);
+  }
+
+  /** timm's BlurPool2d: reflect padding and a fixed binomial filter at `stride`. */
+  blurPool(
+    x: SymbolicTensor,
+    o: { filterSize?: number; stride?: number },
+    module?: string | number,
+  ): SymbolicTensor {
+    return this.one('blurPool', [x], { filterSize: o.filterSize ?? 3, stride: o.stride ?? 2 }, module);
   }
 
   relu(x: SymbolicTensor, module?: string): SymbolicTensor {

@@ -103,7 +103,7 @@ export function selectiveKernel(
       let s = b.sum(paths, 'sum');
       s = b.globalAvgPool(s, 'pool');
       s = b.conv2d(s, 'fc_reduce', { outChannels: attnChannels, kernel: 1 });
-      s = b.batchNorm(s, 'bn');
+      s = b.norm(s, 'bn');
       s = b.relu(s, 'act');
       s = b.conv2d(s, 'fc_select', { outChannels: out * numPaths, kernel: 1 });
       s = b.reshape(s, [0, numPaths, out], 'view');
@@ -164,13 +164,13 @@ export function splitAttn(
       groups: groups * radix,
       bias: o.bias ?? false,
     });
-    if (norm) y = b.batchNorm(y, 'bn0');
+    if (norm) y = b.norm(y, 'bn0');
     y = b.relu(y, 'act0');
     const splits = radix > 1 ? b.split(y, new Array(radix).fill(out), 1, 'split') : [y];
     let g = radix > 1 ? b.sum(splits, 'sum') : y;
     g = b.globalAvgPool(g, 'pool');
     g = b.conv2d(g, 'fc1', { outChannels: attnChs, kernel: 1, groups, bias: true });
-    if (norm) g = b.batchNorm(g, 'bn1');
+    if (norm) g = b.norm(g, 'bn1');
     g = b.relu(g, 'act1');
     let a = b.conv2d(g, 'fc2', { outChannels: mid, kernel: 1, groups, bias: true });
     if (radix > 1) {
@@ -190,5 +190,41 @@ export function splitAttn(
     }
     a = b.scope('rsoftmax', () => b.sigmoid(a, 'sigmoid'));
     return b.mul(y, a, 'scale');
+  });
+}
+
+export interface EcaOptions {
+  /** The channels the kernel size adapts to (timm computes it from the declared width). */
+  channels: number;
+  /** A fixed kernel size instead of the adaptive one. */
+  kernelSize?: number;
+  gamma?: number;
+  beta?: number;
+}
+
+/**
+ * timm's adaptive ECA kernel: t = int(|log2(C) + beta| / gamma), the next odd number, at least 3.
+ * log2 as Python's math.log(C, 2) computes it (log C / log 2), so the truncation agrees with timm.
+ */
+export function ecaKernelSize(channels: number, gamma = 2, beta = 1): number {
+  const t = Math.trunc(Math.abs(Math.log(channels) / Math.log(2) + beta) / gamma);
+  return Math.max(t % 2 ? t : t + 1, 3);
+}
+
+/**
+ * timm EcaModule (`se.conv`): global mean over H, W -> a 1-D convolution across the channels
+ * (one filter, zero padding (k - 1) / 2, no bias) -> sigmoid, scaling x.
+ */
+export function ecaModule(b: GraphBuilder, x: SymbolicTensor, module: string, o: EcaOptions): SymbolicTensor {
+  const k = o.kernelSize ?? ecaKernelSize(o.channels, o.gamma, o.beta);
+  if (k % 2 === 0) throw new ConfigError(`${b.path(module)}: ECA kernel size must be odd, got ${k}`);
+  const c = x.shape[1]!;
+  return b.scope(module, () => {
+    let s = b.globalAvgPool(x, 'pool');
+    s = b.reshape(s, [0, 1, c], 'view');
+    s = b.conv1d(s, 'conv', { outChannels: 1, kernel: k, padding: (k - 1) / 2 });
+    s = b.sigmoid(s, 'gate');
+    s = b.reshape(s, [0, c, 1, 1], 'flat');
+    return b.mul(x, s, 'scale');
   });
 }

@@ -45,7 +45,7 @@ export function convNormAct(
       padding: getPadding(o.kernel, stride, dilation),
       bias: o.bias ?? false,
     });
-    y = b.batchNorm(y, 'bn');
+    y = b.norm(y, 'bn');
     return o.act === false ? y : b.scope('bn', () => b.relu(y, 'act'));
   });
 }

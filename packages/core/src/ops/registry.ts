@@ -12,8 +12,11 @@ import {
 } from './activations.js';
 import { resolveAttrs } from './attrs.js';
 import { batchNormOp } from './batch-norm.js';
+import { blurPoolOp } from './blur-pool.js';
+import { conv1dOp } from './conv1d.js';
 import { conv2dOp } from './conv2d.js';
 import { addOp, divOp, mulOp, subOp } from './elementwise.js';
+import { groupNormOp } from './group-norm.js';
 import { linearOp } from './linear.js';
 import { matMulOp } from './matmul.js';
 import type { OpDef, ShapeContext } from './op-def.js';
@@ -52,6 +55,9 @@ export const OPS: { readonly [O in OpName]: OpDef<O> } = {
   matMul: matMulOp,
   pad: padOp,
   constant: constantOp,
+  conv1d: conv1dOp,
+  groupNorm: groupNormOp,
+  blurPool: blurPoolOp,
 };
 
 export const OP_NAMES = Object.keys(OPS) as OpName[];

@@ -4,6 +4,7 @@ import { CONFIG_LIMITS as L, parseWith } from '../config/parse.js';
 import {
   type BlockName,
   parseResNetConfig,
+  type ResolvedConfig,
   type ResolvedResNetConfig,
   resnetConfigToJson,
 } from '../config/resnet.js';
@@ -62,7 +63,7 @@ export interface PretrainedConfig {
   /** The pretrained tag after the dot (`fb_in1k`), when the name had one. */
   tag?: string;
   /** The full ResNet configuration: the zoo entry with `model_args` over it. */
-  resnet: ResolvedResNetConfig & { block: BlockName };
+  resnet: ResolvedConfig;
   /** The arguments over the zoo entry (timm's model_args), as the file had them. */
   modelArgs: Record<string, unknown>;
   numClasses: number;
@@ -158,7 +159,7 @@ function sameJson(a: unknown, b: unknown): boolean {
  * The timm architecture and model_args that describe a ResNet config: the zoo entry with the
  * same block and the fewest differing arguments (none for a zoo model), and those arguments.
  */
-export function describeAsTimm(config: ResolvedResNetConfig & { block: BlockName }): {
+export function describeAsTimm(config: ResolvedConfig): {
   architecture: string;
   modelArgs: Record<string, unknown>;
 } {
@@ -191,7 +192,7 @@ export function describeAsTimm(config: ResolvedResNetConfig & { block: BlockName
  * timm's `create_model('hf-hub:...')` and Cardinal read it back to the same model.
  */
 export function pretrainedConfigJson(
-  config: ResolvedResNetConfig & { block: BlockName },
+  config: ResolvedConfig,
   preprocess: PreprocessConfig,
   options: { labelNames?: readonly string[]; numFeatures?: number } = {},
 ): Record<string, unknown> {
