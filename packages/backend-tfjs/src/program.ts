@@ -1,4 +1,11 @@
-import { dispatchOp, type Graph, type GraphNode, type NodeOf, poolOutSize } from '@cardinal/core';
+import {
+  binomialTaps,
+  dispatchOp,
+  type Graph,
+  type GraphNode,
+  type NodeOf,
+  poolOutSize,
+} from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 import { fromPlain, toPlain, type Value } from './layout.js';
 import {
@@ -91,6 +98,23 @@ export class Program {
           const shift = tf.sub(param(p.bias!), tf.mul(param(p.running_mean!), scale));
           prep.set(node.name, { scale, shift });
         }
+      } else if (node.op === 'conv1d') {
+        // tf.conv1d's filter is [k, in, out]; PyTorch's Conv1d weight is [out, in, k].
+        prep.set(node.name, {
+          weightT: param(p.weight!).transpose([2, 1, 0]),
+          bias: p.bias ? param(p.bias) : undefined,
+        });
+      } else if (node.op === 'groupNorm') {
+        prep.set(node.name, { gamma: param(p.weight!), beta: param(p.bias!) });
+      } else if (node.op === 'blurPool') {
+        const { filterSize: k } = node.attrs;
+        const c = this.graph.tensors[node.inputs[0]!]!.shape[1]!;
+        const taps = binomialTaps(k);
+        const f = new Float32Array(k * k * c);
+        // depthwiseConv2d's filter: [k, k, C, 1], the same taps for every channel.
+        for (let i = 0; i < k; i++)
+          for (let j = 0; j < k; j++) f.fill(taps[i]! * taps[j]!, (i * k + j) * c, (i * k + j + 1) * c);
+        prep.set(node.name, { value: tf.tensor4d(f, [k, k, c, 1]) });
       } else if (node.op === 'constant') {
         prep.set(node.name, { value: param(p.value!) });
       } else if (node.op === 'linear') {

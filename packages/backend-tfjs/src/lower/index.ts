@@ -1,4 +1,11 @@
-import { InternalError, type NodeOf, type OpTable, resolveReshape, UnsupportedError } from '@cardinal/core';
+import {
+  blurPadding,
+  InternalError,
+  type NodeOf,
+  type OpTable,
+  resolveReshape,
+  UnsupportedError,
+} from '@cardinal/core';
 import type * as TF from '@tensorflow/tfjs';
 import { fromPlain, irShape, mapAxis, toPlain, type Value } from '../layout.js';
 import type { BatchStats, NodePrep } from '../program.js';
@@ -69,6 +76,48 @@ function reduce(node: NodeOf<'reduceMean' | 'reduceSum'>, { tf, args }: ApplyCon
       ),
     ];
   return [fromPlain(f(toPlain(x), axes, keepDims))];
+}
+
+/** conv1d on [N, C, L]: tf.conv1d runs NWC, so the input moves there and back; padding explicit. */
+function conv1d(node: NodeOf<'conv1d'>, { tf, args, prep }: ApplyContext): Value[] {
+  const a = node.attrs;
+  if (a.groups !== 1)
+    throw new UnsupportedError(
+      `${node.path}: the tfjs backend runs conv1d with groups 1 only, got ${a.groups}`,
+    );
+  const x = tf.pad(tf.transpose(toPlain(args[0]!), [0, 2, 1]), [[0, 0], a.padding, [0, 0]]) as TF.Tensor3D;
+  let y: TF.Tensor = tf.conv1d(x, prep.weightT as TF.Tensor3D, a.stride, 'valid', 'NWC', a.dilation);
+  if (prep.bias) y = tf.add(y, prep.bias);
+  return [fromPlain(tf.transpose(y, [0, 2, 1]))];
+}
+
+/** GroupNorm: NHWC split as [N, H, W, groups, C/groups], moments per sample and group. */
+function groupNorm(node: NodeOf<'groupNorm'>, { tf, args, prep }: ApplyContext): Value[] {
+  const x = args[0]!;
+  const { groups, eps } = node.attrs;
+  if (!x.nhwc) throw new UnsupportedError(`${node.path}: the tfjs backend runs groupNorm on 4-D maps only`);
+  const [n, h, w, c] = x.t.shape as [number, number, number, number];
+  const g = tf.reshape(x.t, [n, h, w, groups, c / groups]);
+  const { mean, variance } = tf.moments(g, [1, 2, 4], true);
+  const normed = tf.reshape(tf.div(tf.sub(g, mean), tf.sqrt(tf.add(variance, eps))), [n, h, w, c]);
+  return [nhwc(tf.add(tf.mul(normed, prep.gamma!), prep.beta!))];
+}
+
+/** BlurPool2d: reflect padding, then the fixed binomial filter as a depthwise conv. */
+function blurPool(node: NodeOf<'blurPool'>, { tf, args, prep }: ApplyContext): Value[] {
+  const { filterSize, stride } = node.attrs;
+  const p = blurPadding(filterSize, stride);
+  const padded = tf.mirrorPad(
+    args[0]!.t,
+    [
+      [0, 0],
+      [p, p],
+      [p, p],
+      [0, 0],
+    ],
+    'reflect',
+  ) as TF.Tensor4D;
+  return [nhwc(tf.depthwiseConv2d(padded, prep.value as TF.Tensor4D, stride, 'valid'))];
 }
 
 /** One function per IR op: the tfjs calls that compute it (NHWC where the op is spatial). */
@@ -149,6 +198,9 @@ export const APPLY: OpTable<[ApplyContext], Value[]> = {
   },
   // A clone: the value is the model's, and what a run returns is the caller's to dispose.
   constant: (_, { tf, prep }) => [fromPlain(tf.clone(prep.value!))],
+  conv1d,
+  groupNorm,
+  blurPool,
   linear: (_, { tf, args, prep }) => {
     const y = tf.matMul(args[0]!.t as TF.Tensor2D, prep.weightT as TF.Tensor2D);
     return [{ t: prep.bias ? tf.add(y, prep.bias) : y, nhwc: false }];

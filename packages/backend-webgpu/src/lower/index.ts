@@ -13,6 +13,7 @@ import { renderConstant, renderMatMul, renderPad, renderReduce } from '../codege
 import type { KernelSource, RenderLimits } from '../codegen/kernel.js';
 import { f32Literal } from '../codegen/kernel.js';
 import { renderAxisCopy, renderTranspose } from '../codegen/layout.js';
+import { renderBlurPool, renderGroupNorm } from '../codegen/norm.js';
 import { renderGlobalAvgPool, renderPool } from '../codegen/pool.js';
 import { packLinearWeights, renderLinear, renderSoftmax } from '../codegen/reduce.js';
 import type { FusedGroup, FusionRole } from '../plan/fuse.js';
@@ -184,6 +185,38 @@ function axisCopies(n: NodeOf<'split' | 'concat'>, c: GroupContext): PlanStep[] 
   });
 }
 
+/** conv1d over [N, C, L] as a conv2d over [N, C, 1, L]: the weight [O, I, K] is [O, I, 1, K] in memory. */
+function conv1d(n: NodeOf<'conv1d'>, c: GroupContext): PlanStep[] {
+  const [batch, cin, l] = input(c) as [number, number, number];
+  const a = n.attrs;
+  const attrs = {
+    outChannels: a.outChannels,
+    kernel: [1, a.kernel] as [number, number],
+    stride: [1, a.stride] as [number, number],
+    padding: [0, a.padding[0], 0, a.padding[1]] as [number, number, number, number],
+    dilation: [1, a.dilation] as [number, number],
+    groups: a.groups,
+    bias: a.bias,
+  };
+  const ow = c.shape(n.outputs[0]!)[2]!;
+  const problem = { n: batch, cin, h: 1, w: l, oh: 1, ow, attrs, epilogue: c.group.steps };
+  const tiling = planConvTiling(problem, c.options.convTiling);
+  return [
+    c.step(renderConv(problem, tiling, c.limits), {
+      constants: {
+        weight: {
+          key: `${n.name}.weight/${tiling.tco}`,
+          make: () => packConvWeights(c.weight('weight'), attrs, tiling),
+        },
+        bias: {
+          key: `${n.name}.bias`,
+          make: () => (a.bias ? c.weight('bias') : new Float32Array(a.outChannels)),
+        },
+      },
+    }),
+  ];
+}
+
 /** One function per IR op: the kernels (plan steps) its fused group runs. */
 export const LOWER: OpTable<[GroupContext], PlanStep[]> = {
   conv2d(n, c) {
@@ -300,6 +333,26 @@ export const LOWER: OpTable<[GroupContext], PlanStep[]> = {
     }),
   ],
   pad: (n, c) => [c.step(renderPad({ shape: input(c), ...n.attrs }, c.limits))],
+  conv1d,
+  groupNorm(n, c) {
+    const xs = input(c);
+    const kernel = renderGroupNorm(
+      { n: xs[0]!, c: xs[1]!, inner: shapeSize(xs.slice(2)), groups: n.attrs.groups, eps: n.attrs.eps },
+      c.limits,
+    );
+    return [
+      c.step(kernel, {
+        constants: {
+          weight: { key: `${n.name}.weight`, make: () => c.weight('weight') },
+          bias: { key: `${n.name}.bias`, make: () => c.weight('bias') },
+        },
+      }),
+    ];
+  },
+  blurPool(n, c) {
+    const [batch, ch, h, w] = input(c) as [number, number, number, number];
+    return [c.step(renderBlurPool({ n: batch, c: ch, h, w, ...n.attrs }, c.limits))];
+  },
   constant: (n, c) => [
     c.step(renderConstant(shapeSize(n.attrs.shape), c.limits), {
       inputs: [],
