@@ -10,6 +10,11 @@ describe('onnx backend reproduces every PyTorch fixture (BatchNorm folded)', () 
     });
     expect(r.shapeMatches).toBe(true);
     expect(r.maxAbsDiff, `${name}: max |diff| ${r.maxAbsDiff} vs atol ${r.atol}`).toBeLessThanOrEqual(r.atol);
+    for (const m of r.features)
+      expect(
+        m.maxAbsDiff,
+        `${name} ${m.key}: max |diff| ${m.maxAbsDiff} vs atol ${m.atol}`,
+      ).toBeLessThanOrEqual(m.atol);
   });
 });
 

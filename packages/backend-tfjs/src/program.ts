@@ -99,7 +99,7 @@ export class Program {
           prep.set(node.name, { scale, shift });
         }
       } else if (node.op === 'conv1d') {
-        // tf.conv1d's filter is [k, in, out]; PyTorch's Conv1d weight is [out, in, k].
+        // Per tap k an [in, out] matrix: PyTorch's Conv1d weight [out, in, k] as [k, in, out].
         prep.set(node.name, {
           weightT: param(p.weight!).transpose([2, 1, 0]),
           bias: p.bias ? param(p.bias) : undefined,

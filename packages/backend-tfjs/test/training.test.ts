@@ -29,7 +29,7 @@ const l2 = (a: Float32Array, b?: Float32Array) =>
 const maxAbs = (a: Float32Array, b: Float32Array) =>
   a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
-const withTrain = listFixtures('shared').filter((n) =>
+const withTrain = [...listFixtures('shared'), ...listFixtures('timm')].filter((n) =>
   existsSync(join(fixturePath(n), 'train', 'meta.json')),
 );
 

@@ -14,6 +14,11 @@ describe.skipIf(!availability.available)(
       expect(r.maxAbsDiff, `${name}: max |diff| ${r.maxAbsDiff} vs atol ${r.atol}`).toBeLessThanOrEqual(
         r.atol,
       );
+      for (const m of r.features)
+        expect(
+          m.maxAbsDiff,
+          `${name} ${m.key}: max |diff| ${m.maxAbsDiff} vs atol ${m.atol}`,
+        ).toBeLessThanOrEqual(m.atol);
     });
   },
 );

@@ -19,7 +19,7 @@ export {
   buildBlockGraph,
 } from './builders/block-config.js';
 export * from './builders/blocks.js';
-export { type BuildOptions, resnet } from './builders/resnet.js';
+export { aaKind, type BuildOptions, buildResNet, type FeatureInfo, resnet } from './builders/resnet.js';
 export { CONFIG_LIMITS, formatIssues } from './config/parse.js';
 export {
   BLOCK_NAMES,
@@ -139,6 +139,7 @@ export {
   readTorchCheckpoint,
 } from './weights/torch/checkpoint.js';
 export {
+  buildZooModel,
   createModel,
   getZooEntry,
   type ShippedWeights,

@@ -1,5 +1,5 @@
 import { buildBlockGraph } from './builders/block-config.js';
-import { resnet } from './builders/resnet.js';
+import { buildResNet, type FeatureInfo } from './builders/resnet.js';
 import {
   type BlockName,
   parseResNetConfig,
@@ -13,7 +13,7 @@ import { inferShapes } from './passes/infer-shapes.js';
 import { buildPretrained, type PretrainedConfig, parsePretrainedConfig } from './pretrained/timm-config.js';
 import { GRAPH_FORMAT, graphFromDocument } from './serialize.js';
 import { shapesEqual } from './tensor.js';
-import { createModel } from './zoo/zoo.js';
+import { buildZooModel } from './zoo/zoo.js';
 
 export interface ModelSpecOptions {
   /** [N, C, H, W]; defaults: a fixture's input_shape, else [1, in_chans, 224, 224]. */
@@ -22,6 +22,8 @@ export interface ModelSpecOptions {
   source?: string;
   /** Cost bounds checked while building (DEFAULT_COST_LIMITS when omitted). */
   limits?: Partial<CostLimits>;
+  /** Build the feature extractor (timm's features_only): the maps at these indices (default all). */
+  features?: { outIndices?: readonly number[] };
 }
 
 /**
@@ -51,6 +53,13 @@ export interface BuiltModel {
   resnet?: ResolvedConfig;
   /** The timm config.json this came from (architecture, transform, labels), when it came from one. */
   pretrained?: PretrainedConfig;
+  /** Every feature map's timm feature_info (ResNet models), whether built as features or not. */
+  featureInfo?: FeatureInfo[];
+}
+
+function noFeatures(options: ModelSpecOptions, source: string, what: string): void {
+  if (options.features)
+    throw new ConfigError(`${source}: feature maps come from a ResNet config or a zoo model, not ${what}`);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -68,6 +77,7 @@ export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): B
   if (!isRecord(value))
     throw new ConfigError(`${source}: expected a JSON object (a model config or a meta.json)`);
   if (value.format === GRAPH_FORMAT) {
+    noFeatures(options, source, 'a graph document');
     const graph = graphFromDocument(value, source);
     const declared = graph.inputs[0]!;
     // Another input shape (batch, image size) where the graph allows it; a wrong rank is refused.
@@ -92,16 +102,17 @@ export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): B
   if (!meta && 'architecture' in value) {
     // A timm model folder's config.json.
     const pretrained = parsePretrainedConfig(value, source);
-    return {
-      graph: buildPretrained(pretrained, { inputShape, limits: options.limits }),
-      kind: 'model',
-      resnet: pretrained.resnet,
-      pretrained,
-    };
+    const built = buildPretrained(pretrained, {
+      inputShape,
+      limits: options.limits,
+      ...(options.features ? { features: options.features } : {}),
+    });
+    return { ...built, kind: 'model', resnet: pretrained.resnet, pretrained };
   }
   if (!isRecord(config)) throw new ConfigError(`${source}: 'config' must be an object`);
   const name = typeof meta?.model === 'string' ? meta.model : undefined;
   if ('module' in config) {
+    noFeatures(options, source, 'a block config');
     if (!inputShape)
       throw new ConfigError(
         `${source}: a block config needs an input shape (--input-size or a meta.json input_shape)`,
@@ -110,12 +121,13 @@ export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): B
   }
   if ('block' in config) {
     const c = parseResNetConfig(config, source);
-    return {
-      graph: resnet(c, { inputShape, name: name ?? 'custom', limits: options.limits }),
-      kind: 'model',
-      meta,
-      resnet: c,
-    };
+    const built = buildResNet(c, {
+      inputShape,
+      name: name ?? 'custom',
+      limits: options.limits,
+      ...(options.features ? { features: options.features } : {}),
+    });
+    return { ...built, kind: 'model', meta, resnet: c };
   }
   throw new ConfigError(
     `${source}: not a model config: expected 'block' and 'layers' (timm ResNet arguments) or 'module' and 'args' (a block)`,
@@ -128,10 +140,12 @@ export function buildModel(
   options: ModelSpecOptions = {},
 ): BuiltModel {
   if (typeof spec === 'string') {
-    return {
-      graph: createModel(spec, { inputShape: options.inputShape, limits: options.limits }),
-      kind: 'model',
-    };
+    const built = buildZooModel(spec, {
+      inputShape: options.inputShape,
+      limits: options.limits,
+      ...(options.features ? { features: options.features } : {}),
+    });
+    return { ...built, kind: 'model' };
   }
   return buildFromJson(spec, options);
 }

@@ -32,6 +32,17 @@ export interface Fixture {
   weightsPath: string;
   atol: number;
   hasTrain: boolean;
+  /** timm's features_only maps (`features.safetensors`), when the fixture has them. */
+  features?: FixtureFeatures;
+}
+
+/** A fixture's feature maps and how they pass: `feature.<i>` per out index, each with its atol. */
+export interface FixtureFeatures {
+  path: string;
+  outIndices: number[];
+  keys: string[];
+  atol: number[];
+  featureInfo: { module: string; num_chs: number; reduction: number }[];
 }
 
 /**
@@ -56,6 +67,19 @@ export function fixturesDir(): string {
 }
 
 /**
+ * timm's wider variants (ECA, anti-aliasing, ResNet-RS, GroupNorm, ... and the feature maps):
+ * $CARDINAL_FIXTURES_TIMM, else `fixtures-timm` beside the shared fixtures when
+ * $CARDINAL_FIXTURES is unset (a held-out folder set there stands alone). Named `timm/<name>`.
+ */
+export function timmFixturesDir(): string | undefined {
+  const env = process.env.CARDINAL_FIXTURES_TIMM;
+  if (env) return resolve(env);
+  if (process.env.CARDINAL_FIXTURES) return undefined;
+  const dir = join(fixturesDir(), '..', 'fixtures-timm');
+  return existsSync(dir) ? resolve(dir) : undefined;
+}
+
+/**
  * Extra cases shipped with the testkit, made by timm (tools/fixtures/gen_extra_fixtures.py):
  * odd and non-square inputs, dilated stages, the stem variants. Named `extra/<name>`.
  */
@@ -71,15 +95,28 @@ function listDir(dir: string): string[] {
     .sort();
 }
 
-/** The shared fixtures' names, then the extra ones as `extra/<name>` (unless `shared` only). */
-export function listFixtures(which: 'all' | 'shared' | 'extra' = 'all'): string[] {
-  const shared = which === 'extra' ? [] : listDir(fixturesDir());
-  const extra = which === 'shared' ? [] : listDir(extraFixturesDir()).map((n) => `extra/${n}`);
-  return [...shared, ...extra];
+/**
+ * The shared fixtures' names, then timm's variants as `timm/<name>`, then the extra ones as
+ * `extra/<name>`; or one of the three sets.
+ */
+export function listFixtures(which: 'all' | 'shared' | 'timm' | 'extra' = 'all'): string[] {
+  const timmDir = timmFixturesDir();
+  const sets = {
+    shared: () => listDir(fixturesDir()),
+    timm: () => (timmDir ? listDir(timmDir).map((n) => `timm/${n}`) : []),
+    extra: () => listDir(extraFixturesDir()).map((n) => `extra/${n}`),
+  };
+  return which === 'all' ? [...sets.shared(), ...sets.timm(), ...sets.extra()] : sets[which]();
 }
 
 export function fixturePath(name: string): string {
-  return name.startsWith('extra/') ? join(extraFixturesDir(), name.slice(6)) : join(fixturesDir(), name);
+  if (name.startsWith('extra/')) return join(extraFixturesDir(), name.slice(6));
+  if (name.startsWith('timm/')) {
+    const dir = timmFixturesDir();
+    if (!dir) throw new FileError(`${name}: no fixtures-timm folder (set CARDINAL_FIXTURES_TIMM)`);
+    return join(dir, name.slice(5));
+  }
+  return join(fixturesDir(), name);
 }
 
 export function loadFixture(name: string): Fixture {
@@ -94,6 +131,18 @@ export function loadFixture(name: string): Fixture {
     weightsPath: join(dir, 'weights.safetensors'),
     atol: meta.tolerance_hint.atol,
     hasTrain: existsSync(join(dir, 'train', 'meta.json')),
+    ...(existsSync(join(dir, 'features.safetensors')) ? { features: featuresOf(dir, meta) } : {}),
+  };
+}
+
+function featuresOf(dir: string, meta: FixtureMeta): FixtureFeatures {
+  const f = meta.features as { out_indices: number[]; keys: string[]; atol: number[] };
+  return {
+    path: join(dir, 'features.safetensors'),
+    outIndices: f.out_indices,
+    keys: f.keys,
+    atol: f.atol,
+    featureInfo: meta.feature_info as FixtureFeatures['featureInfo'],
   };
 }
 

@@ -7,5 +7,10 @@ describe('reference executor reproduces every PyTorch fixture', () => {
     const r = await runFixture(referenceBackend, loadFixture(name));
     expect(r.shapeMatches).toBe(true);
     expect(r.maxAbsDiff, `${name}: max |diff| ${r.maxAbsDiff} vs atol ${r.atol}`).toBeLessThanOrEqual(r.atol);
+    for (const m of r.features)
+      expect(
+        m.maxAbsDiff,
+        `${name} ${m.key}: max |diff| ${m.maxAbsDiff} vs atol ${m.atol}`,
+      ).toBeLessThanOrEqual(m.atol);
   });
 });

@@ -78,17 +78,36 @@ function reduce(node: NodeOf<'reduceMean' | 'reduceSum'>, { tf, args }: ApplyCon
   return [fromPlain(f(toPlain(x), axes, keepDims))];
 }
 
-/** conv1d on [N, C, L]: tf.conv1d runs NWC, so the input moves there and back; padding explicit. */
+/**
+ * conv1d on [N, C, L] as a sum over taps of 2-D matmuls: y[:, :, p] = sum_k W_k x[:, :, p*s + k*d].
+ * Built from slice, transpose and matMul only, whose gradients every tfjs runtime has (wasm has
+ * no Conv2DBackpropFilter, which tf.conv1d's gradient needs). ECA's conv is tiny: one channel,
+ * a few taps.
+ */
 function conv1d(node: NodeOf<'conv1d'>, { tf, args, prep }: ApplyContext): Value[] {
   const a = node.attrs;
   if (a.groups !== 1)
     throw new UnsupportedError(
       `${node.path}: the tfjs backend runs conv1d with groups 1 only, got ${a.groups}`,
     );
-  const x = tf.pad(tf.transpose(toPlain(args[0]!), [0, 2, 1]), [[0, 0], a.padding, [0, 0]]) as TF.Tensor3D;
-  let y: TF.Tensor = tf.conv1d(x, prep.weightT as TF.Tensor3D, a.stride, 'valid', 'NWC', a.dilation);
-  if (prep.bias) y = tf.add(y, prep.bias);
-  return [fromPlain(tf.transpose(y, [0, 2, 1]))];
+  if (a.stride !== 1)
+    throw new UnsupportedError(
+      `${node.path}: the tfjs backend runs conv1d with stride 1 only, got ${a.stride}`,
+    );
+  const x = tf.pad(toPlain(args[0]!), [[0, 0], [0, 0], a.padding]);
+  const [n, cin, padded] = x.shape as [number, number, number];
+  const ol = padded - a.dilation * (a.kernel - 1);
+  const cout = a.outChannels;
+  let y: TF.Tensor | undefined;
+  for (let k = 0; k < a.kernel; k++) {
+    const tap = tf.slice(x, [0, 0, k * a.dilation], [n, cin, ol]);
+    const rows = tf.reshape(tf.transpose(tap, [0, 2, 1]), [n * ol, cin]) as TF.Tensor2D;
+    const wk = tf.reshape(tf.slice(prep.weightT!, [k, 0, 0], [1, cin, cout]), [cin, cout]) as TF.Tensor2D;
+    const term = tf.matMul(rows, wk);
+    y = y ? tf.add(y, term) : term;
+  }
+  if (prep.bias) y = tf.add(y!, prep.bias);
+  return [fromPlain(tf.transpose(tf.reshape(y!, [n, ol, cout]), [0, 2, 1]))];
 }
 
 /** GroupNorm: NHWC split as [N, H, W, groups, C/groups], moments per sample and group. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type BuildOptions, resnet } from '../builders/resnet.js';
+import { type BuildOptions, buildResNet, type FeatureInfo } from '../builders/resnet.js';
 import { CONFIG_LIMITS as L, parseWith } from '../config/parse.js';
 import {
   type BlockName,
@@ -142,9 +142,12 @@ function splitTag(name: string): [string, string | undefined] {
 }
 
 /** Builds the graph a model folder's config describes (input [1, C, H, W] from pretrained_cfg by default). */
-export function buildPretrained(config: PretrainedConfig, options: BuildOptions = {}): Graph {
+export function buildPretrained(
+  config: PretrainedConfig,
+  options: BuildOptions = {},
+): { graph: Graph; featureInfo: FeatureInfo[] } {
   const [h, w] = config.preprocess.inputSize;
-  return resnet(config.resnet, {
+  return buildResNet(config.resnet, {
     ...options,
     name: options.name ?? config.architecture,
     inputShape: options.inputShape ?? [1, config.resnet.inChans, h, w],

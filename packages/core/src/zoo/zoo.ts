@@ -1,4 +1,4 @@
-import { type BuildOptions, type ResNetConfig, resnet } from '../builders/resnet.js';
+import { type BuildOptions, buildResNet, type FeatureInfo, type ResNetConfig } from '../builders/resnet.js';
 import { UnknownModelError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
 
@@ -257,10 +257,22 @@ export function createModel(
   name: string,
   options: BuildOptions & Pick<ResNetConfig, 'numClasses' | 'inChans'> = {},
 ): Graph {
+  return buildZooModel(name, options).graph;
+}
+
+/** `createModel` with the feature maps' timm `feature_info`. */
+export function buildZooModel(
+  name: string,
+  options: BuildOptions & Pick<ResNetConfig, 'numClasses' | 'inChans'> = {},
+): { graph: Graph; featureInfo: FeatureInfo[] } {
   const e = getZooEntry(name);
   const config = { ...e.config };
   if (options.numClasses !== undefined) config.numClasses = options.numClasses;
   if (options.inChans !== undefined) config.inChans = options.inChans;
   const inputShape = options.inputShape ?? (e.input ? [1, ...e.input] : undefined);
-  return resnet(config, { ...options, ...(inputShape ? { inputShape } : {}), name: options.name ?? name });
+  return buildResNet(config, {
+    ...options,
+    ...(inputShape ? { inputShape } : {}),
+    name: options.name ?? name,
+  });
 }
