@@ -20,7 +20,8 @@ export interface CostLimits {
 }
 
 export const DEFAULT_COST_LIMITS: Readonly<CostLimits> = Object.freeze({
-  maxParams: 2 ** 28,
+  // 2^29 (about 537M, 2 GiB of float32): above timm's largest entrypoint, resnext101_32x32d (469M).
+  maxParams: 2 ** 29,
   maxTensorElements: 2 ** 30,
   maxActivationElements: 2 ** 36,
   maxNodes: 100_000,

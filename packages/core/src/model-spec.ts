@@ -10,7 +10,11 @@ import type { CostLimits } from './cost.js';
 import { ConfigError } from './errors.js';
 import type { Graph } from './ir/graph.js';
 import { inferShapes } from './passes/infer-shapes.js';
-import { buildPretrained, type PretrainedConfig, parsePretrainedConfig } from './pretrained/timm-config.js';
+import {
+  buildPretrainedModel,
+  type PretrainedConfig,
+  parsePretrainedConfig,
+} from './pretrained/timm-config.js';
 import { GRAPH_FORMAT, graphFromDocument } from './serialize.js';
 import { shapesEqual } from './tensor.js';
 import { buildZooModel } from './zoo/zoo.js';
@@ -102,7 +106,7 @@ export function buildFromJson(value: unknown, options: ModelSpecOptions = {}): B
   if (!meta && 'architecture' in value) {
     // A timm model folder's config.json.
     const pretrained = parsePretrainedConfig(value, source);
-    const built = buildPretrained(pretrained, {
+    const built = buildPretrainedModel(pretrained, {
       inputShape,
       limits: options.limits,
       ...(options.features ? { features: options.features } : {}),

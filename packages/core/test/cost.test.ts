@@ -32,8 +32,14 @@ describe('cost limits', () => {
     const huge = { block: 'Bottleneck', layers: Array(8).fill(256), channels: Array(8).fill(65536) };
     expect(() => buildFromJson(huge, { source: 'huge.json' })).toThrowError(/huge\.json|too large/);
     expect(() => buildFromJson(huge, { source: 'huge.json' })).toThrowError(CostError);
-    // A deep stem 4096 wide: 450 M parameters, refused before any weight exists.
-    const stem = { block: 'Bottleneck', layers: [3, 4, 6, 3], stem_width: 4096, stem_type: 'deep' };
+    // A deep stem and stages 4096 wide: billions of parameters, refused before any weight exists.
+    const stem = {
+      block: 'Bottleneck',
+      layers: [3, 4, 6, 3],
+      channels: [4096, 4096, 4096, 4096],
+      stem_width: 4096,
+      stem_type: 'deep',
+    };
     expect(() => buildFromJson(stem)).toThrowError(/parameters .* exceed the limit/);
     expect(performance.now() - t0).toBeLessThan(2000);
   });

@@ -66,7 +66,10 @@ export async function loadModelFolder(dir: string, options: LoadFolderOptions = 
   const folder = readModelFolder(dir);
   if (!folder.weightsFile)
     throw new FileError(`${dir}: no weights in the folder (expected ${FOLDER_WEIGHT_FILES.join(' or ')})`);
-  const { graph } = buildPretrained(folder.config, { inputShape: options.inputShape, limits: options.limits });
+  const graph = buildPretrained(folder.config, {
+    inputShape: options.inputShape,
+    limits: options.limits,
+  });
   const weights = await loadWeightsFile(graph, folder.weightsFile, { note: options.note });
   return { graph, weights, config: folder.config, files: [folder.configFile, folder.weightsFile] };
 }

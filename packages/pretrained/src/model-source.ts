@@ -265,7 +265,7 @@ export class ModelSource {
       const cfg = this.folder.config;
       const pretrained =
         classes === undefined ? cfg : { ...cfg, resnet: { ...cfg.resnet, numClasses: classes } };
-      const { graph } = buildPretrained(pretrained, { inputShape, limits });
+      const graph = buildPretrained(pretrained, { inputShape, limits });
       return { graph, kind: 'model', resnet: pretrained.resnet, pretrained, label: this.spec };
     }
     if (!this.isFile) {

@@ -142,7 +142,12 @@ function splitTag(name: string): [string, string | undefined] {
 }
 
 /** Builds the graph a model folder's config describes (input [1, C, H, W] from pretrained_cfg by default). */
-export function buildPretrained(
+export function buildPretrained(config: PretrainedConfig, options: BuildOptions = {}): Graph {
+  return buildPretrainedModel(config, options).graph;
+}
+
+/** `buildPretrained` with the feature maps' timm `feature_info`. */
+export function buildPretrainedModel(
   config: PretrainedConfig,
   options: BuildOptions = {},
 ): { graph: Graph; featureInfo: FeatureInfo[] } {
@@ -174,7 +179,7 @@ export function describeAsTimm(config: ResolvedConfig): {
   let best: { architecture: string; modelArgs: Record<string, unknown> } | undefined;
   for (const entry of ZOO) {
     const base = parseResNetConfig(resnetConfigToJson(entry.config), entry.name);
-    if (base.block !== config.block) continue;
+    if (!sameJson(base.block, config.block)) continue;
     const baseJson = resnetConfigToJson(base) as Record<string, unknown>;
     const modelArgs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(target))
@@ -184,7 +189,7 @@ export function describeAsTimm(config: ResolvedConfig): {
   }
   if (!best)
     throw new ConfigError(
-      `block ${config.block}: no timm architecture uses this block, so a timm folder cannot describe it`,
+      `block ${String(config.block)}: no timm architecture uses this block, so a timm folder cannot describe it`,
     );
   return best;
 }

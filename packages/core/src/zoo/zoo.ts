@@ -1,10 +1,12 @@
 import { type BuildOptions, buildResNet, type FeatureInfo, type ResNetConfig } from '../builders/resnet.js';
 import { UnknownModelError } from '../errors.js';
 import type { Graph } from '../ir/graph.js';
+import { TIMM_ENTRYPOINTS } from './timm-entrypoints.js';
 
 export interface ZooEntry {
   name: string;
-  family: 'resnet' | 'resnext' | 'seresnext' | 'senet' | 'skresnet' | 'skresnext' | 'resnest';
+  /** timm's family by name prefix (resnet, resnext, seresnext, ecaresnet, resnetrs, resnest, ...). */
+  family: string;
   /** Where the architecture comes from. */
   source: string;
   config: ResNetConfig;
@@ -27,147 +29,18 @@ export interface ShippedWeights {
 const R50 = [3, 4, 6, 3];
 /** fashion_resnext's test top-1, measured by `cardinal eval fashion_resnext --data fashion-mnist`. */
 const FASHION_TOP1 = 0.9315;
-const R101 = [3, 4, 23, 3];
-const sk18 = { rdRatio: 1 / 8, rdDivisor: 16, splitInput: true };
-const skx = { rdRatio: 1 / 16, rdDivisor: 32, splitInput: false };
-const deepD = { stemWidth: 32, stemType: 'deep', avgDown: true } as const;
-const resnestArgs = { radix: 2, avd: true, avdFirst: false };
 
-function timm(name: string, family: ZooEntry['family'], config: ResNetConfig, file = 'resnet.py'): ZooEntry {
-  return { name, family, source: `timm/models/${file} ${name}`, config };
-}
+/** timm's entrypoints as zoo entries: their names and their exact architectures. */
+const TIMM_ZOO: ZooEntry[] = TIMM_ENTRYPOINTS.map((e) => ({
+  name: e.name,
+  family: e.family,
+  source: `timm/models/${e.file} ${e.name}`,
+  config: e.config,
+}));
 
-/** The model zoo: timm names and timm's exact architectures, plus two tutorial variants. */
+/** The model zoo: every ResNet-family entrypoint of timm by its name, plus Cardinal's own variants. */
 export const ZOO: readonly ZooEntry[] = [
-  timm('resnet18', 'resnet', { block: 'BasicBlock', layers: [2, 2, 2, 2] }),
-  timm('resnet34', 'resnet', { block: 'BasicBlock', layers: R50 }),
-  timm('resnet50', 'resnet', { block: 'Bottleneck', layers: R50 }),
-  timm('resnet101', 'resnet', { block: 'Bottleneck', layers: R101 }),
-  timm('resnet152', 'resnet', { block: 'Bottleneck', layers: [3, 8, 36, 3] }),
-  timm('resnet50d', 'resnet', { block: 'Bottleneck', layers: R50, ...deepD }),
-  timm('resnext50_32x4d', 'resnext', { block: 'Bottleneck', layers: R50, cardinality: 32, baseWidth: 4 }),
-  timm('resnext101_32x4d', 'resnext', { block: 'Bottleneck', layers: R101, cardinality: 32, baseWidth: 4 }),
-  timm('resnext101_32x8d', 'resnext', { block: 'Bottleneck', layers: R101, cardinality: 32, baseWidth: 8 }),
-  timm('resnext101_64x4d', 'resnext', { block: 'Bottleneck', layers: R101, cardinality: 64, baseWidth: 4 }),
-  timm('seresnext26d_32x4d', 'seresnext', {
-    block: 'Bottleneck',
-    layers: [2, 2, 2, 2],
-    cardinality: 32,
-    baseWidth: 4,
-    ...deepD,
-    blockArgs: { attnLayer: 'se' },
-  }),
-  timm('seresnext50_32x4d', 'seresnext', {
-    block: 'Bottleneck',
-    layers: R50,
-    cardinality: 32,
-    baseWidth: 4,
-    blockArgs: { attnLayer: 'se' },
-  }),
-  timm('seresnext101_32x4d', 'seresnext', {
-    block: 'Bottleneck',
-    layers: R101,
-    cardinality: 32,
-    baseWidth: 4,
-    blockArgs: { attnLayer: 'se' },
-  }),
-  timm('senet154', 'senet', {
-    block: 'Bottleneck',
-    layers: [3, 8, 36, 3],
-    cardinality: 64,
-    baseWidth: 4,
-    stemType: 'deep',
-    downKernelSize: 3,
-    blockReduceFirst: 2,
-    blockArgs: { attnLayer: 'se' },
-  }),
-  timm(
-    'skresnet18',
-    'skresnet',
-    {
-      block: 'SelectiveKernelBasic',
-      layers: [2, 2, 2, 2],
-      blockArgs: { skKwargs: sk18 },
-      zeroInitLast: false,
-    },
-    'sknet.py',
-  ),
-  timm(
-    'skresnet34',
-    'skresnet',
-    { block: 'SelectiveKernelBasic', layers: R50, blockArgs: { skKwargs: sk18 }, zeroInitLast: false },
-    'sknet.py',
-  ),
-  timm(
-    'skresnext50_32x4d',
-    'skresnext',
-    {
-      block: 'SelectiveKernelBottleneck',
-      layers: R50,
-      cardinality: 32,
-      baseWidth: 4,
-      blockArgs: { skKwargs: skx },
-      zeroInitLast: false,
-    },
-    'sknet.py',
-  ),
-  timm(
-    'resnest14d',
-    'resnest',
-    { block: 'ResNestBottleneck', layers: [1, 1, 1, 1], ...deepD, blockArgs: resnestArgs },
-    'resnest.py',
-  ),
-  timm(
-    'resnest26d',
-    'resnest',
-    { block: 'ResNestBottleneck', layers: [2, 2, 2, 2], ...deepD, blockArgs: resnestArgs },
-    'resnest.py',
-  ),
-  timm(
-    'resnest50d',
-    'resnest',
-    { block: 'ResNestBottleneck', layers: R50, ...deepD, blockArgs: resnestArgs },
-    'resnest.py',
-  ),
-  timm(
-    'resnest101e',
-    'resnest',
-    {
-      block: 'ResNestBottleneck',
-      layers: R101,
-      stemWidth: 64,
-      stemType: 'deep',
-      avgDown: true,
-      blockArgs: resnestArgs,
-    },
-    'resnest.py',
-  ),
-  timm(
-    'resnest50d_4s2x40d',
-    'resnest',
-    {
-      block: 'ResNestBottleneck',
-      layers: R50,
-      ...deepD,
-      baseWidth: 40,
-      cardinality: 2,
-      blockArgs: { radix: 4, avd: true, avdFirst: true },
-    },
-    'resnest.py',
-  ),
-  timm(
-    'resnest50d_1s4x24d',
-    'resnest',
-    {
-      block: 'ResNestBottleneck',
-      layers: R50,
-      ...deepD,
-      baseWidth: 24,
-      cardinality: 4,
-      blockArgs: { radix: 1, avd: true, avdFirst: true },
-    },
-    'resnest.py',
-  ),
+  ...TIMM_ZOO,
   {
     name: 'resnext50_bias',
     family: 'resnext',
