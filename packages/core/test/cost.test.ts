@@ -12,8 +12,10 @@ import {
 } from '../src/index.js';
 
 describe('cost limits', () => {
-  it('admit every zoo model at 224 with batch 64, and resnext101_32x8d at 448', () => {
-    for (const e of ZOO)
+  it('admit every zoo model at 224 with batch 64 (but the one above 2^28 parameters), and resnext101_32x8d at 448', () => {
+    // timm's resnext101_32x32d has 469M parameters: it asks for larger limits, by name.
+    expect(() => createModel('resnext101_32x32d')).toThrowError(/too large: .* parameters/);
+    for (const e of ZOO.filter((z) => z.name !== 'resnext101_32x32d'))
       expect(
         () => createModel(e.name, { inputShape: [64, e.config.inChans ?? 3, 224, 224] }),
         e.name,
