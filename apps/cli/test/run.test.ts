@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readNpy } from '@cardinal/core';
+import { readNpy, readSafetensors } from '@cardinal/core';
 import { compareToExpected, fixturePath, listFixtures, loadFixture } from '@cardinal/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from './helpers.js';
@@ -31,6 +31,70 @@ describe('cardinal run --backend reference reproduces every fixture', () => {
     expect(r.code).toBe(0);
     const cmp = compareToExpected(readNpy(readFileSync(out)), f.expected, f.atol);
     expect(cmp.maxAbsDiff).toBeLessThanOrEqual(f.atol);
+  });
+});
+
+// Every fixture with timm's features_only maps: the logits to --out and the maps to --features in
+// one run, each map within its atol, keyed feature.<index>, described as timm's feature_info.
+const withFeatures = listFixtures().filter((n) => existsSync(join(fixturePath(n), 'features.safetensors')));
+
+describe('cardinal run --features writes the feature maps timm returns', () => {
+  it('has a fixture with feature maps', () => expect(withFeatures.length).toBeGreaterThanOrEqual(1));
+
+  it.each(withFeatures.flatMap((n) => ['reference', 'onnx', 'tfjs'].map((b) => [n, b] as const)))(
+    '%s on %s',
+    async (name, backend) => {
+      const f = loadFixture(name);
+      const stem = join(tmp, `${name.replace('/', '_')}-${backend}`);
+      const r = await cli(
+        'run',
+        join(f.dir, 'meta.json'),
+        '--backend',
+        backend,
+        '--weights',
+        f.weightsPath,
+        '--input',
+        join(f.dir, 'input.npy'),
+        '--out',
+        `${stem}.npy`,
+        '--features',
+        `${stem}.safetensors`,
+        '--json',
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(compareToExpected(readNpy(readFileSync(`${stem}.npy`)), f.expected, f.atol).pass).toBe(true);
+      const got = readSafetensors(readFileSync(`${stem}.safetensors`), 'features');
+      const want = readSafetensors(readFileSync(f.features!.path), 'expected');
+      expect([...got.keys()]).toEqual(f.features!.keys);
+      f.features!.keys.forEach((key, i) => {
+        const cmp = compareToExpected(got.get(key)!, want.get(key)!, f.features!.atol[i]!);
+        expect(cmp.maxAbsDiff, `${key}: ${cmp.maxAbsDiff} vs ${cmp.atol}`).toBeLessThanOrEqual(cmp.atol);
+      });
+      const j = JSON.parse(r.stdout);
+      expect(
+        j.features.map((m: { module: string; num_chs: number; reduction: number }) => [
+          m.module,
+          m.num_chs,
+          m.reduction,
+        ]),
+      ).toEqual(f.features!.featureInfo.map((m) => [m.module, m.num_chs, m.reduction]));
+    },
+  );
+
+  it('refuses an out index outside the model, naming the range', async () => {
+    const r = await cli(
+      'run',
+      'resnet18',
+      '--random-input',
+      '--input-size',
+      '32',
+      '--features',
+      join(tmp, 'x.safetensors'),
+      '--out-indices',
+      '0,7',
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/out index 7 is outside this model's maps 0\.\.4/);
   });
 });
 

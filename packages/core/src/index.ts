@@ -19,7 +19,14 @@ export {
   buildBlockGraph,
 } from './builders/block-config.js';
 export * from './builders/blocks.js';
-export { aaKind, type BuildOptions, buildResNet, type FeatureInfo, resnet } from './builders/resnet.js';
+export {
+  aaKind,
+  type BuildOptions,
+  buildResNet,
+  type FeatureInfo,
+  type FeatureOptions,
+  resnet,
+} from './builders/resnet.js';
 export { CONFIG_LIMITS, formatIssues } from './config/parse.js';
 export {
   BLOCK_NAMES,
@@ -101,6 +108,7 @@ export { type ClassScore, classify, defaultLabels, withFeatureOutput } from './p
 export { IMAGENET_1K_LABELS } from './pretrained/imagenet-labels.js';
 export {
   buildPretrained,
+  buildPretrainedModel,
   describeAsTimm,
   type PretrainedConfig,
   parsePretrainedConfig,

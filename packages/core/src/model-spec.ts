@@ -1,5 +1,5 @@
 import { buildBlockGraph } from './builders/block-config.js';
-import { buildResNet, type FeatureInfo } from './builders/resnet.js';
+import { buildResNet, type FeatureInfo, type FeatureOptions } from './builders/resnet.js';
 import {
   type BlockName,
   parseResNetConfig,
@@ -27,7 +27,7 @@ export interface ModelSpecOptions {
   /** Cost bounds checked while building (DEFAULT_COST_LIMITS when omitted). */
   limits?: Partial<CostLimits>;
   /** Build the feature extractor (timm's features_only): the maps at these indices (default all). */
-  features?: { outIndices?: readonly number[] };
+  features?: FeatureOptions;
 }
 
 /**

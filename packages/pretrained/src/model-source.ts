@@ -4,9 +4,10 @@ import {
   BackendUnavailableError,
   type BuiltModel,
   buildFromJson,
-  buildPretrained,
+  buildPretrainedModel,
+  buildZooModel,
   type CostLimits,
-  createModel,
+  type FeatureOptions,
   FileError,
   GRAPH_FORMAT,
   getZooEntry,
@@ -116,6 +117,14 @@ export class ModelSource {
   /** An ONNX file (imported into the IR, its initializers as the weights). */
   get isOnnx(): boolean {
     return this.isFile && this.path.endsWith('.onnx') && !this.folder;
+  }
+
+  /** A fixture meta.json's `features.out_indices` (the maps timm was asked for), if it has them. */
+  declaredOutIndices(): number[] | undefined {
+    if (!this.isFile || this.isOnnx || this.folder) return undefined;
+    const v = this.json() as { features?: { out_indices?: unknown } } | null;
+    const idx = v?.features?.out_indices;
+    return Array.isArray(idx) && idx.every((i) => Number.isInteger(i)) ? [...(idx as number[])] : undefined;
   }
 
   /** A Cardinal graph document (`cardinal export --format graph`), not a config to build from. */
@@ -252,12 +261,15 @@ export class ModelSource {
   /** Builds the model for an input shape (the cost limits of this process apply). */
   load(
     inputShape: readonly number[] | undefined,
-    zooOverrides: { numClasses?: number; anyModel?: boolean } = {},
+    zooOverrides: { numClasses?: number; anyModel?: boolean; features?: FeatureOptions } = {},
   ): BuiltModel & { label: string } {
     const limits = this.options.limits;
+    const features = zooOverrides.features ? { features: zooOverrides.features } : {};
     // anyModel: the class count applies to configs and folders too (fine-tuning's new head).
     const classes = zooOverrides.anyModel ? zooOverrides.numClasses : undefined;
     if (this.isOnnx) {
+      if (zooOverrides.features)
+        throw new UsageError(`${this.spec}: feature maps come from a Cardinal model, not an .onnx file`);
       const { graph } = this.importFile(inputShape);
       return { graph, kind: 'model', label: this.spec };
     }
@@ -265,14 +277,14 @@ export class ModelSource {
       const cfg = this.folder.config;
       const pretrained =
         classes === undefined ? cfg : { ...cfg, resnet: { ...cfg.resnet, numClasses: classes } };
-      const graph = buildPretrained(pretrained, { inputShape, limits });
-      return { graph, kind: 'model', resnet: pretrained.resnet, pretrained, label: this.spec };
+      const built = buildPretrainedModel(pretrained, { inputShape, limits, ...features });
+      return { ...built, kind: 'model', resnet: pretrained.resnet, pretrained, label: this.spec };
     }
     if (!this.isFile) {
       const numClasses = zooOverrides.numClasses === undefined ? {} : { numClasses: zooOverrides.numClasses };
-      const graph = createModel(this.spec, { inputShape, limits, ...numClasses });
+      const built = buildZooModel(this.spec, { inputShape, limits, ...numClasses, ...features });
       const resnet = resolveResNetConfig({ ...getZooEntry(this.spec).config, ...numClasses });
-      return { graph, kind: 'model', resnet, label: this.spec };
+      return { ...built, kind: 'model', resnet, label: this.spec };
     }
     const json = this.json();
     const withClasses =
@@ -281,7 +293,7 @@ export class ModelSource {
         : classes !== undefined && typeof json === 'object' && json !== null && 'config' in json
           ? { ...(json as object), config: { ...(json as { config: object }).config, num_classes: classes } }
           : json;
-    const built = buildFromJson(withClasses, { inputShape, source: this.path, limits });
+    const built = buildFromJson(withClasses, { inputShape, source: this.path, limits, ...features });
     return { ...built, label: built.graph.name === 'custom' ? this.spec : built.graph.name };
   }
 }

@@ -2,7 +2,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, normalize } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { extraFixturesDir, fixturesDir } from './fixtures.js';
+import { extraFixturesDir, fixturesDir, timmFixturesDir } from './fixtures.js';
 
 /** Debian's Chromium, installed by `.ci/run`; never a browser a tool downloads. */
 export const CHROMIUM_PATH = process.env.CARDINAL_CHROMIUM ?? '/usr/bin/chromium';
@@ -91,10 +91,13 @@ export const serveDirectory = (prefix: string, dir: string): Middleware =>
   serveFiles(prefix, (rel) => join(dir, rel));
 
 /**
- * The fixtures at `/fixtures/<name>/<file>` (the shared ones and `extra/<name>`), for pages
- * that run fixtures in a browser.
+ * The fixtures at `/fixtures/<name>/<file>` (the shared ones, `timm/<name>` and `extra/<name>`),
+ * for pages that run fixtures in a browser.
  */
 export const fixturesMiddleware = (prefix = '/fixtures/'): Middleware =>
-  serveFiles(prefix, (rel) =>
-    rel.startsWith('extra/') ? join(extraFixturesDir(), rel.slice(6)) : join(fixturesDir(), rel),
-  );
+  serveFiles(prefix, (rel) => {
+    if (rel.startsWith('extra/')) return join(extraFixturesDir(), rel.slice(6));
+    const timm = timmFixturesDir();
+    if (rel.startsWith('timm/') && timm) return join(timm, rel.slice(5));
+    return join(fixturesDir(), rel);
+  });

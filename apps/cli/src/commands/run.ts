@@ -1,5 +1,12 @@
-import { CardinalError, checkTensorCost, classify, randomNormal, type Tensor } from '@cardinal/core';
-import { checkOutputPath } from '@cardinal/pretrained';
+import {
+  CardinalError,
+  checkTensorCost,
+  classify,
+  randomNormal,
+  type Tensor,
+  writeSafetensors,
+} from '@cardinal/core';
+import { checkOutputPath, writeFileAtomic } from '@cardinal/pretrained';
 import { parse, parseIntFlag, parsePositiveInt, parseShape, parseSize, parseThreads } from '../args.js';
 import { BACKEND_NAMES, loadBackend } from '../backends.js';
 import { CliError, UsageError } from '../errors.js';
@@ -9,9 +16,13 @@ import { progressBar } from '../ui.js';
 
 export const runHelp = `cardinal run <model | config.json | model.onnx> [--backend ${BACKEND_NAMES.join('|')} (default onnx)] [--weights W.safetensors|W.pth [--weights-key K]]
              (--input X.npy | --input X.bin --shape N,C,H,W | --random-input [--input-size H[,W]] [--batch N])
-             [--out Y.npy|Y.bin] [--force] [--seed S] [--threads T] [--tfjs-backend node-gpu|node|wasm|cpu] [--json]
+             [--out Y.npy|Y.bin] [--features F.safetensors [--out-indices 0,1,2,3,4]]
+             [--force] [--seed S] [--threads T] [--tfjs-backend node-gpu|node|wasm|cpu] [--json]
   Runs a model on one input. Without --weights the weights are a deterministic initialisation.
-  Without --out it prints the output shape and the top-5 classes per sample.`;
+  Without --out it prints the output shape and the top-5 classes per sample.
+  --features writes the feature maps of timm's features_only model (0 = the stem's act1, then
+  layer1..layerN; default every map, or a meta.json's features.out_indices) as safetensors under
+  feature.<index>, and prints each map's module, channels and reduction (timm's feature_info).`;
 
 export async function runCommand(
   argv: string[],
@@ -31,6 +42,8 @@ export async function runCommand(
     threads: { type: 'string' },
     'tfjs-backend': { type: 'string' },
     out: { type: 'string' },
+    features: { type: 'string' },
+    'out-indices': { type: 'string' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
   });
@@ -61,6 +74,16 @@ export async function runCommand(
     outputFormat(values.out);
     checkOutputPath(values.out, values.force ?? false, inputs);
   }
+  if (values['out-indices'] && !values.features)
+    throw new UsageError('run: --out-indices needs --features FILE');
+  if (values.features) {
+    if (!/\.safetensors$/i.test(values.features))
+      throw new UsageError(`run: --features writes safetensors, got '${values.features}'`);
+    checkOutputPath(values.features, values.force ?? false, [...inputs, values.out]);
+  }
+  const outIndices = values['out-indices']
+    ? values['out-indices'].split(',').map((v) => parseIntFlag(v.trim(), '--out-indices'))
+    : model.declaredOutIndices();
   const shape = values.shape ? parseShape(values.shape) : undefined;
   let input: Tensor;
   const inputName = values.input ?? 'random input';
@@ -97,7 +120,10 @@ export async function runCommand(
     throw new CliError(`${inputName}: input shape [${input.shape.join(', ')}] has an empty dimension`);
   let built: ReturnType<ModelSource['load']>;
   try {
-    built = model.load(input.shape);
+    built = model.load(
+      input.shape,
+      values.features ? { features: { head: true, ...(outIndices ? { outIndices } : {}) } } : {},
+    );
   } catch (e) {
     // A shape the model cannot take: name the input it came from.
     if (e instanceof CardinalError && /^input shape /.test(e.message))
@@ -113,9 +139,14 @@ export async function runCommand(
     ...(tfjsRuntime ? { runtime: tfjsRuntime } : {}),
   });
   let output: Tensor;
+  let maps: Tensor[] = [];
   const t0 = performance.now();
   try {
-    output = (await exe.run({ [graph.inputs[0]!.name]: input }))[graph.outputs[0]!]!;
+    const results = await exe.run({ [graph.inputs[0]!.name]: input });
+    // With --features the graph returns the maps, then the logits.
+    const outs = graph.outputs.map((o) => results[o]!);
+    output = outs.at(-1)!;
+    if (values.features) maps = outs.slice(0, -1);
   } finally {
     bar.stop();
   }
@@ -123,6 +154,9 @@ export async function runCommand(
   const described = exe.describe();
   exe.dispose();
   if (values.out) writeTensorFile(values.out, output, values.force ?? false, inputs);
+  const featureRows = values.features
+    ? writeFeatures(values.features, maps, built, outIndices, values.force ?? false, inputs)
+    : [];
   // The names classify and the library use: index, label, prob, logit.
   const top = output.shape.length === 2 ? classify(output, { top: 5 }) : undefined;
   if (values.json) {
@@ -136,10 +170,14 @@ export async function runCommand(
         time_ms: Math.round(ms * 10) / 10,
         top5: top ?? null,
         out: values.out ?? null,
+        ...(values.features ? { features: featureRows, features_out: values.features } : {}),
       }),
     );
     return 0;
   }
+  for (const r of featureRows)
+    out(`${r.key}: ${r.module} (${r.num_chs} channels, reduction ${r.reduction}) ${r.shape.join('x')}`);
+  if (values.features) out(`wrote ${values.features}`);
   out(
     `${label} on ${described}: input ${input.shape.join('x')} -> output ${output.shape.join('x')} in ${ms.toFixed(0)} ms`,
   );
@@ -160,4 +198,34 @@ export async function runCommand(
     out(`output range [${min.toFixed(4)}, ${max.toFixed(4)}]`);
   }
   return 0;
+}
+
+/** Writes the maps as safetensors under feature.<out index>; returns what each map is (timm's feature_info). */
+function writeFeatures(
+  file: string,
+  maps: Tensor[],
+  built: ReturnType<ModelSource['load']>,
+  outIndices: number[] | undefined,
+  force: boolean,
+  inputs: (string | undefined)[],
+) {
+  const info = built.featureInfo ?? [];
+  const indices = outIndices ?? info.map((_, i) => i);
+  const entries = maps.map((t, i) => ({
+    name: `feature.${indices[i]}`,
+    shape: t.shape,
+    dtype: 'F32' as const,
+    data: t.data as Float32Array,
+  }));
+  writeFileAtomic(file, writeSafetensors(entries), force, inputs);
+  return maps.map((t, i) => {
+    const m = info[indices[i]!]!;
+    return {
+      key: `feature.${indices[i]}`,
+      module: m.module,
+      num_chs: m.numChs,
+      reduction: m.reduction,
+      shape: t.shape,
+    };
+  });
 }

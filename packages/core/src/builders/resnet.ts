@@ -25,7 +25,15 @@ export interface BuildOptions {
    * at `outIndices` (0 = the stem's act1 at reduction 2, 1..N = layer1..layerN), no head. The
    * config's `output_stride` trades the last strides for dilation.
    */
-  features?: { outIndices?: readonly number[] };
+  features?: FeatureOptions;
+}
+
+/** Which feature maps a graph returns (timm's out_indices), and whether the logits follow them. */
+export interface FeatureOptions {
+  /** 0 = act1 (reduction 2), 1..N = layer1..layerN; default all. */
+  outIndices?: readonly number[];
+  /** Also return the classifier's output, after the maps (timm's forward_intermediates). */
+  head?: boolean;
 }
 
 /** One feature map as timm's `feature_info` reports it. */
@@ -193,9 +201,8 @@ export function buildResNet(
     featureInfo.push({ module: `layer${stageIdx + 1}`, numChs: outChannels, reduction: netStride });
   });
 
-  if (outIndices) {
-    for (const i of outIndices) b.output(features[i]!);
-  } else {
+  if (outIndices) for (const i of outIndices) b.output(features[i]!);
+  if (!outIndices || options.features?.head) {
     x = b.globalAvgPool(x, 'global_pool');
     x = b.flatten(x, 1, 'flatten');
     if (c.numClasses > 0) x = b.linear(x, 'fc', c.numClasses);
