@@ -24,15 +24,24 @@ export function fetchOptions(): FetchOptions {
   return { onProgress: (done, total, file) => bar(done, total, file) };
 }
 
+/**
+ * A command that makes no weights (summary) may describe models up to 2^31 parameters (8 GiB of
+ * float32) without CARDINAL_ALLOW_LARGE: timm's resnext101_32x32d (469M) among them.
+ */
+const DESCRIBE_ONLY: Partial<CostLimits> = { maxParams: 2 ** 31 };
+
 /** What every command passes when it opens a source: downloads with progress, this process's limits. */
-export function sourceOptions(): { fetch: FetchOptions; limits?: Partial<CostLimits> } {
-  const limits = costLimits();
+export function sourceOptions(use: 'run' | 'describe' = 'run'): {
+  fetch: FetchOptions;
+  limits?: Partial<CostLimits>;
+} {
+  const limits = costLimits() ?? (use === 'describe' ? DESCRIBE_ONLY : undefined);
   return { fetch: fetchOptions(), ...(limits ? { limits } : {}) };
 }
 
 /** A positional `<model | config.json | folder | model.onnx | hf-hub:org/name>`, opened. */
-export function openSource(spec: string): Promise<ModelSource> {
-  return ModelSource.open(spec, sourceOptions());
+export function openSource(spec: string, use: 'run' | 'describe' = 'run'): Promise<ModelSource> {
+  return ModelSource.open(spec, sourceOptions(use));
 }
 
 /** A --weights value made local (downloaded with progress, or a folder's file). */

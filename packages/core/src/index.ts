@@ -33,6 +33,8 @@ export {
   type BlockArgs,
   type BlockName,
   blockName,
+  type ConfigKnob,
+  configReference,
   parseResNetConfig,
   type ResNetConfig,
   type ResNetConfigJson,

@@ -20,7 +20,8 @@ export async function summaryCommand(argv: string[], out: (s: string) => void): 
   if (positionals.length !== 1) throw new UsageError('summary: expected one model name or config file');
   const spec = positionals[0]!;
   let inputShape: number[] | undefined;
-  const model = await openSource(spec);
+  // Only shapes are built: the larger bound for models that make no weights applies.
+  const model = await openSource(spec, 'describe');
   const declared = model.declaredInputShape();
   if (values['input-size']) {
     const [h, w] = parseSize(values['input-size'], '--input-size');

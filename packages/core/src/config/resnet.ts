@@ -25,85 +25,193 @@ export type BlockName = (typeof BLOCK_NAMES)[number];
 
 /** timm's `sk_kwargs` (SelectiveKernel arguments). */
 export const skKwargsSchema = z.strictObject({
-  rd_ratio: z.number().positive().max(16).optional(),
-  rd_divisor: posInt.max(L.width).optional(),
-  rd_channels: posInt.max(L.channels).optional(),
-  split_input: z.boolean().optional(),
-  keep_3x3: z.boolean().optional(),
-  kernel_size: z.union([posInt.max(L.kernel), z.array(posInt.max(L.kernel)).min(1).max(8)]).optional(),
+  rd_ratio: z
+    .number()
+    .positive()
+    .max(16)
+    .optional()
+    .describe('attention width as a fraction of the output channels (timm: 1/16)'),
+  rd_divisor: posInt
+    .max(L.width)
+    .optional()
+    .describe('the attention width is rounded to a multiple of this (timm: 8)'),
+  rd_channels: posInt.max(L.channels).optional().describe('the attention width itself, over rd_ratio'),
+  split_input: z
+    .boolean()
+    .optional()
+    .describe('each path convolves its own slice of the input channels (timm: true)'),
+  keep_3x3: z.boolean().optional().describe('each kxk path is a 3x3 dilated to the same field (timm: true)'),
+  kernel_size: z
+    .union([posInt.max(L.kernel), z.array(posInt.max(L.kernel)).min(1).max(8)])
+    .optional()
+    .describe("the paths' kernel sizes (timm: [3, 5])"),
 });
 
 /** An attention layer with arguments: timm's `partial(SEModule, rd_ratio=0.25)` (ResNet-RS) as JSON. */
 export const attnPartialSchema = z.strictObject({
-  partial: z.enum(['SEModule', 'se', 'EcaModule', 'eca']),
-  rd_ratio: z.number().positive().max(16).optional(),
-  rd_divisor: posInt.max(L.width).optional(),
-  kernel_size: posInt.max(L.kernel).optional(),
+  partial: z.enum(['SEModule', 'se', 'EcaModule', 'eca']).describe('the attention module'),
+  rd_ratio: z
+    .number()
+    .positive()
+    .max(16)
+    .optional()
+    .describe("SE's reduced width as a fraction of the channels (timm: 1/16)"),
+  rd_divisor: posInt
+    .max(L.width)
+    .optional()
+    .describe("SE's reduced width is rounded to a multiple of this (timm: 8)"),
+  kernel_size: posInt.max(L.kernel).optional().describe("ECA's kernel, over the adaptive one"),
 });
 
 /** timm's `block_args`: what the ResNet passes to every block. */
 export const blockArgsSchema = z.strictObject({
-  /** The block's attention after its last norm: SE (`se`), ECA (`eca`), or one with arguments. */
   attn_layer: z
     .union([z.enum(['se', 'eca']), attnPartialSchema])
     .nullable()
-    .optional(),
-  sk_kwargs: skKwargsSchema.optional(),
-  radix: nonNegInt.max(L.radix).optional(),
-  avd: z.boolean().optional(),
-  avd_first: z.boolean().optional(),
+    .optional()
+    .describe(
+      "attention after the block's last norm: SE, ECA (adaptive kernel), or {partial, ...} with arguments",
+    ),
+  sk_kwargs: skKwargsSchema.optional().describe('SelectiveKernel arguments (SK blocks)'),
+  radix: nonNegInt
+    .max(L.radix)
+    .optional()
+    .describe('split-attention radix of ResNeSt blocks (0: a plain conv)'),
+  avd: z.boolean().optional().describe('ResNeSt: the stride moves to a 3x3 average pool'),
+  avd_first: z.boolean().optional().describe('ResNeSt: that pool comes before the split-attention conv'),
 });
 
 /**
  * timm's `ResNet(...)` arguments, in its own names: **the one declaration of every config
- * knob** with its bound and its default (timm's). The camelCase `ResNetConfig`, the resolved
- * config the builder reads, and the JSON form all derive from it; a new knob is one line here
- * and the code in the builder that uses it.
+ * knob** with its bound, its default (timm's) and what it does (`.describe`, which
+ * `configReference()` and `cardinal models --describe` print). The camelCase `ResNetConfig`,
+ * the resolved config the builder reads, and the JSON form all derive from it; a new knob is one
+ * line here and the code in the builder that uses it.
  */
 export const resnetConfigSchema = z.strictObject({
-  /** The block class, or one per stage (timm's test_resnet). */
-  block: z.union([z.string(), z.array(z.string()).min(1).max(L.stages)]),
-  layers: z.array(posInt.max(L.blocksPerStage)).min(1).max(L.stages),
-  channels: z.array(posInt.max(L.channels)).min(1).max(L.stages).default([64, 128, 256, 512]),
-  num_classes: nonNegInt.max(L.classes).default(1000),
-  in_chans: posInt.max(L.inChans).default(3),
-  output_stride: z.union([z.literal(8), z.literal(16), z.literal(32)]).default(32),
-  global_pool: z.literal('avg').default('avg'),
-  cardinality: posInt.max(L.width).default(1),
-  base_width: posInt.max(L.width).default(64),
-  stem_width: posInt.max(L.width).default(64),
-  /** timm's stems, and Cardinal's `cifar`: one 3x3 stride-1 conv of stem_width, no pooling (small images; timm has no such stem). */
-  stem_type: z.enum(['', 'deep', 'deep_tiered', 'cifar']).default(''),
-  replace_stem_pool: z.boolean().default(false),
-  block_reduce_first: posInt.max(64).default(1),
-  down_kernel_size: posInt.max(L.kernel).default(1),
-  avg_down: z.boolean().default(false),
-  act_layer: z.literal('relu').default('relu'),
-  /** BatchNorm2d, or timm's GroupNorm (32 groups, eps 1e-5) everywhere a norm stands. */
-  norm_layer: z.enum(['batchnorm', 'BatchNorm2d', 'groupnorm', 'GroupNorm']).default('batchnorm'),
-  /**
-   * Anti-aliasing: the stride of each downsampling 3x3 conv moves to this layer after its ReLU,
-   * and the stem's max pool becomes max pool at stride 1 + BlurPool2d, or AvgPool2d(2) alone.
-   */
+  block: z
+    .union([z.string(), z.array(z.string()).min(1).max(L.stages)])
+    .describe(
+      'the block class (BasicBlock, Bottleneck, SelectiveKernel*, ResNestBottleneck), or one per stage',
+    ),
+  layers: z.array(posInt.max(L.blocksPerStage)).min(1).max(L.stages).describe('blocks per stage'),
+  channels: z
+    .array(posInt.max(L.channels))
+    .min(1)
+    .max(L.stages)
+    .default([64, 128, 256, 512])
+    .describe("each stage's planes (its output is planes x the block's expansion)"),
+  num_classes: nonNegInt
+    .max(L.classes)
+    .default(1000)
+    .describe('classifier outputs (0: no fc, pooled features out)'),
+  in_chans: posInt.max(L.inChans).default(3).describe('input image channels'),
+  output_stride: z
+    .union([z.literal(8), z.literal(16), z.literal(32)])
+    .default(32)
+    .describe('the network stride: 8 or 16 trade the last strides for dilation'),
+  global_pool: z.literal('avg').default('avg').describe('the head pooling'),
+  cardinality: posInt.max(L.width).default(1).describe('groups of the 3x3 conv (ResNeXt)'),
+  base_width: posInt
+    .max(L.width)
+    .default(64)
+    .describe('width per group: a bottleneck is planes x base_width / 64 x cardinality wide'),
+  stem_width: posInt
+    .max(L.width)
+    .default(64)
+    .describe('channels of the deep stems (the 7x7 stem has 64 whatever this is)'),
+  stem_type: z
+    .enum(['', 'deep', 'deep_tiered', 'cifar'])
+    .default('')
+    .describe(
+      "'' 7x7 conv; deep: three 3x3 convs (c, d, s models); deep_tiered: 3/4 width first (t models); cifar (Cardinal): one 3x3 stride 1, no pool",
+    ),
+  replace_stem_pool: z
+    .boolean()
+    .default(false)
+    .describe("the stem's max pool becomes a 3x3 stride-2 conv-norm-ReLU (ResNet-RS)"),
+  block_reduce_first: posInt
+    .max(64)
+    .default(1)
+    .describe("each block's first conv is width / this wide (senet154: 2)"),
+  down_kernel_size: posInt
+    .max(L.kernel)
+    .default(1)
+    .describe('kernel of strided shortcut convs (senet154: 3)'),
+  avg_down: z
+    .boolean()
+    .default(false)
+    .describe('shortcuts average-pool then 1x1 conv instead of a strided conv (d models)'),
+  act_layer: z.literal('relu').default('relu').describe('the activation'),
+  norm_layer: z
+    .enum(['batchnorm', 'BatchNorm2d', 'groupnorm', 'GroupNorm'])
+    .default('batchnorm')
+    .describe(
+      "BatchNorm2d, or timm's GroupNorm (32 groups, eps 1e-5) everywhere a norm stands (resnet50_gn)",
+    ),
   aa_layer: z
     .enum(['AvgPool2d', 'BlurPool2d', 'avg', 'avgpool', 'blur', 'blurpool'])
     .nullable()
-    .default(null),
-  /**
-   * Cardinal's form of timm's `pruned=True`: the output channels of every conv by module path
-   * (timm reads them from models/_pruned/<name>.txt).
-   */
-  conv_widths: z.record(z.string().max(256), posInt.max(L.channels)).optional(),
-  // Dropout and stochastic depth do nothing at inference; accepted so timm configs load as is.
-  drop_rate: z.number().min(0).max(1).default(0),
-  drop_path_rate: z.number().min(0).max(1).default(0),
-  drop_block_rate: z.number().min(0).max(1).default(0),
-  /** Zero-initialise the last BatchNorm of each residual branch (timm's default). */
-  zero_init_last: z.boolean().default(true),
-  /** Cardinal extension: every convolution carries a bias. */
-  conv_bias: z.boolean().default(false),
-  block_args: blockArgsSchema.default({}),
+    .default(null)
+    .describe(
+      'anti-aliasing: a downsampling 3x3 conv runs at stride 1 and this layer strides after its ReLU; the stem pool becomes max pool + BlurPool2d, or AvgPool2d(2)',
+    ),
+  conv_widths: z
+    .record(z.string().max(256), posInt.max(L.channels))
+    .optional()
+    .describe(
+      "Cardinal's form of timm's pruned=True: output channels by conv module path (timm's _pruned/*.txt)",
+    ),
+  drop_rate: z.number().min(0).max(1).default(0).describe('dropout before fc (training only)'),
+  drop_path_rate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe('stochastic depth, rising linearly to this by block (training only)'),
+  drop_block_rate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe('DropBlock2d rate in stages 3 and 4 (training only)'),
+  zero_init_last: z
+    .boolean()
+    .default(true)
+    .describe('the last norm weight of each residual branch starts at 0 (random init only)'),
+  conv_bias: z.boolean().default(false).describe('Cardinal extension: every convolution carries a bias'),
+  block_args: blockArgsSchema.default({}).describe("what every block receives (timm's block_args)"),
 });
+
+/** One knob of the ResNet config as `cardinal models --describe` shows it. */
+export interface ConfigKnob {
+  /** timm's name, dotted below block_args (`block_args.attn_layer`). */
+  name: string;
+  /** The default as JSON, or undefined when the knob is required or timm's block decides. */
+  default: unknown;
+  description: string;
+}
+
+type AnySchema = { description?: string; def: { type: string; defaultValue?: unknown } };
+
+/** Every knob of the declaration, with its default and what it does, in declaration order. */
+export function configReference(): ConfigKnob[] {
+  const rows: ConfigKnob[] = [];
+  const walk = (shape: Record<string, unknown>, prefix: string) => {
+    for (const [key, schema] of Object.entries(shape) as [string, AnySchema][]) {
+      const d = schema.def;
+      rows.push({
+        name: `${prefix}${key}`,
+        default: d.type === 'default' ? d.defaultValue : undefined,
+        description: schema.description ?? '',
+      });
+    }
+  };
+  walk(resnetConfigSchema.shape, '');
+  walk(blockArgsSchema.shape, 'block_args.');
+  walk(skKwargsSchema.shape, 'block_args.sk_kwargs.');
+  return rows;
+}
 
 /** A config as written in JSON (timm's names; every knob but block and layers optional). */
 export type ResNetConfigJson = z.input<typeof resnetConfigSchema>;
