@@ -148,14 +148,20 @@ export class ParallelTrainer implements BatchTrainer {
     const local = await Trainer.create(graph, weights, trainerOptions);
     const ranks = workers === 'auto' ? autoRanks(local.runtime.runtime, batchSize ?? 0, cores) : workers;
     // The replicas run the runtime rank 0 chose, so that every rank computes alike.
-    const init: WorkerInit = {
+    // Each rank draws its own DropPath / DropBlock masks, as each DDP process does.
+    const initOf = (rank: number): WorkerInit => ({
       graph,
       weights,
-      options: { ...trainerOptions, runtime: local.runtime.runtime },
-    };
+      options: {
+        ...trainerOptions,
+        runtime: local.runtime.runtime,
+        dropSeed: (trainerOptions.dropSeed ?? 0) + rank,
+      },
+    });
     const replicas = Array.from(
       { length: ranks - 1 },
-      () => new Replica(new Worker(workerUrl(), { workerData: init, execArgv: workerExecArgv() })),
+      (_, i) =>
+        new Replica(new Worker(workerUrl(), { workerData: initOf(i + 1), execArgv: workerExecArgv() })),
     );
     try {
       await Promise.all(replicas.map((r) => r.next('ready')));

@@ -133,12 +133,13 @@ export class Program {
     prep: Map<string, NodePrep>,
     training = false,
     stats?: Map<string, BatchStats>,
+    noise?: () => number,
   ): Record<string, TF.Tensor> {
     const env = new Map<string, Value>();
     for (const spec of this.graph.inputs) env.set(spec.name, fromPlain(inputs[spec.name]!));
     for (const node of this.graph.nodes) {
       const args = node.inputs.map((t) => env.get(t)!);
-      const outs = this.apply(node, args, prep.get(node.name) ?? {}, training, stats);
+      const outs = this.apply(node, args, prep.get(node.name) ?? {}, training, stats, noise);
       for (const [i, name] of node.outputs.entries()) env.set(name, outs[i]!);
     }
     const result: Record<string, TF.Tensor> = {};
@@ -165,6 +166,7 @@ export class Program {
     prep: NodePrep,
     training: boolean,
     stats?: Map<string, BatchStats>,
+    noise?: () => number,
   ): Value[] {
     return dispatchOp(APPLY, node, {
       tf: this.tf,
@@ -172,6 +174,7 @@ export class Program {
       prep,
       training,
       stats,
+      noise,
       plan: this.plans.get(node.name),
       needsInputGrad: !this.graph.inputs.some((i) => i.name === node.inputs[0]),
       divisors: (n, h, w) => this.divisors(n, h, w),

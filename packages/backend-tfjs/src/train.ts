@@ -5,6 +5,7 @@ import {
   InternalError,
   type LrSchedule,
   learningRateAt,
+  mulberry32,
   removeIdentities,
   requireWeight,
   type Tensor,
@@ -56,6 +57,11 @@ export interface TrainerOptions {
   /** BatchNorm running-statistics momentum (PyTorch's); default 0.1. */
   bnMomentum?: number;
   convStrategy?: ConvStrategy;
+  /**
+   * Seeds the masks of DropPath and DropBlock (the config's drop_path_rate, drop_block_rate):
+   * step k of a trainer draws the same masks every run. Data-parallel ranks each take their own.
+   */
+  dropSeed?: number;
 }
 
 /**
@@ -135,7 +141,7 @@ export class Trainer implements BatchTrainer {
   static async create(graph: Graph, weights: WeightMap, options: TrainerOptions = {}): Promise<Trainer> {
     const runtime = await selectRuntime(options.runtime, TRAINING_ORDER);
     await activate(runtime);
-    return new Trainer(runtime, removeIdentities(graph), weights, options);
+    return new Trainer(runtime, removeIdentities(graph, { training: true }), weights, options);
   }
 
   describe(): string {
@@ -197,7 +203,10 @@ export class Trainer implements BatchTrainer {
     const input = tf.tensor(x.data, [...x.shape]);
     const { value, grads } = tf.variableGrads(() => {
       const prep = this.program.prepare(this.param, true);
-      const out = this.program.forward({ [this.graph.inputs[0]!.name]: input }, prep, true, stats)[
+      const noise = mulberry32(
+        Math.imul((this.options.dropSeed ?? 0) + 1, 0x9e3779b1) ^ this.optimizer.steps,
+      );
+      const out = this.program.forward({ [this.graph.inputs[0]!.name]: input }, prep, true, stats, noise)[
         this.graph.outputs[0]!
       ]!;
       output = tf.keep(out);

@@ -46,6 +46,8 @@ async function createTrainer(
     weightDecay: f.weightDecay,
     decay: f.decay,
     labelSmoothing: f.labelSmoothing,
+    // DropPath / DropBlock masks follow the run's seed (a resume draws the same ones).
+    dropSeed: f.seed,
   });
   // Data-parallel ranks change the BatchNorm statistics: a resume must use as many.
   const resumedRanks = Number(plan.resumed?.meta.run.workers ?? 1);

@@ -62,4 +62,7 @@ export const LOWERINGS: OpTable<[LoweringContext], void> = {
   conv1d: lowerConv1d,
   groupNorm: lowerGroupNorm,
   blurPool: lowerBlurPool,
+  // Training-only: prepareForInference removes them; a graph lowered as is passes through.
+  dropPath: (node, ctx) => ctx.emit(node, 'Identity', [node.inputs[0]!]),
+  dropBlock: (node, ctx) => ctx.emit(node, 'Identity', [node.inputs[0]!]),
 };

@@ -23,6 +23,8 @@ export interface ApplyContext {
   stats?: Map<string, BatchStats>;
   /** A conv2d node's plan (strategy and layout). */
   plan?: ConvPlan;
+  /** Uniforms in [0, 1) for DropPath and DropBlock masks (training only; seeded by the trainer). */
+  noise?: (() => number) | undefined;
   /** Whether the gradient reaches the node's first input (not so for a graph input). */
   needsInputGrad: boolean;
   /** PyTorch's average-pool divisors for an input size, made once per node and size. */
@@ -139,6 +141,68 @@ function blurPool(node: NodeOf<'blurPool'>, { tf, args, prep }: ApplyContext): V
   return [nhwc(tf.depthwiseConv2d(padded, prep.value as TF.Tensor4D, stride, 'valid'))];
 }
 
+/** timm's drop_path in training: a sample's branch kept with probability 1 - rate, scaled by 1 / keep. */
+function dropPath(node: NodeOf<'dropPath'>, { tf, args, training, noise }: ApplyContext): Value[] {
+  const x = args[0]!;
+  const { rate } = node.attrs;
+  if (!training || rate === 0 || !noise) return [x];
+  const n = x.t.shape[0]!;
+  const keep = 1 - rate;
+  const mask = Float32Array.from({ length: n }, () => (noise() < keep ? 1 / keep : 0));
+  return [same(x, tf.mul(x.t, tf.tensor(mask, [n, ...Array(x.t.rank - 1).fill(1)])))];
+}
+
+/**
+ * timm's drop_block_2d in training (one mask shared by the channels): seeds at rate gamma,
+ * grown to blocks by a stride-1 max pool, the kept values rescaled by numel / kept.
+ */
+function dropBlock(node: NodeOf<'dropBlock'>, { tf, args, training, noise }: ApplyContext): Value[] {
+  const x = args[0]!;
+  const { rate, blockSize, gammaScale } = node.attrs;
+  if (!training || rate === 0 || !noise) return [x];
+  if (!x.nhwc) throw new UnsupportedError(`${node.path}: dropBlock needs a 4-D map`);
+  const [n, h, w] = x.t.shape as [number, number, number, number];
+  const mask = dropBlockMask(n, h, w, rate, blockSize, gammaScale, noise);
+  return [same(x, tf.mul(x.t, tf.tensor(mask, [n, h, w, 1])))];
+}
+
+/** The keep mask of drop_block_2d for [N, 1, H, W], scaled, in N, H, W order. */
+export function dropBlockMask(
+  n: number,
+  h: number,
+  w: number,
+  rate: number,
+  blockSize: number,
+  gammaScale: number,
+  noise: () => number,
+): Float32Array {
+  const kh = Math.min(blockSize, h);
+  const kw = Math.min(blockSize, w);
+  const gamma = (gammaScale * rate * h * w) / (kh * kw) / ((h - kh + 1) * (w - kw + 1));
+  const seeds = Float32Array.from({ length: n * h * w }, () => (noise() < gamma ? 1 : 0));
+  // max_pool2d(kernel k, stride 1, padding k // 2); an even k gives one more row and column,
+  // of which timm drops the first.
+  const [oh, ow] = [kh % 2 ? 0 : 1, kw % 2 ? 0 : 1];
+  const keep = new Float32Array(n * h * w);
+  let kept = 0;
+  for (let b = 0; b < n; b++)
+    for (let y = 0; y < h; y++)
+      for (let xo = 0; xo < w; xo++) {
+        let m = 0;
+        for (let i = 0; i < kh && !m; i++)
+          for (let j = 0; j < kw && !m; j++) {
+            const iy = y + oh + i - Math.floor(kh / 2);
+            const ix = xo + ow + j - Math.floor(kw / 2);
+            if (iy >= 0 && iy < h && ix >= 0 && ix < w && seeds[(b * h + iy) * w + ix]) m = 1;
+          }
+        keep[(b * h + y) * w + xo] = 1 - m;
+        kept += 1 - m;
+      }
+  const scale = keep.length / (kept + 1e-7);
+  for (let i = 0; i < keep.length; i++) keep[i]! *= scale;
+  return keep;
+}
+
 /** One function per IR op: the tfjs calls that compute it (NHWC where the op is spatial). */
 export const APPLY: OpTable<[ApplyContext], Value[]> = {
   conv2d: (node, { tf, args, prep, plan, training, needsInputGrad }) => [
@@ -220,6 +284,8 @@ export const APPLY: OpTable<[ApplyContext], Value[]> = {
   conv1d,
   groupNorm,
   blurPool,
+  dropPath,
+  dropBlock,
   linear: (_, { tf, args, prep }) => {
     const y = tf.matMul(args[0]!.t as TF.Tensor2D, prep.weightT as TF.Tensor2D);
     return [{ t: prep.bias ? tf.add(y, prep.bias) : y, nhwc: false }];

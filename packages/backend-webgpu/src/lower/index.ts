@@ -353,6 +353,15 @@ export const LOWER: OpTable<[GroupContext], PlanStep[]> = {
     const [batch, ch, h, w] = input(c) as [number, number, number, number];
     return [c.step(renderBlurPool({ n: batch, c: ch, h, w, ...n.attrs }, c.limits))];
   },
+  // Training-only (prepareForInference removes them): views of their input, like reshape.
+  dropPath(n, c) {
+    c.alias(n.outputs[0]!, n.inputs[0]!);
+    return [];
+  },
+  dropBlock(n, c) {
+    c.alias(n.outputs[0]!, n.inputs[0]!);
+    return [];
+  },
   constant: (n, c) => [
     c.step(renderConstant(shapeSize(n.attrs.shape), c.limits), {
       inputs: [],

@@ -2,7 +2,7 @@ import type { BlockArgs, BlockName } from '../config/resnet.js';
 import { ConfigError } from '../errors.js';
 import type { GraphBuilder, SymbolicTensor } from '../ir/builder.js';
 import { ecaModule, selectiveKernel, seModule, splitAttn } from '../layers/attention.js';
-import { convNormAct, getPadding } from '../layers/common.js';
+import { convNormAct, type DropBlockSpec, getPadding } from '../layers/common.js';
 import { aaLayer } from './aa.js';
 
 /** Builds the shortcut of a block from the block's input (`<block>.downsample`). */
@@ -25,6 +25,15 @@ export interface BlockOptions extends BlockArgs {
   isFirst?: boolean;
   /** Anti-aliasing for the strided 3x3 conv (the model's aa_layer). */
   aaLayer?: 'avg' | 'blur' | undefined;
+  /** Stochastic depth of this block's branch (training only; timm's linear rule by block). */
+  dropPathRate?: number | undefined;
+  /** DropBlock of this block's stage (training only; timm's drop_blocks: stages 3 and 4). */
+  dropBlock?: DropBlockSpec | undefined;
+}
+
+/** timm's drop_block after a block's norm: nothing unless the stage has one. */
+function dropBlock(b: GraphBuilder, x: SymbolicTensor, o: BlockOptions): SymbolicTensor {
+  return o.dropBlock ? b.dropBlock(x, o.dropBlock, 'drop_block') : x;
 }
 
 export type BlockFn = (b: GraphBuilder, x: SymbolicTensor, o: BlockOptions) => SymbolicTensor;
@@ -71,6 +80,7 @@ function residual(
   o: BlockOptions,
   act: string,
 ): SymbolicTensor {
+  if (o.dropPathRate) x = b.dropPath(x, o.dropPathRate, 'drop_path');
   const shortcut = o.downsample ? b.scope('downsample', () => o.downsample!(b, input)) : input;
   return b.relu(b.add(x, shortcut, 'add'), act);
 }
@@ -97,7 +107,7 @@ function twoConvBlock(
     dilation: first,
     bias,
   });
-  x = b.relu(b.norm(x, 'bn1'), 'act1');
+  x = b.relu(dropBlock(b, b.norm(x, 'bn1'), o), 'act1');
   if (aa) x = aaLayer(b, x, o.aaLayer!, o.stride ?? 1, 'aa');
   x = b.conv2d(x, 'conv2', {
     outChannels: widths.second,
@@ -143,7 +153,7 @@ export const bottleneck: BlockFn = (b, input, o) => {
     groups: cardinality,
     bias,
   });
-  x = b.relu(b.norm(x, 'bn2'), 'act2');
+  x = b.relu(dropBlock(b, b.norm(x, 'bn2'), o), 'act2');
   if (aa) x = aaLayer(b, x, o.aaLayer!, o.stride ?? 1, 'aa');
   x = b.conv2d(x, 'conv3', { outChannels: out, kernel: 1, bias });
   x = b.norm(x, 'bn3');
@@ -174,6 +184,7 @@ export const selectiveKernelBasic: BlockFn = (b, input, o) => {
     outChannels: firstPlanes,
     stride: o.stride ?? 1,
     dilation: o.firstDilation ?? dilation,
+    drop: o.dropBlock,
   });
   x = convNormAct(b, x, 'conv2', { outChannels: o.planes, kernel: 3, dilation, act: false });
   x = attention(b, x, o, o.planes);
@@ -195,6 +206,7 @@ export const selectiveKernelBottleneck: BlockFn = (b, input, o) => {
     stride: o.stride ?? 1,
     dilation: o.firstDilation ?? o.dilation ?? 1,
     groups: cardinality,
+    drop: o.dropBlock,
   });
   x = convNormAct(b, x, 'conv3', { outChannels: out, kernel: 1, act: false });
   x = attention(b, x, o, out);
@@ -236,6 +248,7 @@ export const resnestBottleneck: BlockFn = (b, input, o) => {
       groups: cardinality,
       radix,
       bias,
+      drop: o.dropBlock,
     });
   } else {
     x = b.conv2d(x, 'conv2', {
@@ -247,7 +260,7 @@ export const resnestBottleneck: BlockFn = (b, input, o) => {
       groups: cardinality,
       bias,
     });
-    x = b.relu(b.norm(x, 'bn2'), 'act2');
+    x = b.relu(dropBlock(b, b.norm(x, 'bn2'), o), 'act2');
   }
   if (avdStride > 0 && !o.avdFirst)
     x = b.avgPool(x, { kernel: 3, stride: avdStride, padding: 1 }, 'avd_last');

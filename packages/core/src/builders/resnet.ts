@@ -146,6 +146,15 @@ export function buildResNet(
   ];
 
   const aa = aaKind(c.aaLayer);
+  // timm's stochastic depth rises linearly over all blocks; DropBlock sits in stages 3 and 4.
+  const netBlocks = c.layers.reduce((a, n) => a + n, 0);
+  let blockIdx = 0;
+  const dropBlocks = [
+    undefined,
+    undefined,
+    { blockSize: 5, gammaScale: 0.25 },
+    { blockSize: 3, gammaScale: 1 },
+  ];
   let netStride = s.stride;
   let dilation = 1;
   let prevDilation = 1;
@@ -173,9 +182,12 @@ export function buildResNet(
       };
       downsample = c.avgDown ? downsampleAvg(opts) : downsampleConv(opts);
     }
+    const db = c.dropBlockRate > 0 ? dropBlocks[stageIdx] : undefined;
     x = b.scope(`layer${stageIdx + 1}`, () => {
       let y = x;
       for (let i = 0; i < numBlocks; i++) {
+        const dpr = netBlocks > 1 ? (c.dropPathRate * blockIdx) / (netBlocks - 1) : 0;
+        blockIdx++;
         y = b.scope(i, () =>
           block.fn(b, y, {
             ...c.blockArgs,
@@ -190,6 +202,8 @@ export function buildResNet(
             firstDilation: prevDilation,
             convBias: c.convBias,
             aaLayer: aa,
+            dropPathRate: dpr > 0 ? dpr : undefined,
+            dropBlock: db ? { rate: c.dropBlockRate, ...db } : undefined,
           }),
         );
         prevDilation = dilation;

@@ -82,6 +82,16 @@ export interface OpAttrs {
    * per axis (1 2 1 / 4 for 3), at `stride`. The filter is fixed (no parameters).
    */
   blurPool: { filterSize: number; stride: number };
+  /**
+   * Stochastic depth (timm's DropPath): in training each sample's branch is zeroed with
+   * probability `rate` and the rest scaled by 1 / (1 - rate); the identity in evaluation.
+   */
+  dropPath: { rate: number };
+  /**
+   * timm's DropBlock2d: in training, blocks of `blockSize` (one mask for all channels) dropped at
+   * seed rate gamma and the kept values rescaled; the identity in evaluation.
+   */
+  dropBlock: { rate: number; blockSize: number; gammaScale: number };
 }
 
 export interface Conv1dAttrs {

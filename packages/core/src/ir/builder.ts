@@ -243,6 +243,20 @@ export class GraphBuilder {
     return this.one('blurPool', [x], { filterSize: o.filterSize ?? 3, stride: o.stride ?? 2 }, module);
   }
 
+  /** Stochastic depth on a residual branch (training only). */
+  dropPath(x: SymbolicTensor, rate: number, module?: string): SymbolicTensor {
+    return this.one('dropPath', [x], { rate }, module);
+  }
+
+  /** DropBlock2d (training only). */
+  dropBlock(
+    x: SymbolicTensor,
+    o: { rate: number; blockSize: number; gammaScale: number },
+    module?: string,
+  ): SymbolicTensor {
+    return this.one('dropBlock', [x], { ...o }, module);
+  }
+
   relu(x: SymbolicTensor, module?: string): SymbolicTensor {
     return this.one('relu', [x], {}, module);
   }

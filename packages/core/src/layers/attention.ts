@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import type { GraphBuilder, SymbolicTensor } from '../ir/builder.js';
-import { convNormAct, makeDivisible } from './common.js';
+import { convNormAct, type DropBlockSpec, makeDivisible } from './common.js';
 
 export interface SEOptions {
   channels: number;
@@ -43,6 +43,8 @@ export interface SelectiveKernelOptions {
   keep3x3?: boolean;
   /** Feed each path its own slice of the input channels (default true). */
   splitInput?: boolean;
+  /** DropBlock in each path after its norm (training only). */
+  drop?: DropBlockSpec | undefined;
 }
 
 /**
@@ -96,6 +98,7 @@ export function selectiveKernel(
           stride: o.stride ?? 1,
           dilation: dilations[i]!,
           groups,
+          drop: o.drop,
         }),
       ),
     );
@@ -131,6 +134,8 @@ export interface SplitAttnOptions {
   rdDivisor?: number;
   /** BatchNorm after the conv and fc1 (timm passes norm_layer=BatchNorm2d in ResNeSt). */
   norm?: boolean;
+  /** DropBlock after bn0 (training only). */
+  drop?: DropBlockSpec | undefined;
 }
 
 /**
@@ -165,6 +170,7 @@ export function splitAttn(
       bias: o.bias ?? false,
     });
     if (norm) y = b.norm(y, 'bn0');
+    if (o.drop) y = b.dropBlock(y, o.drop, 'drop');
     y = b.relu(y, 'act0');
     const splits = radix > 1 ? b.split(y, new Array(radix).fill(out), 1, 'split') : [y];
     let g = radix > 1 ? b.sum(splits, 'sum') : y;

@@ -13,6 +13,13 @@ export function makeDivisible(v: number, divisor = 8, minValue?: number, roundLi
   return out;
 }
 
+/** timm's DropBlock2d settings for one stage (training only). */
+export interface DropBlockSpec {
+  rate: number;
+  blockSize: number;
+  gammaScale: number;
+}
+
 export interface ConvNormActOptions {
   outChannels: number;
   kernel: number;
@@ -21,6 +28,8 @@ export interface ConvNormActOptions {
   groups?: number;
   act?: boolean;
   bias?: boolean;
+  /** DropBlock after the norm (timm's drop_layer, at `<module>.bn.drop`). */
+  drop?: DropBlockSpec | undefined;
 }
 
 /**
@@ -46,6 +55,7 @@ export function convNormAct(
       bias: o.bias ?? false,
     });
     y = b.norm(y, 'bn');
+    if (o.drop) y = b.scope('bn', () => b.dropBlock(y, o.drop!, 'drop'));
     return o.act === false ? y : b.scope('bn', () => b.relu(y, 'act'));
   });
 }

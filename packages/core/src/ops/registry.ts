@@ -15,6 +15,7 @@ import { batchNormOp } from './batch-norm.js';
 import { blurPoolOp } from './blur-pool.js';
 import { conv1dOp } from './conv1d.js';
 import { conv2dOp } from './conv2d.js';
+import { dropBlockOp, dropPathOp } from './drop.js';
 import { addOp, divOp, mulOp, subOp } from './elementwise.js';
 import { groupNormOp } from './group-norm.js';
 import { linearOp } from './linear.js';
@@ -58,6 +59,8 @@ export const OPS: { readonly [O in OpName]: OpDef<O> } = {
   conv1d: conv1dOp,
   groupNorm: groupNormOp,
   blurPool: blurPoolOp,
+  dropPath: dropPathOp,
+  dropBlock: dropBlockOp,
 };
 
 export const OP_NAMES = Object.keys(OPS) as OpName[];

@@ -1,13 +1,19 @@
 import type { Graph, GraphNode } from '../ir/graph.js';
 import { shapesEqual } from '../tensor.js';
 
-/** A node that passes its only input through unchanged. */
-export function isIdentity(node: GraphNode, graph: Graph): boolean {
+/**
+ * A node that passes its only input through unchanged (in evaluation; with `training`, the
+ * regularisers that act only in training are kept).
+ */
+export function isIdentity(node: GraphNode, graph: Graph, options: { training?: boolean } = {}): boolean {
   if (node.inputs.length !== 1 || node.outputs.length !== 1) return false;
   const inShape = graph.tensors[node.inputs[0]!]!.shape;
   const outShape = graph.tensors[node.outputs[0]!]!.shape;
   if (!shapesEqual(inShape, outShape)) return false;
   switch (node.op) {
+    case 'dropPath':
+    case 'dropBlock':
+      return !options.training;
     case 'reshape':
     case 'flatten':
     case 'concat':
@@ -28,7 +34,7 @@ export function isIdentity(node: GraphNode, graph: Graph): boolean {
 }
 
 /** Drops identity nodes and rewires their consumers to the identity's input. */
-export function removeIdentities(graph: Graph): Graph {
+export function removeIdentities(graph: Graph, options: { training?: boolean } = {}): Graph {
   const rename = new Map<string, string>();
   const resolve = (t: string): string => rename.get(t) ?? t;
   const outputs = new Set(graph.outputs);
@@ -37,7 +43,7 @@ export function removeIdentities(graph: Graph): Graph {
   for (const node of graph.nodes) {
     const inputs = node.inputs.map(resolve);
     const n = { ...node, inputs };
-    if (isIdentity(n, graph) && !outputs.has(node.outputs[0]!)) {
+    if (isIdentity(n, graph, options) && !outputs.has(node.outputs[0]!)) {
       rename.set(node.outputs[0]!, inputs[0]!);
       delete tensors[node.outputs[0]!];
       continue;
