@@ -8,7 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createModel, initTestWeights, saveWeights } from '@cardinal/core';
+import { createModel, getZooEntry, initTestWeights, resnetConfigToJson, saveWeights } from '@cardinal/core';
 import Table from 'cli-table3';
 import type { SubjectResult, WorkerRequest } from './protocol.js';
 import { stats } from './stats.js';
@@ -122,8 +122,6 @@ const common = {
 if (batches.some((b) => !Number.isInteger(b) || b < 1))
   fail(`--batch must be positive integers, got ${values.batch}`);
 const peers = values.peers === 'none' ? [] : values.peers!.split(',');
-if (peers.length && !TORCHVISION.has(common.model))
-  fail(`PyTorch peers need a torchvision model (${[...TORCHVISION].join(', ')}); use --peers none`);
 
 const tmp = mkdtempSync(join(tmpdir(), 'cardinal-bench-'));
 try {
@@ -131,18 +129,33 @@ try {
   const graph = createModel(common.model, { inputShape: [1, 3, common.size, common.size] });
   const weightsFile = join(tmp, 'weights.safetensors');
   writeFileSync(weightsFile, saveWeights(graph, initTestWeights(graph, 0)));
+  // Models torchvision lacks (timm's ECA, BlurPool, ...) run on the PyTorch side as the
+  // conformance replica (tools/conformance/python/timm_replica.py), built from the same config.
+  const replicaArgs: string[] = [];
+  if (peers.length && !TORCHVISION.has(common.model)) {
+    const configFile = join(tmp, 'config.json');
+    writeFileSync(configFile, JSON.stringify(resnetConfigToJson(getZooEntry(common.model).config)));
+    replicaArgs.push(configFile);
+  }
 
   const subjects: (() => SubjectResult)[] = [
     () => runWorker({ kind: 'cardinal', backend: values.backend, weightsFile, ...common }),
   ];
   if (peers.includes('ort-torch')) {
     const onnxFile = join(tmp, 'torch-export.onnx');
-    runPython(['export', weightsFile, onnxFile, String(common.size), common.model]);
+    runPython(['export', weightsFile, onnxFile, String(common.size), common.model, ...replicaArgs]);
     subjects.push(() => runWorker({ kind: 'onnx-file', onnxFile, ...common }));
   }
   if (peers.includes('torch')) {
     const reqFile = join(tmp, 'torch.json');
-    writeFileSync(reqFile, JSON.stringify({ ...common, weightsFile }));
+    writeFileSync(
+      reqFile,
+      JSON.stringify({
+        ...common,
+        weightsFile,
+        ...(replicaArgs.length ? { replicaConfig: replicaArgs[0] } : {}),
+      }),
+    );
     subjects.push(() => JSON.parse(runPython(['eager', reqFile]).trim().split('\n').pop()!) as SubjectResult);
   }
   const rounds = Number(values.rounds);

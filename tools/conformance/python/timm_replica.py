@@ -33,6 +33,65 @@ def read_safetensors(path):
     return out
 
 
+# The model's norm layer (norm_layer in the config): BatchNorm2d, or timm's GroupNorm (32 groups).
+NORM = {'layer': nn.BatchNorm2d}
+
+
+def norm(c):
+    return NORM['layer'](c)
+
+
+def group_norm(c):
+    return nn.GroupNorm(32, c, eps=1e-5)
+
+
+class BlurPool2d(nn.Module):
+    """timm's BlurPool2d: reflect padding, then the binomial [1, 2, 1] filter, depthwise, at a stride."""
+
+    def __init__(self, channels, stride=2):
+        super().__init__()
+        self.stride = stride
+        self.padding = [(stride - 1 + 2) // 2] * 4
+        taps = torch.tensor([1., 2., 1.]) / 4
+        self.register_buffer('filt', (taps[:, None] * taps[None, :])[None, None].repeat(channels, 1, 1, 1),
+                             persistent=False)
+
+    def forward(self, x):
+        return F.conv2d(F.pad(x, self.padding, mode='reflect'), self.filt, stride=self.stride, groups=x.shape[1])
+
+
+def aa_layer(kind, channels, stride):
+    """timm's create_aa: BlurPool2d(channels, stride) or AvgPool2d(stride)."""
+    return BlurPool2d(channels, stride) if kind == 'blur' else nn.AvgPool2d(stride)
+
+
+def aa_kind(cfg):
+    aa = (cfg.get('aa_layer') or '').lower()
+    return None if not aa else ('avg' if aa.startswith('avg') else 'blur')
+
+
+class EcaModule(nn.Module):
+    """timm's EcaModule: channel mean, a 1-D conv across the channels, sigmoid."""
+
+    def __init__(self, w):
+        super().__init__()
+        k = w.shape[2]
+        self.conv = nn.Conv1d(1, 1, k, padding=(k - 1) // 2, bias=False)
+
+    def forward(self, x):
+        y = x.mean((2, 3)).view(x.shape[0], 1, -1)
+        y = torch.sigmoid(self.conv(y)).view(x.shape[0], -1, 1, 1)
+        return x * y.expand_as(x)
+
+
+def attention(sd, p):
+    if f'{p}se.fc1.weight' in sd:
+        return SEModule(sd, f'{p}se.')
+    if f'{p}se.conv.weight' in sd:
+        return EcaModule(sd[f'{p}se.conv.weight'])
+    return None
+
+
 def conv(w, stride=1, padding=0, dilation=1, groups=1, bias=None):
     o, i, kh, kw = w.shape
     return nn.Conv2d(i * groups, o, (kh, kw), stride, padding, dilation, groups, bias=bias is not None)
@@ -42,7 +101,7 @@ class ConvNormAct(nn.Module):
     def __init__(self, sd, p, stride=1, padding=0, dilation=1, groups=1, act=True):
         super().__init__()
         self.conv = conv(sd[f'{p}.conv.weight'], stride, padding, dilation, groups)
-        self.bn = nn.BatchNorm2d(sd[f'{p}.conv.weight'].shape[0])
+        self.bn = norm(sd[f'{p}.conv.weight'].shape[0])
         self.act = nn.ReLU() if act else nn.Identity()
 
     def forward(self, x):
@@ -71,7 +130,7 @@ class SelectiveKernelAttn(nn.Module):
         super().__init__()
         self.num_paths = num_paths
         self.fc_reduce = conv(sd[f'{p}fc_reduce.weight'])
-        self.bn = nn.BatchNorm2d(sd[f'{p}fc_reduce.weight'].shape[0])
+        self.bn = norm(sd[f'{p}fc_reduce.weight'].shape[0])
         self.act = nn.ReLU(inplace=True)
         self.fc_select = conv(sd[f'{p}fc_select.weight'])
 
@@ -144,10 +203,10 @@ class SplitAttn(nn.Module):
         groups = out_channels // fc1.shape[1]
         in_channels = in_per_group * groups * radix
         self.conv = nn.Conv2d(in_channels, mid, 3, stride, dilation, dilation, groups=groups * radix, bias=False)
-        self.bn0 = nn.BatchNorm2d(mid)
+        self.bn0 = norm(mid)
         self.act0 = nn.ReLU(inplace=True)
         self.fc1 = nn.Conv2d(out_channels, fc1.shape[0], 1, groups=groups)
-        self.bn1 = nn.BatchNorm2d(fc1.shape[0])
+        self.bn1 = norm(fc1.shape[0])
         self.act1 = nn.ReLU(inplace=True)
         self.fc2 = nn.Conv2d(fc1.shape[0], mid, 1, groups=groups)
         self.rsoftmax = RadixSoftmax(radix, groups)
@@ -179,33 +238,35 @@ def downsample(sd, p, stride):
     if f'{p}downsample.2.weight' in sd:  # avg_down: pool, 1x1 conv, bn
         pool = nn.AvgPool2d(2, stride, ceil_mode=True, count_include_pad=False) if stride > 1 else nn.Identity()
         w = sd[f'{p}downsample.1.weight']
-        return nn.Sequential(pool, conv(w), nn.BatchNorm2d(w.shape[0]))
+        return nn.Sequential(pool, conv(w), norm(w.shape[0]))
     if f'{p}downsample.0.weight' in sd:
         w = sd[f'{p}downsample.0.weight']
         k = w.shape[2]
-        return nn.Sequential(conv(w, stride, ((stride - 1) + (k - 1)) // 2), nn.BatchNorm2d(w.shape[0]))
+        return nn.Sequential(conv(w, stride, ((stride - 1) + (k - 1)) // 2), norm(w.shape[0]))
     return None
 
 
 class Bottleneck(nn.Module):
-    def __init__(self, sd, p, stride, cardinality):
+    def __init__(self, sd, p, stride, cardinality, aa=None):
         super().__init__()
+        use_aa = aa is not None and stride == 2
         self.conv1 = conv(sd[f'{p}conv1.weight'])
-        self.bn1 = nn.BatchNorm2d(self.conv1.out_channels)
+        self.bn1 = norm(self.conv1.out_channels)
         self.act1 = nn.ReLU(inplace=True)
-        self.conv2 = conv(sd[f'{p}conv2.weight'], stride, 1, 1, cardinality)
-        self.bn2 = nn.BatchNorm2d(self.conv2.out_channels)
+        self.conv2 = conv(sd[f'{p}conv2.weight'], 1 if use_aa else stride, 1, 1, cardinality)
+        self.bn2 = norm(self.conv2.out_channels)
         self.act2 = nn.ReLU(inplace=True)
+        self.aa = aa_layer(aa, self.conv2.out_channels, stride) if use_aa else nn.Identity()
         self.conv3 = conv(sd[f'{p}conv3.weight'])
-        self.bn3 = nn.BatchNorm2d(self.conv3.out_channels)
-        self.se = SEModule(sd, f'{p}se.') if f'{p}se.fc1.weight' in sd else None
+        self.bn3 = norm(self.conv3.out_channels)
+        self.se = attention(sd, p)
         self.act3 = nn.ReLU(inplace=True)
         self.downsample = downsample(sd, p, stride)
 
     def forward(self, x):
         shortcut = x
         x = self.act1(self.bn1(self.conv1(x)))
-        x = self.act2(self.bn2(self.conv2(x)))
+        x = self.aa(self.act2(self.bn2(self.conv2(x))))
         x = self.bn3(self.conv3(x))
         if self.se is not None:
             x = self.se(x)
@@ -216,20 +277,25 @@ class Bottleneck(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    def __init__(self, sd, p, stride):
+    def __init__(self, sd, p, stride, aa=None):
         super().__init__()
-        self.conv1 = conv(sd[f'{p}conv1.weight'], stride, 1)
-        self.bn1 = nn.BatchNorm2d(self.conv1.out_channels)
+        use_aa = aa is not None and stride == 2
+        self.conv1 = conv(sd[f'{p}conv1.weight'], 1 if use_aa else stride, 1)
+        self.bn1 = norm(self.conv1.out_channels)
         self.act1 = nn.ReLU(inplace=True)
+        self.aa = aa_layer(aa, self.conv1.out_channels, stride) if use_aa else nn.Identity()
         self.conv2 = conv(sd[f'{p}conv2.weight'], 1, 1)
-        self.bn2 = nn.BatchNorm2d(self.conv2.out_channels)
+        self.bn2 = norm(self.conv2.out_channels)
+        self.se = attention(sd, p)
         self.act2 = nn.ReLU(inplace=True)
         self.downsample = downsample(sd, p, stride)
 
     def forward(self, x):
         shortcut = x
-        x = self.act1(self.bn1(self.conv1(x)))
+        x = self.aa(self.act1(self.bn1(self.conv1(x))))
         x = self.bn2(self.conv2(x))
+        if self.se is not None:
+            x = self.se(x)
         if self.downsample is not None:
             shortcut = self.downsample(shortcut)
         x += shortcut
@@ -278,13 +344,13 @@ class ResNestBottleneck(nn.Module):
         avd_stride = stride if stride > 1 else 0
         conv_stride = 1 if avd_stride else stride
         self.conv1 = conv(sd[f'{p}conv1.weight'])
-        self.bn1 = nn.BatchNorm2d(self.conv1.out_channels)
+        self.bn1 = norm(self.conv1.out_channels)
         self.act1 = nn.ReLU(inplace=True)
         self.avd_first = nn.AvgPool2d(3, avd_stride, padding=1) if avd_stride and avd_first else None
         self.conv2 = SplitAttn(sd, f'{p}conv2.', radix, conv_stride)
         self.avd_last = nn.AvgPool2d(3, avd_stride, padding=1) if avd_stride and not avd_first else None
         self.conv3 = conv(sd[f'{p}conv3.weight'])
-        self.bn3 = nn.BatchNorm2d(self.conv3.out_channels)
+        self.bn3 = norm(self.conv3.out_channels)
         self.act3 = nn.ReLU(inplace=True)
         self.downsample = downsample(sd, p, stride)
 
@@ -308,9 +374,9 @@ def make_block(sd, p, cfg, stride, inplanes):
     args = cfg.get('block_args', {})
     sk = args.get('sk_kwargs', {})
     if block == 'BasicBlock':
-        return BasicBlock(sd, p, stride)
+        return BasicBlock(sd, p, stride, aa_kind(cfg))
     if block == 'Bottleneck':
-        return Bottleneck(sd, p, stride, cfg.get('cardinality', 1))
+        return Bottleneck(sd, p, stride, cfg.get('cardinality', 1), aa_kind(cfg))
     if block == 'SelectiveKernelBasic':
         return SelectiveKernelBasic(sd, p, stride, inplanes, sk.get('split_input', True))
     if block == 'SelectiveKernelBottleneck':
@@ -326,8 +392,8 @@ class ResNet(nn.Module):
         if 'conv1.0.weight' in sd:  # deep stem
             ws = [sd[f'conv1.{i}.weight'] for i in (0, 3, 6)]
             self.conv1 = nn.Sequential(
-                conv(ws[0], 2, 1), nn.BatchNorm2d(ws[0].shape[0]), nn.ReLU(inplace=True),
-                conv(ws[1], 1, 1), nn.BatchNorm2d(ws[1].shape[0]), nn.ReLU(inplace=True),
+                conv(ws[0], 2, 1), norm(ws[0].shape[0]), nn.ReLU(inplace=True),
+                conv(ws[1], 1, 1), norm(ws[1].shape[0]), nn.ReLU(inplace=True),
                 conv(ws[2], 1, 1))
             inplanes = ws[2].shape[0]
         elif cfg.get('stem_type') == 'cifar':  # Cardinal's small-image stem: 3x3 stride 1, no pooling
@@ -336,9 +402,19 @@ class ResNet(nn.Module):
         else:
             self.conv1 = conv(sd['conv1.weight'], 2, 3)
             inplanes = sd['conv1.weight'].shape[0]
-        self.bn1 = nn.BatchNorm2d(inplanes)
+        self.bn1 = norm(inplanes)
         self.act1 = nn.ReLU(inplace=True)
-        self.maxpool = nn.Identity() if cfg.get('stem_type') == 'cifar' else nn.MaxPool2d(3, 2, 1)
+        aa = aa_kind(cfg)
+        if cfg.get('stem_type') == 'cifar':
+            self.maxpool = nn.Identity()
+        elif 'maxpool.0.weight' in sd:  # replace_stem_pool: a 3x3 stride-2 conv-norm-ReLU
+            self.maxpool = nn.Sequential(conv(sd['maxpool.0.weight'], 2, 1), norm(inplanes), nn.ReLU(inplace=True))
+        elif aa == 'avg':
+            self.maxpool = nn.AvgPool2d(2)
+        elif aa == 'blur':
+            self.maxpool = nn.Sequential(nn.MaxPool2d(3, 1, 1), BlurPool2d(inplanes, 2))
+        else:
+            self.maxpool = nn.MaxPool2d(3, 2, 1)
         for s, n in enumerate(cfg['layers']):
             blocks = []
             for b in range(n):
@@ -360,6 +436,7 @@ class ResNet(nn.Module):
 
 def build(meta, sd):
     cfg = meta['config']
+    NORM['layer'] = group_norm if str(cfg.get('norm_layer', '')).lower() == 'groupnorm' else nn.BatchNorm2d
     if meta['kind'] == 'model':
         return ResNet(sd, cfg)
     module = cfg['module'].split('.')[-1]
