@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readNpy } from '@cardinal/core';
+import { readNpy, readSafetensors } from '@cardinal/core';
 import { compareToExpected, loadFixture } from '@cardinal/testkit';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -35,6 +35,37 @@ describe('cardinal export --format onnx', () => {
     ).toBe(true);
     await session.release();
     expect(readdirSync(tmp).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it("--features: timm's features_only model, one output per map, each within its atol in onnxruntime", async () => {
+    const f = loadFixture('timm/tiny_resnext_features');
+    const out = join(tmp, 'features.onnx');
+    const r = await cli(
+      'export',
+      join(f.dir, 'meta.json'),
+      '--weights',
+      f.weightsPath,
+      '--features',
+      '--out',
+      out,
+      '--input-size',
+      '32',
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const session = await ort.InferenceSession.create(out);
+    expect(session.outputNames).toEqual(f.features!.keys);
+    const maps = await session.run({ input: new ort.Tensor('float32', f.input.data, [...f.input.shape]) });
+    const want = readSafetensors(readFileSync(f.features!.path), 'features');
+    f.features!.keys.forEach((key, i) => {
+      const y = maps[key]!;
+      const cmp = compareToExpected(
+        { shape: [...y.dims], data: y.data as Float32Array },
+        want.get(key)!,
+        f.features!.atol[i]!,
+      );
+      expect(cmp.maxAbsDiff, key).toBeLessThanOrEqual(cmp.atol);
+    });
+    await session.release();
   });
 
   it('refuses to overwrite an existing file without --force, and replaces it with --force', async () => {

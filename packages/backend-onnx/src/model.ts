@@ -3,6 +3,7 @@ import {
   type Graph,
   inferShapes,
   prepareForInference,
+  UsageError,
   validateGraph,
   type WeightMap,
 } from '@cardinal/core';
@@ -23,6 +24,11 @@ export interface OnnxExportOptions {
    */
   batchDim?: string | null;
   producerVersion?: string;
+  /**
+   * Names for the file's outputs, one per graph output (a feature extractor's `feature.0` ...):
+   * each is an Identity of the graph's tensor.
+   */
+  outputNames?: readonly string[];
 }
 
 /**
@@ -54,6 +60,20 @@ export function toModelProto(graph: Graph, weights: WeightMap, options: OnnxExpo
   for (const node of g.nodes) dispatchOp(LOWERINGS, node, ctx);
   const wanted = options.batchDim === undefined ? 'N' : options.batchDim;
   const batch = wanted !== null && batchFree(g) ? wanted : undefined;
+  const names = options.outputNames;
+  if (names && names.length !== g.outputs.length)
+    throw new UsageError(`${graph.name}: ${names.length} output names for ${g.outputs.length} outputs`);
+  if (names)
+    for (const [i, o] of g.outputs.entries())
+      ctx.nodes.push(
+        onnx.NodeProto.create({
+          name: `output/${names[i]}`,
+          opType: 'Identity',
+          input: [o],
+          output: [names[i]!],
+        }),
+      );
+  const outputs = g.outputs.map((o, i) => valueInfo(names?.[i] ?? o, g.tensors[o]!.shape, batch));
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,
     opsetImport: [{ domain: '', version: OPSET }],
@@ -65,7 +85,7 @@ export function toModelProto(graph: Graph, weights: WeightMap, options: OnnxExpo
       node: ctx.nodes,
       initializer: ctx.initializers,
       input: g.inputs.map((i) => valueInfo(i.name, i.shape, batch)),
-      output: g.outputs.map((o) => valueInfo(o, g.tensors[o]!.shape, batch)),
+      output: outputs,
     }),
   });
 }

@@ -2,7 +2,7 @@ import { basename, extname, join } from 'node:path';
 import { graphToDocument } from '@cardinal/core';
 import { checkOutputPath, isFolder, saveModelFolder, writeFileAtomic } from '@cardinal/pretrained';
 import { writeTritonModel } from '@cardinal/serve';
-import { parse, parsePositiveInt, parseSize } from '../args.js';
+import { parse, parseIntFlag, parsePositiveInt, parseSize } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import { readLabels } from '../labels.js';
 import { commandWeights, ModelSource, openSource } from '../model-source.js';
@@ -10,9 +10,10 @@ import { commandWeights, ModelSource, openSource } from '../model-source.js';
 import { PREPROCESS_OPTIONS, preprocessConfig } from './preprocess.js';
 
 export const exportHelp = `cardinal export <model | config.json | folder | model.onnx | graph.json> --format onnx|folder|graph --out model.onnx|dir|graph.json [--weights W [--weights-key K]]
-                [--input-size H[,W]] [--keep-batchnorm] [--static-batch] [--force] [--json]
+                [--input-size H[,W]] [--keep-batchnorm] [--static-batch] [--features [--out-indices 1,2,3,4]] [--force] [--json]
                 [--interpolation I] [--crop-pct C] [--mean M] [--std S] [--labels labels.txt]   (folder)
-  onnx: an ONNX file (opset 17, IR 8, symbolic batch 'N', BatchNorm folded).
+  onnx: an ONNX file (opset 17, IR 8, symbolic batch 'N', BatchNorm folded). --features: timm's
+  features_only model instead, one output per map (feature.<index>; 0 = act1, then layer1..N).
   folder: timm's Hugging Face layout, config.json + model.safetensors, which timm loads with
   create_model('hf-hub:...') or pretrained_cfg_overlay=dict(file=...); files in it are kept without --force.
   graph: the architecture as a Cardinal graph document (JSON: nodes, attributes, parameter shapes) to
@@ -37,6 +38,8 @@ export async function exportCommand(
     labels: { type: 'string' },
     name: { type: 'string' },
     'max-batch': { type: 'string' },
+    features: { type: 'boolean' },
+    'out-indices': { type: 'string' },
   });
   if (values.help) {
     out(exportHelp);
@@ -62,8 +65,19 @@ export async function exportCommand(
   const [h, w] = values['input-size']
     ? parseSize(values['input-size'], '--input-size')
     : [declared?.[2] ?? 224, declared?.[3] ?? 224];
-  const { graph, label } = model.load([1, declared?.[1] ?? model.channels(), h, w]);
-  const weights = await commandWeights(graph, model, values, inputs, err);
+  if (values['out-indices'] && !values.features)
+    throw new UsageError('export: --out-indices needs --features');
+  const outIndices = values['out-indices']
+    ? values['out-indices'].split(',').map((v) => parseIntFlag(v.trim(), '--out-indices'))
+    : model.declaredOutIndices();
+  const shape = [1, declared?.[1] ?? model.channels(), h, w];
+  const picked = outIndices ? { outIndices } : {};
+  // The weights load (strictly) into the model with its head; a feature extractor keeps its part.
+  const whole = model.load(shape, values.features ? { features: { ...picked, head: true } } : {});
+  const built = values.features ? model.load(shape, { features: picked }) : whole;
+  const { graph, label } = built;
+  const loaded = await commandWeights(whole.graph, model, values, inputs, err);
+  const weights = new Map([...loaded].filter(([k]) => Object.hasOwn(graph.params, k)));
   let onnx: typeof import('@cardinal/backend-onnx');
   try {
     onnx = await import('@cardinal/backend-onnx');
@@ -73,6 +87,9 @@ export async function exportCommand(
   const bytes = onnx.exportOnnx(graph, weights, {
     foldBatchNorm: !values['keep-batchnorm'],
     batchDim: values['static-batch'] ? null : 'N',
+    ...(values.features
+      ? { outputNames: (outIndices ?? built.featureInfo!.map((_, i) => i)).map((i) => `feature.${i}`) }
+      : {}),
   });
   writeFileAtomic(values.out, bytes, values.force ?? false, inputs);
   if (values.json) {
