@@ -131,6 +131,14 @@ describe('the server: every bad request is a 4xx with one line and no stack trac
     ['a body that is not JSON', 'POST', '/models/tiny/infer', '{"inputs": [', 'application/json', 400],
     ['no inputs', 'POST', '/models/tiny/infer', '{}', 'application/json', 400],
     [
+      'a body nested 200,000 levels deep',
+      'POST',
+      '/models/tiny/infer',
+      `{"inputs":${'['.repeat(200_000)}${']'.repeat(200_000)}}`,
+      'application/json',
+      400,
+    ],
+    [
       'a tensor of the wrong shape',
       'POST',
       '/models/tiny/infer',

@@ -84,6 +84,14 @@ function setup(): void {
   const out = Buffer.concat([Buffer.alloc(8), h, st.subarray(8 + len)]);
   out.writeBigUInt64LE(BigInt(h.length), 0);
   writeFileSync(at('proto-keys.safetensors'), out);
+  // JSON nested 200,000 levels deep (a few hundred KB): a safetensors header's shape, a config, a graph document.
+  const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+  const deepHeader = Buffer.from(`{"conv1.weight":{"dtype":"F32","shape":${deep},"data_offsets":[0,4]}}`);
+  const deepSt = Buffer.concat([Buffer.alloc(8), deepHeader, Buffer.alloc(4)]);
+  deepSt.writeBigUInt64LE(BigInt(deepHeader.length), 0);
+  writeFileSync(at('deep.safetensors'), deepSt);
+  writeFileSync(at('deep.json'), `{"block":"Bottleneck","layers":${deep}}`);
+  writeFileSync(at('deep-graph.json'), `{"format":"cardinal.graph","nodes":${deep}}`);
   // Images and model folders.
   writeFileSync(at('bomb.png'), blackPng(9_500, 9_500));
   writeFileSync(at('not-an-image.png'), 'plain text');
@@ -317,6 +325,28 @@ const CASES: Case[] = [
     args: ['run', 'stem.json', '--random-input'],
     code: 1,
     message: /too large: .* parameters \(at conv1\.\d\.weight\)/,
+    within: 2000,
+  },
+  // JSON nested past any stack: refused before the walk that would overflow it.
+  {
+    name: 'a safetensors header whose shape nests 200,000 deep',
+    args: ['run', m, '--weights', 'deep.safetensors', '--random-input'],
+    code: 1,
+    message: /deep\.safetensors: header: JSON nested more than 8 levels deep/,
+    within: 2000,
+  },
+  {
+    name: 'a config nested 200,000 deep',
+    args: ['summary', 'deep.json'],
+    code: 1,
+    message: /deep\.json: JSON nested more than 64 levels deep/,
+    within: 2000,
+  },
+  {
+    name: 'a graph document nested 200,000 deep',
+    args: ['summary', 'deep-graph.json'],
+    code: 1,
+    message: /deep-graph\.json: JSON nested more than 64 levels deep/,
     within: 2000,
   },
   // 6. --threads bounded.

@@ -72,6 +72,7 @@ export {
 } from './image/preprocess.js';
 export { type Box, type Image8, type Interpolation, resizeImage } from './image/resample.js';
 export { type IdxArray, idxImagesAndLabels, readIdx } from './io/idx.js';
+export { jsonNestingDepth, jsonTooDeep, MAX_JSON_DEPTH } from './io/json-depth.js';
 export { readNpy, readRawF32, writeNpy } from './io/npy.js';
 export type * from './ir/attrs.js';
 export {

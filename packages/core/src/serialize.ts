@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { formatIssues } from './config/parse.js';
 import { checkGraphCost } from './cost.js';
 import { GraphError, printable } from './errors.js';
+import { jsonTooDeep } from './io/json-depth.js';
 import type { Graph } from './ir/graph.js';
 import { OP_NAMES } from './ops/registry.js';
 import { validateGraph } from './passes/validate.js';
@@ -85,6 +86,8 @@ export function graphFromDocument(value: unknown, source = 'graph'): Graph {
 
 export function parseGraph(text: string, source = 'graph'): Graph {
   let value: unknown;
+  const deep = jsonTooDeep(text);
+  if (deep) throw new GraphError(`${source}: ${deep}`);
   try {
     value = JSON.parse(text);
   } catch (e) {

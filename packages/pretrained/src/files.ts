@@ -16,7 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { FileError, printable } from '@cardinal/core';
+import { FileError, jsonTooDeep, printable } from '@cardinal/core';
 
 function fsReason(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
@@ -319,8 +319,11 @@ export function readJsonFile(path: string, what: string): unknown {
     throw new FileError(
       `${path}: not a JSON config (binary content; weights go with --weights, tensors with --input)`,
     );
+  const text = bytes.toString('utf8');
+  const deep = jsonTooDeep(text);
+  if (deep) throw new FileError(`${path}: ${deep}`);
   try {
-    return JSON.parse(bytes.toString('utf8'));
+    return JSON.parse(text);
   } catch (e) {
     throw new FileError(`${path}: not valid JSON (${printable((e as Error).message)})`);
   }

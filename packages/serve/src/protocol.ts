@@ -1,4 +1,4 @@
-import { RequestError, type Tensor, type TensorSpec } from '@cardinal/core';
+import { jsonTooDeep, RequestError, type Tensor, type TensorSpec } from '@cardinal/core';
 
 /** A request the client got wrong: answered with `status` and `{"error": message}` (core's, re-exported). */
 export { RequestError };
@@ -71,8 +71,11 @@ export function parseInferRequest(
     binary = body.subarray(n);
   }
   let json: unknown;
+  const text = jsonBytes.toString('utf8');
+  const deep = jsonTooDeep(text);
+  if (deep) bad(deep);
   try {
-    json = JSON.parse(jsonBytes.toString('utf8'));
+    json = JSON.parse(text);
   } catch (e) {
     bad(`malformed JSON: ${(e as Error).message.split('\n')[0]}`);
   }

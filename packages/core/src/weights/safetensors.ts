@@ -1,4 +1,5 @@
 import { formatShape, printable, SafetensorsError } from '../errors.js';
+import { jsonTooDeep } from '../io/json-depth.js';
 import { decodeToF32, isSafetensorsDType, SAFETENSORS_DTYPES, type SafetensorsDType } from './dtypes.js';
 
 /** Headers larger than this are refused before anything is allocated for them. */
@@ -95,6 +96,13 @@ export function parseSafetensorsHeader(bytes: Uint8Array, source = 'safetensors'
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n));
+  } catch (e) {
+    return fail(source, `header is not valid UTF-8 JSON (${printable((e as Error).message)})`);
+  }
+  // A header nests three levels (tensor, entry, shape); a deep one is refused before any walk.
+  const deep = jsonTooDeep(text, 8);
+  if (deep) fail(source, `header: ${deep}`);
+  try {
     json = JSON.parse(text);
   } catch (e) {
     return fail(source, `header is not valid UTF-8 JSON (${printable((e as Error).message)})`);
