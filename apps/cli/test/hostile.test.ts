@@ -84,6 +84,12 @@ function setup(): void {
   const out = Buffer.concat([Buffer.alloc(8), h, st.subarray(8 + len)]);
   out.writeBigUInt64LE(BigInt(h.length), 0);
   writeFileSync(at('proto-keys.safetensors'), out);
+  // A data folder of photos (one class per subfolder) and a symlink into it.
+  mkdirSync(at('photos/a'), { recursive: true });
+  mkdirSync(at('photos/b'), { recursive: true });
+  for (const c of ['a', 'b'])
+    for (const i of [0, 1]) copyFileSync(join(DATA, 'chelsea.png'), at(`photos/${c}/${i}.png`));
+  symlinkSync(at('photos'), at('photos-link'));
   // JSON nested 200,000 levels deep (a few hundred KB): a safetensors header's shape, a config, a graph document.
   const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
   const deepHeader = Buffer.from(`{"conv1.weight":{"dtype":"F32","shape":${deep},"data_offsets":[0,4]}}`);
@@ -326,6 +332,36 @@ const CASES: Case[] = [
     code: 1,
     message: /too large: .* parameters \(at conv1\.\d\.weight\)/,
     within: 2000,
+  },
+  // Outputs on or inside an input folder, by real path.
+  {
+    name: 'train --out inside the data folder',
+    args: ['train', m, '--data', 'photos', '--out', 'photos/a/w.safetensors', '--epochs', '1'],
+    code: 1,
+    message: /photos\/a\/w\.safetensors: lands inside the input folder photos/,
+  },
+  {
+    name: 'train --run inside the data folder through a symlink',
+    args: [
+      'train',
+      m,
+      '--data',
+      'photos',
+      '--out',
+      'w-out.safetensors',
+      '--run',
+      'photos-link/run',
+      '--epochs',
+      '1',
+    ],
+    code: 1,
+    message: /photos-link\/run: lands inside the input folder photos/,
+  },
+  {
+    name: 'classify --csv inside the image folder',
+    args: ['classify', 'photos', '--model', 'resnet18', '--csv', 'photos-link/b/out.csv'],
+    code: 1,
+    message: /photos-link\/b\/out\.csv: lands inside the input folder photos/,
   },
   // JSON nested past any stack: refused before the walk that would overflow it.
   {

@@ -9,13 +9,14 @@ import {
   read,
   readdirSync,
   readSync,
+  realpathSync,
   renameSync,
   type Stats,
   statSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { FileError, jsonTooDeep, printable } from '@cardinal/core';
 
 function fsReason(e: unknown): string {
@@ -177,6 +178,36 @@ function identity(path: string): string | undefined {
 }
 
 /**
+ * Refuses an output that lands inside a folder the command reads (a data or image folder),
+ * by real paths: through a symlink, `..` or another spelling alike, with or without --force.
+ */
+export function checkOutsideInputs(path: string, inputs: readonly (string | undefined)[]): void {
+  const real = (p: string): string | undefined => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  // The output may not exist yet: its nearest existing ancestor, real, then the rest of the path.
+  let base = resolve(path);
+  const rest: string[] = [];
+  while (real(base) === undefined && dirname(base) !== base) {
+    rest.unshift(basename(base));
+    base = dirname(base);
+  }
+  const target = join(real(base) ?? base, ...rest);
+  for (const input of inputs) {
+    if (input === undefined || !statOrUndefined(input)?.isDirectory()) continue;
+    const folder = real(input);
+    if (folder && (target === folder || target.startsWith(`${folder}${sep}`)))
+      throw new FileError(
+        `${path}: lands inside the input folder ${input}; inputs are never written, even with --force`,
+      );
+  }
+}
+
+/**
  * Checks that an output path can be written before any long work starts: its folder exists,
  * it is not a folder, it is no input of the command (refused even with --force: an input is
  * never written), and without --force it does not exist yet.
@@ -190,6 +221,7 @@ export function checkOutputPath(
   const dirStat = statOrUndefined(dir);
   if (!dirStat) throw new FileError(`${path}: output folder ${dir} does not exist`);
   if (!dirStat.isDirectory()) throw new FileError(`${path}: ${dir} is not a folder`);
+  checkOutsideInputs(path, inputs);
   const target = identity(path);
   if (target !== undefined) {
     for (const input of inputs) {

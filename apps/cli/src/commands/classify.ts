@@ -115,7 +115,14 @@ export async function classifyCommand(
   const files = imageFiles(positionals);
   const featureOrder = values.features?.replace(/\.npy$/i, '.txt');
   const source = await openSource(values.model);
-  const read: (string | undefined)[] = [...files, ...source.files, values.weights, values.labels];
+  // The folders named too: an output inside an image folder is refused.
+  const read: (string | undefined)[] = [
+    ...positionals,
+    ...files,
+    ...source.files,
+    values.weights,
+    values.labels,
+  ];
   for (const o of [values.csv, values.features, featureOrder]) if (o) checkOutputPath(o, force, read);
   // openModel applies the weights' stored normalisation (what `cardinal train` made them with,
   // on whole images) and class names; --mean, --std, --crop-pct and --labels still win.

@@ -2,7 +2,7 @@
 // the data and its held-out split, the weights it starts from, the schedule, the frozen
 // modules and the run folder. Nothing is written here.
 import { checkTensorCost, type Graph, type LrSchedule, type WeightMap } from '@cardinal/core';
-import { checkOutputPath } from '@cardinal/pretrained';
+import { checkOutputPath, checkOutsideInputs } from '@cardinal/pretrained';
 import { CliError, UsageError } from '../errors.js';
 import { commandWeights, costLimits, openSource } from '../model-source.js';
 import { type TrainingData, trainingData } from './data.js';
@@ -78,6 +78,8 @@ export async function planTraining(f: TrainFlags, err: (s: string) => void): Pro
     f.dataKind === 'synthetic' || f.data === 'fashion-mnist' ? undefined : f.data,
   ];
   checkOutputPath(f.out, f.force, inputs);
+  // The run folder is an output too: never on or inside the data.
+  checkOutsideInputs(f.runDir, inputs);
   // Cost first: a batch, and the synthetic set held in memory, refused before they are made.
   checkTensorCost('training batch', [f.batch, f.channels, f.size, f.size], costLimits());
   if (f.dataKind === 'synthetic')
