@@ -156,25 +156,34 @@ function materialise(t: TensorRef, key: string, fail: (why: string) => never): L
   const contiguous = shape.every(
     (_, i) => shape[i] === 1 || stride[i] === shape.slice(i + 1).reduce((a, b) => a * b, 1),
   );
-  if (contiguous)
-    return {
-      shape,
-      dtype: storage.dtype,
-      data: decodeToF32(storage.bytes.subarray(offset * elem, (offset + count) * elem), storage.dtype, count),
-    };
-  // Gather a strided view element by element into contiguous bytes, then decode once.
-  const gathered = new Uint8Array(count * elem);
-  const idx = new Array<number>(shape.length).fill(0);
-  for (let n = 0; n < count; n++) {
-    let src = offset;
-    for (let d = 0; d < shape.length; d++) src += idx[d]! * stride[d]!;
-    gathered.set(storage.bytes.subarray(src * elem, (src + 1) * elem), n * elem);
-    for (let d = shape.length - 1; d >= 0; d--) {
-      if (++idx[d]! < shape[d]!) break;
-      idx[d] = 0;
+  const decode = (): Float32Array => {
+    if (contiguous)
+      return decodeToF32(
+        storage.bytes.subarray(offset * elem, (offset + count) * elem),
+        storage.dtype,
+        count,
+      );
+    // Gather a strided view element by element into contiguous bytes, then decode once.
+    const gathered = new Uint8Array(count * elem);
+    const idx = new Array<number>(shape.length).fill(0);
+    for (let n = 0; n < count; n++) {
+      let src = offset;
+      for (let d = 0; d < shape.length; d++) src += idx[d]! * stride[d]!;
+      gathered.set(storage.bytes.subarray(src * elem, (src + 1) * elem), n * elem);
+      for (let d = shape.length - 1; d >= 0; d--) {
+        if (++idx[d]! < shape[d]!) break;
+        idx[d] = 0;
+      }
     }
-  }
-  return { shape, dtype: storage.dtype, data: decodeToF32(gathered, storage.dtype, count) };
+    return decodeToF32(gathered, storage.dtype, count);
+  };
+  // Decoded on first use, once: a loader checks the shape against the model first, so a
+  // 735-byte file whose one element is viewed with stride 0 as 32768 x 32768 is refused for its
+  // shape before 4 GiB are made.
+  let data: Float32Array | undefined;
+  const tensor = { shape, dtype: storage.dtype } as LoadedTensor;
+  Object.defineProperty(tensor, 'data', { enumerable: true, get: () => (data ??= decode()) });
+  return tensor;
 }
 
 function isTensor(v: PyValue): boolean {
