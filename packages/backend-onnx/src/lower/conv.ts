@@ -1,16 +1,22 @@
-import { binomialTaps, blurPadding } from '@cardinal/core';
+import { binomialTaps, blurPadding, type NodeBase } from '@cardinal/core';
 import { floatTensor, int64Tensor, intAttr, intsAttr, stringAttr } from '../proto.js';
-import { emitStep, type Lowering } from './context.js';
+import { emitStep, type Lowering, type LoweringContext } from './context.js';
+
+/** The node's data input, then its weight and (when it has one) bias as initializers. */
+function weightInputs(node: NodeBase, ctx: LoweringContext): string[] {
+  const inputs = [node.inputs[0]!];
+  for (const role of ['weight', 'bias'])
+    if (node.params[role]) {
+      const t = ctx.weight(node, role);
+      inputs.push(ctx.addInitializer(floatTensor(node.params[role], t.shape, t.data)));
+    }
+  return inputs;
+}
 
 /** conv2d -> Conv. The IR's padding is [top, left, bottom, right], ONNX's order exactly. */
 export const lowerConv2d: Lowering<'conv2d'> = (node, ctx) => {
   const a = node.attrs;
-  const w = ctx.weight(node, 'weight');
-  const inputs = [node.inputs[0]!, ctx.addInitializer(floatTensor(node.params.weight!, w.shape, w.data))];
-  if (a.bias) {
-    const b = ctx.weight(node, 'bias');
-    inputs.push(ctx.addInitializer(floatTensor(node.params.bias!, b.shape, b.data)));
-  }
+  const inputs = weightInputs(node, ctx);
   ctx.emit(node, 'Conv', inputs, [
     intsAttr('kernel_shape', a.kernel),
     intsAttr('strides', a.stride),
@@ -22,24 +28,14 @@ export const lowerConv2d: Lowering<'conv2d'> = (node, ctx) => {
 
 /** linear -> Gemm with B transposed (PyTorch's [out, in] weight). */
 export const lowerLinear: Lowering = (node, ctx) => {
-  const w = ctx.weight(node, 'weight');
-  const inputs = [node.inputs[0]!, ctx.addInitializer(floatTensor(node.params.weight!, w.shape, w.data))];
-  if (node.params.bias) {
-    const b = ctx.weight(node, 'bias');
-    inputs.push(ctx.addInitializer(floatTensor(node.params.bias, b.shape, b.data)));
-  }
+  const inputs = weightInputs(node, ctx);
   ctx.emit(node, 'Gemm', inputs, [intAttr('transB', 1)]);
 };
 
 /** conv1d -> a 1-D Conv (weight [out, in/groups, k] as PyTorch stores it). */
 export const lowerConv1d: Lowering<'conv1d'> = (node, ctx) => {
   const a = node.attrs;
-  const w = ctx.weight(node, 'weight');
-  const inputs = [node.inputs[0]!, ctx.addInitializer(floatTensor(node.params.weight!, w.shape, w.data))];
-  if (a.bias) {
-    const b = ctx.weight(node, 'bias');
-    inputs.push(ctx.addInitializer(floatTensor(node.params.bias!, b.shape, b.data)));
-  }
+  const inputs = weightInputs(node, ctx);
   ctx.emit(node, 'Conv', inputs, [
     intsAttr('kernel_shape', [a.kernel]),
     intsAttr('strides', [a.stride]),

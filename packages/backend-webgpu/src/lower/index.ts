@@ -6,7 +6,7 @@ import {
   type OpTable,
   shapeSize,
 } from '@cardinal/core';
-import { packConvWeights, planConvTiling, renderConv } from '../codegen/conv.js';
+import { type ConvProblem, packConvWeights, planConvTiling, renderConv } from '../codegen/conv.js';
 import { renderChannelAffine, renderElementwise } from '../codegen/elementwise.js';
 import type { Activation } from '../codegen/epilogue.js';
 import { renderConstant, renderMatMul, renderPad, renderReduce } from '../codegen/gather.js';
@@ -199,14 +199,19 @@ function conv1d(n: NodeOf<'conv1d'>, c: GroupContext): PlanStep[] {
     bias: a.bias,
   };
   const ow = c.shape(n.outputs[0]!)[2]!;
-  const problem = { n: batch, cin, h: 1, w: l, oh: 1, ow, attrs, epilogue: c.group.steps };
+  return convStep(n, c, { n: batch, cin, h: 1, w: l, oh: 1, ow, attrs, epilogue: c.group.steps });
+}
+
+/** One conv kernel for a problem, with its packed weight and bias (zeros when it has none). */
+function convStep(n: NodeBase, c: GroupContext, problem: ConvProblem): PlanStep[] {
+  const a = problem.attrs;
   const tiling = planConvTiling(problem, c.options.convTiling);
   return [
     c.step(renderConv(problem, tiling, c.limits), {
       constants: {
         weight: {
           key: `${n.name}.weight/${tiling.tco}`,
-          make: () => packConvWeights(c.weight('weight'), attrs, tiling),
+          make: () => packConvWeights(c.weight('weight'), a, tiling),
         },
         bias: {
           key: `${n.name}.bias`,
@@ -223,7 +228,7 @@ export const LOWER: OpTable<[GroupContext], PlanStep[]> = {
     const xs = input(c);
     const a = n.attrs;
     const [, , oh, ow] = c.shape(n.outputs[0]!) as [number, number, number, number];
-    const problem = {
+    return convStep(n, c, {
       n: xs[0]!,
       cin: xs[1]!,
       h: xs[2]!,
@@ -232,22 +237,7 @@ export const LOWER: OpTable<[GroupContext], PlanStep[]> = {
       ow,
       attrs: a,
       epilogue: c.group.steps,
-    };
-    const tiling = planConvTiling(problem, c.options.convTiling);
-    return [
-      c.step(renderConv(problem, tiling, c.limits), {
-        constants: {
-          weight: {
-            key: `${n.name}.weight/${tiling.tco}`,
-            make: () => packConvWeights(c.weight('weight'), a, tiling),
-          },
-          bias: {
-            key: `${n.name}.bias`,
-            make: () => (a.bias ? c.weight('bias') : new Float32Array(a.outChannels)),
-          },
-        },
-      }),
-    ];
+    });
   },
   batchNorm(n, c) {
     const xs = input(c);
