@@ -93,7 +93,11 @@ with open(os.path.join(ROOT, 'packages/core/src/zoo/timm-entrypoints.ts'), 'w') 
     f.write('// arguments it passes (camelCase); the pruned models carry the width of every conv.\n')
     f.write("import type { ResNetConfig } from '../config/resnet.js';\n\n")
     f.write('export interface TimmEntrypoint {\n  name: string;\n  family: string;\n  file: string;\n  config: ResNetConfig;\n}\n\n')
-    f.write('export const TIMM_ENTRYPOINTS: readonly TimmEntrypoint[] = ' + json.dumps(entries, indent=1) + ';\n')
+    # One row per entrypoint: a table to scan, and no run of lines repeats between rows.
+    f.write('export const TIMM_ENTRYPOINTS: readonly TimmEntrypoint[] = [\n')
+    for e in entries:
+        f.write('  ' + json.dumps(e, separators=(', ', ': ')) + ',\n')
+    f.write('];\n')
 with open(os.path.join(ROOT, 'packages/core/test/reference/timm-params.json'), 'w') as f:
     json.dump({'timm_commit': TIMM_COMMIT, 'torch': torch.__version__, 'params': params}, f, indent=1)
 print(len(entries), 'entrypoints')

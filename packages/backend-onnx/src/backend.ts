@@ -1,15 +1,20 @@
+import {
+  BackendUnavailableError,
+  type Graph,
+  InternalError,
+  OP_NAMES,
+  type Tensor,
+  type WeightMap,
+} from '@cardinal/core';
 import type {
   Availability,
   Backend,
   CompileOptions,
   DevicePreference,
   Executable,
-  Graph,
   RunDevice,
-  Tensor,
-  WeightMap,
-} from '@cardinal/core';
-import { BackendUnavailableError, checkInput, DisposeGuard, InternalError, OP_NAMES } from '@cardinal/core';
+} from '@cardinal/core/backend';
+import { checkFeeds, DisposeGuard } from '@cardinal/core/backend';
 import { exportOnnx, type OnnxExportOptions } from './model.js';
 import { type ExecutionProvider, loadOrt, type SessionOptions, sessionOptionsOf } from './runtime.js';
 import { createLocalSession, type FeedSession } from './session.js';
@@ -78,10 +83,11 @@ function executableOver(graph: Graph, session: FeedSession, batchFree: boolean):
     provider: session.provider,
     async run(inputs) {
       guard.check();
-      const feeds = graph.inputs.map((spec) => {
-        const t = checkInput(spec, inputs[spec.name], { batchFree });
-        return { name: spec.name, dims: [...t.shape], data: t.data };
-      });
+      const feeds = checkFeeds(graph.inputs, inputs, batchFree).map((t, i) => ({
+        name: graph.inputs[i]!.name,
+        dims: [...t.shape],
+        data: t.data,
+      }));
       const results = await session.run(feeds);
       const out: Record<string, Tensor> = {};
       for (const name of graph.outputs) {

@@ -1,21 +1,6 @@
-import type {
-  Availability,
-  Backend,
-  CompileOptions,
-  Executable,
-  Graph,
-  Tensor,
-  WeightMap,
-} from '@cardinal/core';
-import {
-  batchIsFree,
-  checkDevicePreference,
-  checkInput,
-  DisposeGuard,
-  OP_NAMES,
-  prepareForInference,
-  requireWeight,
-} from '@cardinal/core';
+import { type Graph, OP_NAMES, requireWeight, type Tensor, type WeightMap } from '@cardinal/core';
+import type { Availability, Backend, CompileOptions, Executable } from '@cardinal/core/backend';
+import { batchIsFree, checkFeeds, DisposeGuard, prepareToCompile } from '@cardinal/core/backend';
 import type * as TF from '@tensorflow/tfjs';
 import type { ConvStrategy } from './lower/conv-strategy.js';
 import { Program } from './program.js';
@@ -59,10 +44,9 @@ export async function compileTfjs(
 ): Promise<TfjsExecutable> {
   const runtime = await selectRuntimeFor(options.device, options.runtime);
   const device = runDeviceOf(runtime);
-  checkDevicePreference('tfjs', options, device);
+  const folded = prepareToCompile('tfjs', graph, weights, options, device);
   await activate(runtime);
   const { tf } = runtime;
-  const folded = prepareForInference(graph, weights);
   const g = folded.graph;
   const program = new Program(tf, g, { convStrategy: options.convStrategy });
   const constants: TF.Tensor[] = [];
@@ -96,9 +80,8 @@ export async function compileTfjs(
     program,
     async run(inputs) {
       guard.check();
-      const xs = g.inputs.map(
-        (spec) => [spec.name, checkInput(spec, inputs[spec.name], { batchFree })] as const,
-      );
+      const checked = checkFeeds(g.inputs, inputs, batchFree);
+      const xs = g.inputs.map((spec, i) => [spec.name, checked[i]!] as const);
       await activate(runtime);
       const outs = tf.tidy(() =>
         program.forward(

@@ -1,22 +1,6 @@
-import type {
-  Availability,
-  Backend,
-  CompileOptions,
-  Executable,
-  Graph,
-  RunDevice,
-  Tensor,
-  WeightMap,
-} from '@cardinal/core';
-import {
-  batchIsFree,
-  checkDevicePreference,
-  checkInput,
-  DisposeGuard,
-  inferShapes,
-  OP_NAMES,
-  prepareForInference,
-} from '@cardinal/core';
+import { type Graph, inferShapes, OP_NAMES, type Tensor, type WeightMap } from '@cardinal/core';
+import type { Availability, Backend, CompileOptions, Executable, RunDevice } from '@cardinal/core/backend';
+import { batchIsFree, checkFeeds, DisposeGuard, prepareToCompile } from '@cardinal/core/backend';
 import {
   acquireDevice,
   contextForDevice,
@@ -62,8 +46,7 @@ export async function compileWebGpu(
     : await acquireDevice(options);
   // A software adapter (llvmpipe, SwiftShader) computes on the CPU.
   const device: RunDevice = { kind: ctx.software ? 'cpu' : 'gpu', name: ctx.adapterDescription };
-  checkDevicePreference('webgpu', options, device);
-  const prepared = prepareForInference(graph, weights);
+  const prepared = prepareToCompile('webgpu', graph, weights, options, device);
   const g = prepared.graph;
   const pipelines = PipelineCache.for(ctx.device);
   const kernels = new Set<string>();
@@ -90,12 +73,9 @@ export async function compileWebGpu(
   // One input may come at any batch size; a graph of several inputs takes the shapes it declares.
   const check = (inputs: Readonly<Record<string, Tensor>>): number => {
     guard.check();
-    if (!batchIsFree(g.inputs.length, options)) {
-      for (const s of g.inputs) checkInput(s, inputs[s.name], { batchFree: false });
-      return spec.shape[0]!;
-    }
-    const x = checkInput(spec, inputs[spec.name], { batchFree: true });
-    return x.shape[0]!;
+    const batchFree = batchIsFree(g.inputs.length, options);
+    const [x] = checkFeeds(g.inputs, inputs, batchFree);
+    return batchFree ? x!.shape[0]! : spec.shape[0]!;
   };
   const feeds = (inputs: Readonly<Record<string, Tensor>>) =>
     Object.fromEntries(g.inputs.map((s) => [s.name, inputs[s.name]!]));

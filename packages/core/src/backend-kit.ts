@@ -1,8 +1,9 @@
 import type { CompileOptions, RunDevice } from './backend.js';
-import { BackendUnavailableError, InputError } from './errors.js';
-import type { Graph, WeightMap } from './ir/graph.js';
+import { BackendUnavailableError, formatShape, InputError } from './errors.js';
+import type { Graph, TensorSpec, WeightMap } from './ir/graph.js';
 import { foldBatchNorm } from './passes/fold-batchnorm.js';
 import { removeIdentities } from './passes/remove-identities.js';
+import { shapeSize, type Tensor } from './tensor.js';
 
 /**
  * What every backend's compile() shares, written once: the pre-passes, and the guard that a
@@ -56,4 +57,53 @@ export function checkDevicePreference(backend: string, options: CompileOptions, 
 /** Whether a compiled graph takes any batch size: a single input, unless `batch: 'fixed'`. */
 export function batchIsFree(inputs: number, options: CompileOptions): boolean {
   return inputs === 1 && options.batch !== 'fixed';
+}
+
+/**
+ * Where every backend's compile() starts: the device it runs on meets the preference, then the
+ * graph it lowers (BatchNorm folded, identities removed).
+ */
+export function prepareToCompile(
+  backend: string,
+  graph: Graph,
+  weights: WeightMap,
+  options: CompileOptions,
+  runs: RunDevice,
+): { graph: Graph; weights: WeightMap } {
+  checkDevicePreference(backend, options, runs);
+  return prepareForInference(graph, weights);
+}
+
+/** Each of the graph's inputs checked against its spec, in the graph's order (see `checkInput`). */
+export function checkFeeds(
+  specs: readonly TensorSpec[],
+  inputs: Readonly<Record<string, Tensor>>,
+  batchFree: boolean,
+): Tensor[] {
+  return specs.map((spec) => checkInput(spec, inputs[spec.name], { batchFree }));
+}
+
+/**
+ * Checks one input against its spec: present, the spec's rank and shape (with a free batch
+ * dimension when `batchFree`: backends that compile once for any batch size), and as many
+ * values as its shape holds. Returns the tensor.
+ */
+export function checkInput(
+  spec: TensorSpec,
+  t: Tensor | undefined,
+  options: { batchFree?: boolean } = {},
+): Tensor {
+  const batchFree = options.batchFree ?? false;
+  if (!t) throw new InputError(`missing input '${spec.name}' (expected shape ${formatShape(spec.shape)})`);
+  const ok =
+    t.shape.length === spec.shape.length &&
+    t.shape.every((d, i) => d === spec.shape[i] || (i === 0 && batchFree && d > 0));
+  if (!ok)
+    throw new InputError(
+      `input '${spec.name}': expected shape ${formatShape(spec.shape)}${batchFree ? ' (any batch size)' : ''}, got ${formatShape(t.shape)}`,
+    );
+  if (t.data.length !== shapeSize(t.shape)) {
+    throw new InputError(`input '${spec.name}': shape ${formatShape(t.shape)} but ${t.data.length} values`);
+  }
+  return t;
 }

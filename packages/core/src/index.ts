@@ -3,15 +3,7 @@
 // (timm configs); cost limits; errors; executor/ (reference); io/; ir/ (graph, attrs, builder,
 // op tables); layers/ (conv-norm-act, SE, SK, split attention); model specs; ops/; passes/;
 // random; serialisation; summary; tensors; weights/; zoo/.
-export type {
-  Availability,
-  Backend,
-  CompileOptions,
-  DevicePreference,
-  Executable,
-  RunDevice,
-} from './backend.js';
-export { batchIsFree, checkDevicePreference, DisposeGuard, prepareForInference } from './backend-kit.js';
+export * from './backend-entry.js';
 export {
   BLOCK_MODULES,
   type BlockConfigJson,
@@ -50,7 +42,6 @@ export * from './cost.js';
 export * from './errors.js';
 export { ClassificationMetrics, type ClassificationReport, confusionSvg } from './eval/metrics.js';
 export {
-  checkInput,
   checkInputs,
   type ReferenceRunOptions,
   referenceBackend,

@@ -22,6 +22,7 @@ import { IMPORTERS } from './ops.js';
 export { CONSTANT_INPUTS } from './constant-inputs.js';
 
 import { type ConstValue, readTensor } from './tensors.js';
+import { UniquePaths } from './unique-paths.js';
 
 export interface OnnxImportOptions {
   /** Where the bytes came from, for messages. */
@@ -95,7 +96,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
     for (const o of n.output ?? []) if (o) producedBy.set(o, i);
   });
   const fromCardinal = model.producerName === 'cardinal';
-  const taken = new Set<string>();
+  const taken = new UniquePaths();
   const weights = new Map<string, Tensor>();
   /** A float constant used as a tensor becomes a `constant` node, once per name and rank. */
   const made = new Map<string, SymbolicTensor>();
@@ -104,12 +105,12 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
     const key = `${name}@${rank}`;
     const done = made.get(key);
     if (done) return done;
-    let path = `const.${name
-      .replace(/^[/.]+/, '')
-      .replace(/[^\w.]+/g, '_')
-      .replace(/\.value$/, '')}`;
-    for (let k = 1; taken.has(path); k++) path = `${path.replace(/_\d+$/, '')}_${k}`;
-    taken.add(path);
+    const path = taken.claim(
+      `const.${name
+        .replace(/^[/.]+/, '')
+        .replace(/[^\w.]+/g, '_')
+        .replace(/\.value$/, '')}`,
+    );
     const t = b.node('constant', [], { shape }, path)[0]!;
     weights.set(`${path}.value`, { shape, data: c.data });
     made.set(key, t);
@@ -200,7 +201,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
  * name a module's node after it; other exporters' scoped names give the path (numbered when
  * a module appears twice), else the op's name does.
  */
-function place(node: NodeProto, fromCardinal: boolean, taken: Set<string>): Placement {
+function place(node: NodeProto, fromCardinal: boolean, taken: UniquePaths): Placement {
   if (fromCardinal && node.docString !== undefined) {
     const path = node.docString ?? '';
     // A module used twice is named `<path>#2` by the builder, which does so again.
@@ -210,14 +211,8 @@ function place(node: NodeProto, fromCardinal: boolean, taken: Set<string>): Plac
       (name === path || (name.startsWith(`${path}#`) && /^\d+$/.test(name.slice(path.length + 1))));
     return { path, named };
   }
-  let path = modulePathFromName(node.name ?? '') || (node.opType ?? 'node').toLowerCase();
-  if (taken.has(path)) {
-    // A module seen again (a shared activation, a repeated op): number the repeats.
-    let k = 1;
-    while (taken.has(`${path}_${k}`)) k++;
-    path = `${path}_${k}`;
-  }
-  taken.add(path);
+  // A module seen again (a shared activation, a repeated op) is numbered.
+  const path = taken.claim(modulePathFromName(node.name ?? '') || (node.opType ?? 'node').toLowerCase());
   return { path, named: true };
 }
 

@@ -1,5 +1,5 @@
 import type { Backend, CompileOptions, Executable } from '../backend.js';
-import { checkDevicePreference, DisposeGuard } from '../backend-kit.js';
+import { checkDevicePreference, checkInput, DisposeGuard } from '../backend-kit.js';
 import { formatShape, GraphError, InputError } from '../errors.js';
 import type { Graph, TensorSpec, WeightMap } from '../ir/graph.js';
 import { getOp, OP_NAMES } from '../ops/registry.js';
@@ -7,31 +7,6 @@ import { shapeSize, type Tensor } from '../tensor.js';
 
 export interface ReferenceRunOptions {
   onProgress?: (done: number, total: number) => void;
-}
-
-/**
- * Checks one input against its spec: present, the spec's rank and shape (with a free batch
- * dimension when `batchFree`: backends that compile once for any batch size), and as many
- * values as its shape holds. Returns the tensor.
- */
-export function checkInput(
-  spec: TensorSpec,
-  t: Tensor | undefined,
-  options: { batchFree?: boolean } = {},
-): Tensor {
-  const batchFree = options.batchFree ?? false;
-  if (!t) throw new InputError(`missing input '${spec.name}' (expected shape ${formatShape(spec.shape)})`);
-  const ok =
-    t.shape.length === spec.shape.length &&
-    t.shape.every((d, i) => d === spec.shape[i] || (i === 0 && batchFree && d > 0));
-  if (!ok)
-    throw new InputError(
-      `input '${spec.name}': expected shape ${formatShape(spec.shape)}${batchFree ? ' (any batch size)' : ''}, got ${formatShape(t.shape)}`,
-    );
-  if (t.data.length !== shapeSize(t.shape)) {
-    throw new InputError(`input '${spec.name}': shape ${formatShape(t.shape)} but ${t.data.length} values`);
-  }
-  return t;
 }
 
 /** Checks that the given inputs are exactly the graph's, with the graph's shapes. */

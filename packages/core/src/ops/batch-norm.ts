@@ -1,4 +1,5 @@
 import { formatShape, ShapeError } from '../errors.js';
+import { affineParams, channelVector } from './norm-params.js';
 import type { OpDef } from './op-def.js';
 
 /** Eval-mode BatchNorm2d: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias. */
@@ -16,28 +17,9 @@ export const batchNormOp: OpDef<'batchNorm'> = {
   params(shapes) {
     const c = shapes[0]![1]!;
     return [
-      {
-        role: 'weight',
-        shape: [c],
-        kind: 'parameter',
-        dtype: 'float32',
-        init: { kind: 'constant', value: 1 },
-      },
-      { role: 'bias', shape: [c], kind: 'parameter', dtype: 'float32', init: { kind: 'constant', value: 0 } },
-      {
-        role: 'running_mean',
-        shape: [c],
-        kind: 'buffer',
-        dtype: 'float32',
-        init: { kind: 'constant', value: 0 },
-      },
-      {
-        role: 'running_var',
-        shape: [c],
-        kind: 'buffer',
-        dtype: 'float32',
-        init: { kind: 'constant', value: 1 },
-      },
+      ...affineParams(c),
+      channelVector('running_mean', c, 'buffer', 0),
+      channelVector('running_var', c, 'buffer', 1),
       {
         role: 'num_batches_tracked',
         shape: [],

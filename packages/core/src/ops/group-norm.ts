@@ -1,4 +1,5 @@
 import { formatShape, ShapeError } from '../errors.js';
+import { affineParams } from './norm-params.js';
 import type { OpDef } from './op-def.js';
 
 /**
@@ -23,16 +24,7 @@ export const groupNormOp: OpDef<'groupNorm'> = {
   },
   params(shapes) {
     const c = shapes[0]![1]!;
-    return [
-      {
-        role: 'weight',
-        shape: [c],
-        kind: 'parameter',
-        dtype: 'float32',
-        init: { kind: 'constant', value: 1 },
-      },
-      { role: 'bias', shape: [c], kind: 'parameter', dtype: 'float32', init: { kind: 'constant', value: 0 } },
-    ];
+    return affineParams(c);
   },
   macs: () => 0,
   reference({ inputs, params, attrs }) {
