@@ -11,7 +11,11 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const [pkg, entry, ...args] = process.argv.slice(2);
+const [pkg, entry, ...given] = process.argv.slice(2);
+// `pnpm start -- --backend reference` appends a literal `--` (pnpm passes it on, npm does not):
+// it only separates pnpm's arguments from the script's, so the first one is dropped.
+const dash = given.indexOf('--');
+const args = dash < 0 ? given : [...given.slice(0, dash), ...given.slice(dash + 1)];
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'];
@@ -21,12 +25,22 @@ function build() {
     const child = spawn(
       join(root, 'node_modules', '.bin', 'turbo'),
       ['run', 'build', `--filter=${pkg}...`, '--output-logs=errors-only', '--log-prefix=none'],
-      { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+      {
+        cwd: root,
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' },
+      },
+    );
+    // A cached build returns at once; a first one takes about a minute: say so, on stderr.
+    const slow = setTimeout(
+      () => console.error(`building ${pkg} and what it depends on (a first build takes about a minute)...`),
+      4000,
     );
     const forward = (signal) => child.kill(signal);
     for (const s of SIGNALS) process.on(s, forward);
     child.on('error', () => resolve({ code: 1 }));
     child.on('exit', (code, signal) => {
+      clearTimeout(slow);
       for (const s of SIGNALS) process.off(s, forward);
       resolve({ code, signal });
     });

@@ -60,7 +60,7 @@ export async function commandWeights(
   inputs: (string | undefined)[],
   err: (s: string) => void,
   options: Pick<SourceWeightsOptions, 'seed' | 'init' | 'replaceHead' | 'folderMayLackWeights'> = {},
-): Promise<WeightMap> {
+): Promise<{ weights: WeightMap; initialised: boolean }> {
   const { weights, file } = await sourceWeights(graph, model, {
     ...options,
     ...(values.weights ? { weights: values.weights } : {}),
@@ -69,5 +69,6 @@ export async function commandWeights(
     fetch: fetchOptions(),
   });
   inputs.push(file);
-  return weights;
+  // No file read and none carried by the model (an .onnx file's initializers): an initialisation.
+  return { weights, initialised: file === undefined && !model.embeddedWeights };
 }

@@ -157,3 +157,26 @@ describe.runIf(ok)('cardinal classify against PyTorch', () => {
     ]);
   });
 });
+
+describe('cardinal classify with no trained weights', () => {
+  const photo = join(DATA, 'chelsea.png');
+  it('puts the RANDOM WEIGHTS banner above the table and random_weights in --json', async () => {
+    const table = await cli('classify', photo, '--model', 'resnet18', '--top', '3');
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.split('\n');
+    expect(lines[0]).toMatch(/^RANDOM WEIGHTS: these classes mean nothing\..*--weights.*fashion_resnext/);
+    expect(lines[1]).toBe(photo);
+    const json = await cli('classify', photo, '--model', 'resnet18', '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const j = JSON.parse(json.stdout) as { random_weights?: boolean; warning?: string; results: unknown[] };
+    expect(j.random_weights).toBe(true);
+    expect(j.warning).toBe(lines[0]);
+    expect(j.results).toHaveLength(1);
+  });
+
+  it.skipIf(!ok)('a model with its weights from a file carries no such mark', async () => {
+    const r = await cli('classify', photo, '--model', folder, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).random_weights).toBeUndefined();
+  });
+});

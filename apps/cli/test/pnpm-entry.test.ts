@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { IMAGENET_1K_LABELS } from '@cardinal/core';
 import { describe, expect, it } from 'vitest';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cardinal-pnpm-'));
@@ -13,6 +14,23 @@ if (!checker)
   );
 
 describe('the commands as a user types them from the repo root', () => {
+  it.each([
+    [['start', '--backend', 'reference', '--input-size', '64']],
+    [['start', '--', '--backend', 'reference', '--input-size', '64']],
+  ])('`pnpm %s` prints ImageNet labels under the random-weights banner', (args) => {
+    const r = pnpm(...args);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^resnext50_32x4d on reference .*input 1x3x64x64 -> output 1x1000/m);
+    expect(r.stdout).toMatch(/^RANDOM WEIGHTS: these classes mean nothing\..*fashion_resnext/m);
+    // Five rows of probability, ImageNet's label and the index, best first.
+    const rows = [...r.stdout.matchAll(/^ +(\d+\.\d\d)% {2}(.+) \((\d+), logit (-?\d+\.\d+)\)$/gm)];
+    expect(rows).toHaveLength(5);
+    const labels = IMAGENET_1K_LABELS;
+    for (const m of rows) expect(m[2]).toBe(labels[Number(m[3])]);
+    const probs = rows.map((m) => Number(m[1]));
+    expect([...probs].sort((a, b) => b - a)).toEqual(probs);
+  });
+
   it('`pnpm cardinal summary resnet50 --json` prints only JSON, with PyTorch params', () => {
     const r = pnpm('cardinal', 'summary', 'resnet50', '--json');
     expect(r.status, r.stderr).toBe(0);

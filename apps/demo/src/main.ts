@@ -5,6 +5,7 @@ import { $, escapeHtml } from './dom.js';
 import { dropZone } from './drop.js';
 import type { FashionResult } from './fashion.js';
 import { setUpFashionPanel } from './fashion-panel.js';
+import { renderFeatures, runFeatures, type ShownFeature } from './features.js';
 import { decodeFile, drawCrop, drawSample, imageToTensor } from './image.js';
 import { type LoadedModel, loadModel, type ModelChoice } from './model.js';
 import { type Outline, outline } from './outline.js';
@@ -19,6 +20,7 @@ const preview = $<HTMLCanvasElement>('preview');
 const message = $<HTMLParagraphElement>('message');
 const runButton = $<HTMLButtonElement>('run');
 const compareButton = $<HTMLButtonElement>('compare');
+const featuresButton = $<HTMLButtonElement>('features');
 
 /** What the end-to-end test reads: the logits shown, the backend, the block count. */
 interface DemoState {
@@ -33,6 +35,8 @@ interface DemoState {
   lastCompareMaxAbsDiff?: number;
   /** The Fashion-MNIST panel's last result. */
   fashion?: FashionResult;
+  /** The feature maps last shown (timm's features_only outputs). */
+  features?: ShownFeature[];
 }
 declare global {
   interface Window {
@@ -78,8 +82,10 @@ function chosenSize(): number {
 function clearResults(): void {
   message.textContent = '';
   $('top5').innerHTML = '';
+  $('random-weights').hidden = true;
   $('latency').textContent = '';
   $('compare-result').textContent = '';
+  $('feature-maps').innerHTML = '';
   $('chart').innerHTML = '';
   state.lastLogits = [];
   state.lastTop = [];
@@ -183,12 +189,21 @@ function currentInput(m: LoadedModel | undefined): Tensor | undefined {
   return x;
 }
 
+const RANDOM_WEIGHTS_DEMO =
+  'RANDOM WEIGHTS: these classes mean nothing. This model has no trained weights: choose a weights ' +
+  'file (a torchvision .pth or a timm safetensors file) above, or try the Fashion-MNIST panel, ' +
+  'whose fashion_resnext weights Cardinal trained.';
+
 function showTop5(logits: Float32Array, m: LoadedModel): void {
   const top = classify(
     { shape: [1, logits.length], data: logits },
     { top: 5, ...(m.labels ? { labels: m.labels } : {}) },
   )[0]!;
   state.lastTop = top;
+  // No trained weights: the classes below are noise, and the panel says so above them.
+  const banner = $('random-weights');
+  banner.hidden = !m.randomWeights;
+  banner.textContent = m.randomWeights ? RANDOM_WEIGHTS_DEMO : '';
   $('top5').innerHTML = top
     .map(
       (t) =>
@@ -200,6 +215,7 @@ function showTop5(logits: Float32Array, m: LoadedModel): void {
 async function busy<T>(work: () => Promise<T>): Promise<T | undefined> {
   runButton.disabled = true;
   compareButton.disabled = true;
+  featuresButton.disabled = true;
   try {
     return await work();
   } catch (e) {
@@ -210,6 +226,7 @@ async function busy<T>(work: () => Promise<T>): Promise<T | undefined> {
   } finally {
     runButton.disabled = false;
     compareButton.disabled = false;
+    featuresButton.disabled = false;
   }
 }
 
@@ -243,6 +260,21 @@ compareButton.addEventListener('click', () =>
     state.lastCompareMaxAbsDiff = d;
     $('compare-result').textContent =
       `${r.name} vs ${fallback.name}: max |difference| of the logits ${d.toExponential(2)}`;
+  }),
+);
+
+// timm's features_only model of the loaded ResNet on the same input: every map, with feature_info.
+featuresButton.addEventListener('click', () =>
+  busy(async () => {
+    const m = await ensureModel();
+    if (!m.features)
+      throw new InputError(
+        'feature maps come from a ResNet (a zoo model or a config), not an imported .onnx file',
+      );
+    const r = await primaryRunner(m);
+    const f = m.features();
+    const maps = await runFeatures(f, currentInput(m)!, r.name === 'webgpu');
+    state.features = renderFeatures($('feature-maps'), f, maps);
   }),
 );
 

@@ -3,6 +3,7 @@ import {
   buildFromJson,
   buildModel,
   defaultPreprocess,
+  type FeatureInfo,
   type Graph,
   getZooEntry,
   IMAGENET_DEFAULTS,
@@ -31,6 +32,17 @@ export interface LoadedModel {
   labels?: readonly string[];
   /** Whether the input is an image batch [1, C, H, W]; other inputs take random tensors only. */
   imageInput: boolean;
+  /** The weights are the seeded initialisation, not a trained model's: the result panel says so. */
+  randomWeights: boolean;
+  /** timm's features_only model of a ResNet (every map, its weights the model's own), built when asked. */
+  features?: () => FeatureModel;
+}
+
+/** The feature extractor of a loaded model: one output per map, in `info`'s order. */
+export interface FeatureModel {
+  graph: Graph;
+  weights: WeightMap;
+  info: FeatureInfo[];
 }
 
 export interface ModelChoice {
@@ -85,14 +97,26 @@ export function loadModel(c: ModelChoice): LoadedModel {
   // A zoo model made for its own input (fashion_resnext: 1x28x28) keeps it; the others take the size field's.
   const own = json ? undefined : getZooEntry(c.zooName).input;
   const inputShape = timm ? undefined : own ? [1, ...own] : [1, 3, c.size, c.size];
-  const built = json ? buildFromJson(json, { source, inputShape }) : buildModel(c.zooName, { inputShape });
+  const build = (features?: { outIndices?: number[] }) => {
+    const options = { source, inputShape, ...(features ? { features } : {}) };
+    return json ? buildFromJson(json, options) : buildModel(c.zooName, options);
+  };
+  const built = build();
   const { graph, pretrained } = built;
   const weights = c.weightsFile ? readWeights(graph, c.weightsFile) : initTestWeights(graph, c.seed);
+  // The same network without its head: its weights are the model's, by the same names.
+  const features = (): FeatureModel => {
+    const f = build({});
+    const kept = new Map([...weights].filter(([k]) => Object.hasOwn(f.graph.params, k)));
+    return { graph: f.graph, weights: kept, info: f.featureInfo! };
+  };
   const [, ch, h, w] = graph.inputs[0]!.shape as number[];
   return describe(graph, weights, {
     source: `${source ?? c.zooName}, ${c.weightsFile ? c.weightsFile.name : `random weights (seed ${c.seed})`}`,
     preprocess: pretrained?.preprocess ?? defaultPreprocess(ch === 1 ? 1 : 3, [h!, w!]),
     ...(pretrained?.labelNames ? { labels: pretrained.labelNames } : {}),
+    randomWeights: !c.weightsFile,
+    ...(built.featureInfo ? { features } : {}),
   });
 }
 
@@ -118,7 +142,8 @@ function loadOnnx(file: { name: string; bytes: Uint8Array }): LoadedModel {
 function describe(
   graph: Graph,
   weights: WeightMap,
-  rest: Pick<LoadedModel, 'source' | 'preprocess' | 'labels'> & { imageInput?: boolean },
+  rest: Pick<LoadedModel, 'source' | 'preprocess' | 'labels'> &
+    Partial<Pick<LoadedModel, 'imageInput' | 'randomWeights' | 'features'>>,
 ): LoadedModel {
   const s = summarize(graph);
   return {
@@ -128,6 +153,7 @@ function describe(
     macs: s.macs,
     stages: stagesOf(s),
     imageInput: true,
+    randomWeights: false,
     ...rest,
   };
 }

@@ -32,8 +32,8 @@ type OrtWeb = typeof import('onnxruntime-web');
 
 let ort: Promise<OrtWeb> | undefined;
 
-/** The fallback: the same graph exported to ONNX in the page and run by onnxruntime-web's wasm. */
-export async function ortWasmRunner(graph: Graph, weights: WeightMap): Promise<Runner> {
+/** onnxruntime-web, loaded once from the app's /ort/ folder (its wasm files beside it). */
+export function ortWeb(): Promise<OrtWeb> {
   ort ??= (async () => {
     const url = '/ort/ort.wasm.min.mjs';
     const m = (await import(/* @vite-ignore */ url)) as OrtWeb;
@@ -41,7 +41,12 @@ export async function ortWasmRunner(graph: Graph, weights: WeightMap): Promise<R
     m.env.wasm.numThreads = crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
     return m;
   })();
-  const o = await ort;
+  return ort;
+}
+
+/** The fallback: the same graph exported to ONNX in the page and run by onnxruntime-web's wasm. */
+export async function ortWasmRunner(graph: Graph, weights: WeightMap): Promise<Runner> {
+  const o = await ortWeb();
   const session = await o.InferenceSession.create(exportOnnx(graph, weights), {
     executionProviders: ['wasm'],
   });

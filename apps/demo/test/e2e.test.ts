@@ -75,6 +75,34 @@ async function onnxLogits(
   }
 }
 
+/** The features_only model's maps on backend-onnx: the full model's seeded weights, by name. */
+async function onnxFeatures(model: string, size: number, seed: number, inputSeed: number) {
+  const whole = buildModel(model, { inputShape: [1, 3, size, size] });
+  const f = buildModel(model, { inputShape: [1, 3, size, size], features: {} });
+  const weights = new Map(
+    [...initTestWeights(whole.graph, seed)].filter(([k]) => Object.hasOwn(f.graph.params, k)),
+  );
+  const exe = await onnxBackend.compile(f.graph, weights);
+  try {
+    const out = await exe.run({ [f.graph.inputs[0]!.name]: randomNormal([1, 3, size, size], inputSeed) });
+    return f.graph.outputs.map((name, i) => {
+      const t = out[name]!;
+      const info = f.featureInfo![i]!;
+      let total = 0;
+      for (const v of t.data) total += v;
+      return {
+        module: info.module,
+        channels: info.numChs,
+        reduction: info.reduction,
+        shape: [...t.shape],
+        mean: total / t.data.length,
+      };
+    });
+  } finally {
+    exe.dispose();
+  }
+}
+
 describe.skipIf(!!reason)('the demo in headless Chromium', () => {
   let server: ViteDevServer;
   let browser: Browser;
@@ -145,6 +173,11 @@ describe.skipIf(!!reason)('the demo in headless Chromium', () => {
     await expect.poll(() => page.locator('.block-node').count()).toBe(blocks);
     expect(shown.blockCount).toBe(blocks);
     await expect.poll(() => page.locator('#top5 li').count()).toBe(5);
+    // A zoo model without a weights file: the panel says its classes mean nothing.
+    expect(await page.locator('#random-weights').isVisible()).toBe(true);
+    expect(await page.textContent('#random-weights')).toMatch(
+      /^RANDOM WEIGHTS: these classes mean nothing\./,
+    );
     expect(await page.textContent('#adapter')).toMatch(/webgpu — browser WebGPU/);
 
     // Expanding a block shows its primitives, SE squeeze/excite included.
@@ -165,6 +198,26 @@ describe.skipIf(!!reason)('the demo in headless Chromium', () => {
     const d = await page.evaluate(() => window.cardinalDemo.lastCompareMaxAbsDiff!);
     expect(d).toBeLessThanOrEqual(atol);
     expect(await page.textContent('#compare-result')).toMatch(/webgpu vs onnxruntime-web \(wasm\)/);
+
+    // Feature maps: timm's features_only model of the same network and weights, on WebGPU,
+    // against the same extractor on backend-onnx in Node (every map's shape and mean).
+    await page.click('#features');
+    await page.waitForFunction(() => window.cardinalDemo.features !== undefined, undefined, {
+      timeout: 120_000,
+    });
+    const maps = await page.evaluate(() => window.cardinalDemo.features!);
+    const wantMaps = await onnxFeatures(model, size, seed, inputSeed);
+    expect(maps.map((m) => [m.key, m.module, m.channels, m.reduction, m.shape])).toEqual(
+      wantMaps.map((w, i) => [`feature.${i}`, w.module, w.channels, w.reduction, w.shape]),
+    );
+    for (const [i, m] of maps.entries())
+      expect(Math.abs(m.mean - wantMaps[i]!.mean), m.key).toBeLessThanOrEqual(
+        1e-4 * Math.max(1, Math.abs(wantMaps[i]!.mean)),
+      );
+    expect(await page.locator('.feature-map canvas').count()).toBe(5);
+    expect(await page.locator('.feature-map figcaption').first().textContent()).toMatch(
+      /^feature\.0: act1, 64 channels, reduction 2, 32x32$/,
+    );
     await page.close();
     expect(consoleErrors).toEqual([]);
   });
@@ -230,6 +283,7 @@ describe.skipIf(!!reason)('the demo in headless Chromium', () => {
       const diff = Math.max(...shown.lastLogits.map((v, i) => Math.abs(v - logits.data[i]!)));
       expect(diff).toBeLessThanOrEqual(atol);
       expect(await page.locator('#top5 li').first().textContent()).toContain(`kind <${want[0]!.index}>`);
+      expect(await page.locator('#random-weights').isVisible()).toBe(false);
       await page.screenshot({ path: `${outDir}/demo-pth-folder.png`, fullPage: false });
       await page.close();
       expect(consoleErrors).toEqual([]);

@@ -6,6 +6,7 @@ import {
   type Executable,
   type Graph,
   type PreprocessConfig,
+  RANDOM_WEIGHTS_WARNING,
   type Tensor,
   UsageError,
   type WeightMap,
@@ -24,6 +25,8 @@ export interface ModelEntry {
   /** The image route's transform; ImageNet's defaults at the graph's input size otherwise. */
   preprocess?: PreprocessConfig;
   labels?: readonly string[];
+  /** The weights are an initialisation: every response says so (RANDOM_WEIGHTS_WARNING). */
+  randomWeights?: boolean;
   batching?: Partial<BatcherOptions>;
   /**
    * Copies of the compiled model that run batches at the same time (default 1). On a CPU, two
@@ -40,7 +43,13 @@ export interface ModelEntry {
  * `classifyFiles` does on the same images.
  */
 export function modelEntry(
-  opened: { graph: Graph; weights: WeightMap; preprocess: PreprocessConfig; labels?: readonly string[] },
+  opened: {
+    graph: Graph;
+    weights: WeightMap;
+    preprocess: PreprocessConfig;
+    labels?: readonly string[];
+    description?: { weights: 'file' | 'embedded' | 'initialised' };
+  },
   backend: Backend,
   name: string,
 ): ModelEntry {
@@ -51,6 +60,7 @@ export function modelEntry(
     backend,
     preprocess: opened.preprocess,
     ...(opened.labels ? { labels: opened.labels } : {}),
+    ...(opened.description?.weights === 'initialised' ? { randomWeights: true } : {}),
   };
 }
 
@@ -67,6 +77,8 @@ export class ServedModel {
   readonly preprocess: PreprocessConfig;
   readonly labels: readonly string[] | undefined;
   readonly platform: string;
+  /** Set when the weights are an initialisation: the warning every response carries. */
+  readonly warning: string | undefined;
   readonly batcher: DynamicBatcher;
   private constructor(
     entry: ModelEntry,
@@ -80,6 +92,7 @@ export class ServedModel {
     this.preprocess = entry.preprocess ?? defaultPreprocess(c === 1 ? 1 : 3, [h!, w!]);
     this.labels = entry.labels;
     this.platform = `cardinal_${entry.backend.name}`;
+    this.warning = entry.randomWeights ? RANDOM_WEIGHTS_WARNING : undefined;
     const input = entry.graph.inputs[0]!.name;
     // The batcher hands each batch to a replica of its choosing.
     const runners = exes.map((exe) => (x: Tensor) => exe.run({ [input]: x }));
@@ -141,6 +154,7 @@ export class ServedModel {
       platform: this.platform,
       inputs: this.graph.inputs.map((i) => t(i.name)),
       outputs: this.graph.outputs.map(t),
+      ...(this.warning ? { parameters: { random_weights: true, warning: this.warning } } : {}),
     };
   }
 

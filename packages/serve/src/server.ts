@@ -227,7 +227,7 @@ export async function serve(
       withdraw(req);
       const out = await running;
       if (reply.sent) return reply; // answered by the deadline meanwhile
-      const res = inferResponse(m.name, parsed.id, parsed.outputs, out);
+      const res = inferResponse(m.name, parsed.id, parsed.outputs, out, m.warning);
       if (res.headerLength !== undefined)
         return reply
           .header('inference-header-content-length', String(res.headerLength))
@@ -259,7 +259,12 @@ export async function serve(
         top,
         ...(m.labels ? { labels: m.labels } : {}),
       })[0]!;
-      return { model_name: m.name, id: req.id, top: scores };
+      return {
+        model_name: m.name,
+        id: req.id,
+        ...(m.warning ? { random_weights: true, warning: m.warning } : {}),
+        top: scores,
+      };
     },
   );
   app.get('/metrics', async (_req, reply) => {

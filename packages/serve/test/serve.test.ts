@@ -8,12 +8,13 @@ import {
   IMAGENET_DEFAULTS,
   loadSafetensorsWeights,
   preprocessImages,
+  RANDOM_WEIGHTS_WARNING,
   type Tensor,
 } from '@cardinal/core';
 import { decodeImage } from '@cardinal/pretrained';
 import { blackPng, loadFixture, settledRssMiB } from '@cardinal/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type InferenceServer, type ModelEntry, serve } from '../src/index.js';
+import { type InferenceServer, type ModelEntry, modelEntry, serve } from '../src/index.js';
 
 /**
  * The Open Inference Protocol server on the tiny ResNeXt fixture (its PyTorch weights), on a
@@ -606,5 +607,57 @@ describe('overload', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('a model whose weights are an initialisation', () => {
+  let server: InferenceServer;
+  beforeAll(async () => {
+    // As `cardinal serve resnext50_32x4d` without --weights: modelEntry of an opened model.
+    const { graph, weights } = entry();
+    const opened = {
+      graph,
+      weights,
+      preprocess: { ...IMAGENET_DEFAULTS, inputSize: [32, 32] as [number, number] },
+      description: { weights: 'initialised' as const },
+    };
+    server = await serve([modelEntry(opened, onnxBackend, 'random')], { port: 0 });
+  });
+  afterAll(() => server.close());
+
+  it('says so in the model metadata, every infer response and every classify answer', async () => {
+    const meta = (await (await fetch(`${server.url}/v2/models/random`)).json()) as {
+      parameters?: { random_weights: boolean; warning: string };
+    };
+    expect(meta.parameters).toEqual({ random_weights: true, warning: RANDOM_WEIGHTS_WARNING });
+    const res = await fetch(`${server.url}/v2/models/random/infer`, {
+      method: 'POST',
+      body: inferBody(row(0)),
+      headers: { 'content-type': 'application/json' },
+    });
+    const body = (await res.json()) as { parameters?: { random_weights: boolean }; outputs: unknown[] };
+    expect(res.status).toBe(200);
+    expect(body.parameters?.random_weights).toBe(true);
+    expect(body.outputs).toHaveLength(1);
+    const cls = await fetch(`${server.url}/v2/models/random/classify`, {
+      method: 'POST',
+      body: readFileSync(PHOTO),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    const answer = (await cls.json()) as { random_weights?: boolean; warning?: string; top: unknown[] };
+    expect(cls.status).toBe(200);
+    expect(answer.random_weights).toBe(true);
+    expect(answer.warning).toMatch(/^RANDOM WEIGHTS/);
+    expect(answer.top).toHaveLength(5);
+  });
+
+  it('a model with weights from a file carries no such mark', async () => {
+    const { graph, weights } = entry();
+    const e = modelEntry(
+      { graph, weights, preprocess: IMAGENET_DEFAULTS, description: { weights: 'file' } },
+      onnxBackend,
+      'trained',
+    );
+    expect(e.randomWeights).toBeUndefined();
   });
 });

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { writeNpy } from '@cardinal/core';
+import { RANDOM_WEIGHTS_WARNING, writeNpy } from '@cardinal/core';
 import {
   checkOutputPath,
   classifyFiles,
@@ -162,10 +162,19 @@ export async function classifyCommand(
   }
   if (values.csv) writeFileAtomic(values.csv, Buffer.from(toCsv(result.results)), force, inputs);
   if (values.json) {
-    out(JSON.stringify({ model: label, backend: backend.name, results: result.results }));
+    const random = opened.description.weights === 'initialised';
+    out(
+      JSON.stringify({
+        model: label,
+        backend: backend.name,
+        ...(random ? { random_weights: true, warning: RANDOM_WEIGHTS_WARNING } : {}),
+        results: result.results,
+      }),
+    );
     return 0;
   }
   const rate = files.length / result.seconds.classify;
+  if (opened.description.weights === 'initialised') out(RANDOM_WEIGHTS_WARNING);
   for (const r of result.results) {
     out(r.file);
     for (const [i, t] of r.top.entries())

@@ -88,7 +88,7 @@ export async function evalCommand(
   const outputs = graph.tensors[graph.outputs[0]!]!.shape[1];
   if (outputs !== classes)
     throw new UsageError(`eval: ${label} has ${outputs} outputs but ${values.data} has ${classes} classes`);
-  const weights = await commandWeights(graph, model, { ...values, weights: weightsPath }, inputs, err);
+  const { weights } = await commandWeights(graph, model, { ...values, weights: weightsPath }, inputs, err);
   const backend = await loadBackend(values.backend!);
   const exe = await backend.compile(graph, weights);
   let report: ClassificationReport;

@@ -9,13 +9,15 @@ import { commandWeights, ModelSource, openSource } from '../model-source.js';
 
 import { PREPROCESS_OPTIONS, preprocessConfig } from './preprocess.js';
 
-export const exportHelp = `cardinal export <model | config.json | folder | model.onnx | graph.json> --format onnx|folder|graph --out model.onnx|dir|graph.json [--weights W [--weights-key K]]
+export const exportHelp = `cardinal export <model | config.json | folder | model.onnx | graph.json> --format onnx|folder|triton|graph --out model.onnx|dir|graph.json [--weights W [--weights-key K]]
                 [--input-size H[,W]] [--keep-batchnorm] [--static-batch] [--features [--out-indices 1,2,3,4]] [--force] [--json]
                 [--interpolation I] [--crop-pct C] [--mean M] [--std S] [--labels labels.txt]   (folder)
   onnx: an ONNX file (opset 17, IR 8, symbolic batch 'N', BatchNorm folded). --features: timm's
   features_only model instead, one output per map (feature.<index>; 0 = act1, then layer1..N).
   folder: timm's Hugging Face layout, config.json + model.safetensors, which timm loads with
   create_model('hf-hub:...') or pretrained_cfg_overlay=dict(file=...); files in it are kept without --force.
+  triton: an NVIDIA Triton model repository entry under --out (a folder): <name>/config.pbtxt
+  (platform onnxruntime_onnx, dynamic batching) and <name>/1/model.onnx; [--name N] [--max-batch 8].
   graph: the architecture as a Cardinal graph document (JSON: nodes, attributes, parameter shapes) to
   read or edit; it is a model everywhere a model is accepted, with --weights (safetensors, a
   checkpoint, or the .onnx file it came from).`;
@@ -76,7 +78,7 @@ export async function exportCommand(
   const whole = model.load(shape, values.features ? { features: { ...picked, head: true } } : {});
   const built = values.features ? model.load(shape, { features: picked }) : whole;
   const { graph, label } = built;
-  const loaded = await commandWeights(whole.graph, model, values, inputs, err);
+  const { weights: loaded } = await commandWeights(whole.graph, model, values, inputs, err);
   const weights = new Map([...loaded].filter(([k]) => Object.hasOwn(graph.params, k)));
   let onnx: typeof import('@cardinal/backend-onnx');
   try {
@@ -147,7 +149,7 @@ async function exportFolder(
   const labelNames = values.labels ? readLabels(values.labels) : model.pretrained()?.labelNames;
   if (labelNames && labelNames.length !== classes)
     throw new CliError(`${values.labels ?? model.spec}: ${labelNames.length} labels for ${classes} classes`);
-  const weights = await commandWeights(graph, model, values, inputs, err);
+  const { weights } = await commandWeights(graph, model, values, inputs, err);
   const written = saveModelFolder(
     dir,
     { graph, weights, resnet, preprocess, ...(labelNames ? { labelNames } : {}) },
@@ -173,7 +175,7 @@ async function exportTriton(
     : [declared?.[2] ?? 224, declared?.[3] ?? 224];
   const { graph, label } = model.load([1, declared?.[1] ?? model.channels(), h, w]);
   const name = values.name ?? ModelSource.shortName(label);
-  const weights = await commandWeights(graph, model, values, inputs, err);
+  const { weights } = await commandWeights(graph, model, values, inputs, err);
   const onnx = await import('@cardinal/backend-onnx').catch(() => {
     throw new CliError('Triton export needs the package @cardinal/backend-onnx');
   });

@@ -2,6 +2,7 @@ import {
   CardinalError,
   checkTensorCost,
   classify,
+  RANDOM_WEIGHTS_WARNING,
   randomNormal,
   type Tensor,
   writeSafetensors,
@@ -131,7 +132,7 @@ export async function runCommand(
     throw e;
   }
   const { graph, label } = built;
-  const weights = await commandWeights(graph, model, values, inputs, err);
+  const { weights, initialised } = await commandWeights(graph, model, values, inputs, err);
   const bar = values.json ? { update() {}, stop() {} } : progressBar(`${label} on ${backend.name}`);
   const exe = await backend.compile(graph, weights, {
     onProgress: (d: number, t: number) => bar.update(d, t),
@@ -169,6 +170,7 @@ export async function runCommand(
         output_shape: output.shape,
         time_ms: Math.round(ms * 10) / 10,
         top5: top ?? null,
+        ...(initialised ? { random_weights: true, warning: RANDOM_WEIGHTS_WARNING } : {}),
         out: values.out ?? null,
         ...(values.features ? { features: featureRows, features_out: values.features } : {}),
       }),
@@ -183,10 +185,13 @@ export async function runCommand(
   );
   if (values.out) out(`wrote ${values.out}`);
   else if (top) {
+    if (initialised) out(RANDOM_WEIGHTS_WARNING);
     for (const [i, row] of top.entries()) {
-      out(
-        `sample ${i}: top-${row.length} ${row.map((r) => `${r.index} (${r.logit.toFixed(4)})`).join(', ')}`,
-      );
+      out(`sample ${i}: top-${row.length}`);
+      for (const r of row)
+        out(
+          `  ${(r.prob * 100).toFixed(2).padStart(6)}%  ${r.label} (${r.index}, logit ${r.logit.toFixed(4)})`,
+        );
     }
   } else {
     let min = Number.POSITIVE_INFINITY;

@@ -136,19 +136,21 @@ export async function planTraining(f: TrainFlags, err: (s: string) => void): Pro
   const head = headKeys(graph);
   const weights = resumed
     ? resumed.weights
-    : await commandWeights(
-        graph,
-        model,
-        { weights: f.weights, 'weights-key': f.weightsKey, json: f.json },
-        inputs,
-        err,
-        {
-          seed: f.seed,
-          init: 'train',
-          folderMayLackWeights: true,
-          ...(f.numClasses !== undefined ? { replaceHead: head } : {}),
-        },
-      );
+    : (
+        await commandWeights(
+          graph,
+          model,
+          { weights: f.weights, 'weights-key': f.weightsKey, json: f.json },
+          inputs,
+          err,
+          {
+            seed: f.seed,
+            init: 'train',
+            folderMayLackWeights: true,
+            ...(f.numClasses !== undefined ? { replaceHead: head } : {}),
+          },
+        )
+      ).weights;
   return {
     flags: f,
     graph,
