@@ -35,4 +35,4 @@ for c in "${commands[@]}"; do
     TERM=dumb CARDINAL_FIXTURES="$fixtures" CARDINAL_FIXTURES_TIMM="${CARDINAL_FIXTURES_TIMM:-$here/../shared/fixtures-timm}" \
     bash -c "$c")
 done
-echo "quick-start: both commands succeeded as written"
+echo "quick-start: ${#commands[@]} command(s) of the README succeeded as written"

@@ -8,13 +8,14 @@ import {
   type GpuContext,
   webgpuUnavailableReason,
 } from './gpu/device.js';
+import type { WebGpuDevice } from './gpu/types.js';
 import { type LowerOptions, lowerGraph } from './plan/lower.js';
 import { PipelineCache } from './runtime/pipelines.js';
 import { type ConstantStore, GpuProgram, type KernelProfile } from './runtime/program.js';
 
 export interface WebGpuCompileOptions extends CompileOptions, DeviceRequest, LowerOptions {
   /** Run on this GPUDevice instead of the shared one this package finds (a browser app's own). */
-  gpuDevice?: GPUDevice;
+  gpuDevice?: WebGpuDevice;
 }
 
 export interface WebGpuExecutable extends Executable {

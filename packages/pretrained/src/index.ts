@@ -1,3 +1,6 @@
+/// <reference types="node" preserve="true" />
+// Its declarations name Node's types (Buffer and the like): the reference says so to a consumer
+// whose TypeScript (6.0 and later) includes no @types by default.
 // @cardinal/pretrained: pretrained models in Node. Files (safe reads, atomic writes), images
 // (decoded as PIL does), weights files (.pth/.bin/.safetensors by content), timm model folders,
 // the download cache (https and hf-hub), and classification over image files.

@@ -1,9 +1,10 @@
 import { BackendUnavailableError } from '@cardinal/core';
 import type { RenderLimits } from '../codegen/kernel.js';
+import type { WebGpuAdapter, WebGpuDevice, WebGpuPowerPreference } from './types.js';
 
 /** A device to run on and words that say what it is. */
 export interface GpuContext {
-  device: GPUDevice;
+  device: WebGpuDevice;
   /** e.g. `Dawn OpenGL (compatibility): llvmpipe (LLVM 15.0.6, 256 bits), Mesa 22.3.6`. */
   adapterDescription: string;
   /** Whether the adapter is a CPU rasteriser (llvmpipe, SwiftShader), for benchmarks' notes. */
@@ -12,7 +13,7 @@ export interface GpuContext {
 }
 
 export interface DeviceRequest {
-  powerPreference?: GPUPowerPreference;
+  powerPreference?: WebGpuPowerPreference;
 }
 
 /** CPU implementations of WebGPU's backends, by the names their adapters report. */
@@ -37,7 +38,10 @@ function renderLimits(device: GPUDevice): RenderLimits {
 }
 
 /** Wraps a device the caller already has (a browser app's own, a test's instrumented one). */
-export function contextForDevice(device: GPUDevice, description = 'caller-provided GPUDevice'): GpuContext {
+export function contextForDevice(
+  device: WebGpuDevice,
+  description = 'caller-provided GPUDevice',
+): GpuContext {
   return {
     device,
     adapterDescription: description,
@@ -48,7 +52,7 @@ export function contextForDevice(device: GPUDevice, description = 'caller-provid
 
 async function findAdapter(
   req: DeviceRequest,
-): Promise<{ adapter: GPUAdapter; label: string } | { reasons: string[] }> {
+): Promise<{ adapter: WebGpuAdapter; label: string } | { reasons: string[] }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) {
     const adapter = await nav.gpu.requestAdapter(

@@ -1,5 +1,6 @@
 import { CardinalError } from '@cardinal/core';
 import type { KernelSource } from '../codegen/kernel.js';
+import type { WebGpuComputePipeline, WebGpuDevice } from '../gpu/types.js';
 
 /**
  * Compiles WGSL to compute pipelines, once per distinct source: blocks of one stage share
@@ -12,7 +13,7 @@ export class PipelineCache {
    * The device's cache: pipelines cannot be destroyed in WebGPU, so models compiled again on
    * the same device share them instead of piling up compiled code.
    */
-  static for(device: GPUDevice): PipelineCache {
+  static for(device: WebGpuDevice): PipelineCache {
     let c = PipelineCache.perDevice.get(device);
     if (!c) {
       c = new PipelineCache(device);
@@ -25,7 +26,7 @@ export class PipelineCache {
   private queue: Promise<unknown> = Promise.resolve();
   private constructor(private readonly device: GPUDevice) {}
 
-  get(kernel: KernelSource, path: string): Promise<GPUComputePipeline> {
+  get(kernel: KernelSource, path: string): Promise<WebGpuComputePipeline> {
     let p = this.byCode.get(kernel.wgsl);
     if (!p) {
       // One at a time: Dawn's OpenGL backend aborts or stalls with many creations in flight.

@@ -1,16 +1,17 @@
 import { formatShape, InputError, InternalError, shapeSize, type Tensor } from '@cardinal/core';
 import { workgroupGrid } from '../codegen/kernel.js';
 import type { GpuContext } from '../gpu/device.js';
+import type { WebGpuBuffer, WebGpuComputePipeline } from '../gpu/types.js';
 import { type ArenaLayout, planArena, roundUp16 } from '../plan/arena.js';
 import type { Plan, PlanStep } from '../plan/lower.js';
 import type { PipelineCache } from './pipelines.js';
 
 /** Constant buffers by key, shared across the plans (batch sizes) of one compiled model. */
-export type ConstantStore = Map<string, GPUBuffer>;
+export type ConstantStore = Map<string, WebGpuBuffer>;
 
 interface Dispatch {
   step: PlanStep;
-  pipeline: GPUComputePipeline;
+  pipeline: WebGpuComputePipeline;
   bindGroup: GPUBindGroup;
   grid: [number, number];
 }
