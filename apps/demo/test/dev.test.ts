@@ -16,7 +16,10 @@ const freePort = () =>
 const listening = (port: number) =>
   new Promise<boolean>((resolve) => {
     const c = connect(port, '127.0.0.1');
-    c.once('connect', () => (c.destroy(), resolve(true)));
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
     c.once('error', () => resolve(false));
   });
 

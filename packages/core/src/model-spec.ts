@@ -1,11 +1,6 @@
 import { buildBlockGraph } from './builders/block-config.js';
 import { buildResNet, type FeatureInfo, type FeatureOptions } from './builders/resnet.js';
-import {
-  type BlockName,
-  parseResNetConfig,
-  type ResolvedConfig,
-  type ResolvedResNetConfig,
-} from './config/resnet.js';
+import { parseResNetConfig, type ResolvedConfig } from './config/resnet.js';
 import type { CostLimits } from './cost.js';
 import { ConfigError } from './errors.js';
 import type { Graph } from './ir/graph.js';

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  type BlockName,
   buildPretrained,
   type CostLimits,
   FileError,
@@ -11,7 +10,6 @@ import {
   parsePretrainedConfig,
   pretrainedConfigJson,
   type ResolvedConfig,
-  type ResolvedResNetConfig,
   saveWeights,
   type WeightMap,
 } from '@cardinal/core';

@@ -214,7 +214,9 @@ describe.skipIf(process.env.CARDINAL_SKIP_REGISTRY === '1')('release through a r
         sh(process.execPath, [tsc, '-p', 'tsconfig.json', '--noEmit'], dir);
         sh(process.execPath, [tsc, '-p', 'tsconfig.web.json'], dir);
       }
-      const latestVersion = sh(process.execPath, [latest, '--version'], dir, {}, true).trim().replace(/^Version /, '');
+      const latestVersion = sh(process.execPath, [latest, '--version'], dir, {}, true)
+        .trim()
+        .replace(/^Version /, '');
       sh(process.execPath, [pinned, '-p', 'tsconfig.json'], dir);
       const results = JSON.parse(
         sh(process.execPath, ['dist/main.js'], dir, {}, true).trim().split('\n').at(-1)!,

@@ -1,9 +1,9 @@
 import type { Backend, CompileOptions, Executable } from '../backend.js';
 import { checkDevicePreference, checkInput, DisposeGuard } from '../backend-kit.js';
-import { formatShape, GraphError, InputError } from '../errors.js';
-import type { Graph, TensorSpec, WeightMap } from '../ir/graph.js';
+import { GraphError, InputError } from '../errors.js';
+import type { Graph, WeightMap } from '../ir/graph.js';
 import { getOp, OP_NAMES } from '../ops/registry.js';
-import { shapeSize, type Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 
 export interface ReferenceRunOptions {
   onProgress?: (done: number, total: number) => void;

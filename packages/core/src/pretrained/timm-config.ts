@@ -1,13 +1,7 @@
 import { z } from 'zod';
 import { type BuildOptions, buildResNet, type FeatureInfo } from '../builders/resnet.js';
 import { CONFIG_LIMITS as L, parseWith } from '../config/parse.js';
-import {
-  type BlockName,
-  parseResNetConfig,
-  type ResolvedConfig,
-  type ResolvedResNetConfig,
-  resnetConfigToJson,
-} from '../config/resnet.js';
+import { parseResNetConfig, type ResolvedConfig, resnetConfigToJson } from '../config/resnet.js';
 import { ConfigError, printable } from '../errors.js';
 import { defaultPreprocess, IMAGENET_DEFAULTS, type PreprocessConfig } from '../image/preprocess.js';
 import type { Graph } from '../ir/graph.js';
