@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -38,7 +39,9 @@ describe('pnpm demo', () => {
       expect(Date.now() - started, out).toBeLessThan(60_000);
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(out).toContain(`http://127.0.0.1:${port}/`);
+    // Vite colours its banner where the environment asks for colour (CI does).
+    const plain = stripVTControlCharacters(out);
+    expect(plain).toContain(`http://127.0.0.1:${port}/`);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     await exited;
