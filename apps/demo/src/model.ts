@@ -4,6 +4,7 @@ import {
   buildModel,
   defaultPreprocess,
   type FeatureInfo,
+  type FeatureOptions,
   type Graph,
   getZooEntry,
   IMAGENET_DEFAULTS,
@@ -97,7 +98,7 @@ export function loadModel(c: ModelChoice): LoadedModel {
   // A zoo model made for its own input (fashion_resnext: 1x28x28) keeps it; the others take the size field's.
   const own = json ? undefined : getZooEntry(c.zooName).input;
   const inputShape = timm ? undefined : own ? [1, ...own] : [1, 3, c.size, c.size];
-  const build = (features?: { outIndices?: number[] }) => {
+  const build = (features?: FeatureOptions) => {
     const options = { source, inputShape, ...(features ? { features } : {}) };
     return json ? buildFromJson(json, options) : buildModel(c.zooName, options);
   };

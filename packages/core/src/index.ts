@@ -100,7 +100,7 @@ export { isIdentity, removeIdentities } from './passes/remove-identities.js';
 export { validateGraph } from './passes/validate.js';
 export { type ClassScore, classify, defaultLabels, withFeatureOutput } from './pretrained/classify.js';
 export { IMAGENET_1K_LABELS } from './pretrained/imagenet-labels.js';
-export { RANDOM_WEIGHTS_WARNING } from './pretrained/random-weights.js';
+export { RANDOM_WEIGHTS_WARNING, randomWeightsFields } from './pretrained/random-weights.js';
 export {
   buildPretrained,
   buildPretrainedModel,

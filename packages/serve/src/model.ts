@@ -6,7 +6,7 @@ import {
   type Executable,
   type Graph,
   type PreprocessConfig,
-  RANDOM_WEIGHTS_WARNING,
+  randomWeightsFields,
   type Tensor,
   UsageError,
   type WeightMap,
@@ -77,8 +77,8 @@ export class ServedModel {
   readonly preprocess: PreprocessConfig;
   readonly labels: readonly string[] | undefined;
   readonly platform: string;
-  /** Set when the weights are an initialisation: the warning every response carries. */
-  readonly warning: string | undefined;
+  /** What every JSON answer adds when the weights are an initialisation (randomWeightsFields). */
+  readonly randomMark: { random_weights?: true; warning?: string };
   readonly batcher: DynamicBatcher;
   private constructor(
     entry: ModelEntry,
@@ -92,7 +92,7 @@ export class ServedModel {
     this.preprocess = entry.preprocess ?? defaultPreprocess(c === 1 ? 1 : 3, [h!, w!]);
     this.labels = entry.labels;
     this.platform = `cardinal_${entry.backend.name}`;
-    this.warning = entry.randomWeights ? RANDOM_WEIGHTS_WARNING : undefined;
+    this.randomMark = randomWeightsFields(entry.randomWeights);
     const input = entry.graph.inputs[0]!.name;
     // The batcher hands each batch to a replica of its choosing.
     const runners = exes.map((exe) => (x: Tensor) => exe.run({ [input]: x }));
@@ -154,7 +154,7 @@ export class ServedModel {
       platform: this.platform,
       inputs: this.graph.inputs.map((i) => t(i.name)),
       outputs: this.graph.outputs.map(t),
-      ...(this.warning ? { parameters: { random_weights: true, warning: this.warning } } : {}),
+      ...(this.randomMark.random_weights ? { parameters: this.randomMark } : {}),
     };
   }
 

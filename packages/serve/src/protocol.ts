@@ -158,7 +158,7 @@ export function inferResponse(
   id: string | undefined,
   outputs: { name: string; binary: boolean }[],
   values: Record<string, Tensor>,
-  warning?: string,
+  randomMark: { random_weights?: true; warning?: string } = {},
 ): { body: Buffer | string; headerLength?: number } {
   const chunks: Buffer[] = [];
   const json = {
@@ -166,7 +166,7 @@ export function inferResponse(
     model_version: '1',
     ...(id !== undefined ? { id } : {}),
     // The protocol's response parameters: a model with random weights says so in every answer.
-    ...(warning ? { parameters: { random_weights: true, warning } } : {}),
+    ...(randomMark.random_weights ? { parameters: randomMark } : {}),
     outputs: outputs.map(({ name, binary }) => {
       const t = values[name]!;
       if (!binary) return { name, datatype: 'FP32', shape: [...t.shape], data: Array.from(t.data) };

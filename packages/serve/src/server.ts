@@ -227,7 +227,7 @@ export async function serve(
       withdraw(req);
       const out = await running;
       if (reply.sent) return reply; // answered by the deadline meanwhile
-      const res = inferResponse(m.name, parsed.id, parsed.outputs, out, m.warning);
+      const res = inferResponse(m.name, parsed.id, parsed.outputs, out, m.randomMark);
       if (res.headerLength !== undefined)
         return reply
           .header('inference-header-content-length', String(res.headerLength))
@@ -262,7 +262,7 @@ export async function serve(
       return {
         model_name: m.name,
         id: req.id,
-        ...(m.warning ? { random_weights: true, warning: m.warning } : {}),
+        ...m.randomMark,
         top: scores,
       };
     },

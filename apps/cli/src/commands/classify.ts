@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { RANDOM_WEIGHTS_WARNING, writeNpy } from '@cardinal/core';
+import { RANDOM_WEIGHTS_WARNING, randomWeightsFields, writeNpy } from '@cardinal/core';
 import {
   checkOutputPath,
   classifyFiles,
@@ -161,20 +161,20 @@ export async function classifyCommand(
     writeFileAtomic(featureOrder, Buffer.from(`${files.join('\n')}\n`), force, inputs);
   }
   if (values.csv) writeFileAtomic(values.csv, Buffer.from(toCsv(result.results)), force, inputs);
+  const random = opened.description.weights === 'initialised';
   if (values.json) {
-    const random = opened.description.weights === 'initialised';
     out(
       JSON.stringify({
         model: label,
         backend: backend.name,
-        ...(random ? { random_weights: true, warning: RANDOM_WEIGHTS_WARNING } : {}),
+        ...randomWeightsFields(random),
         results: result.results,
       }),
     );
     return 0;
   }
   const rate = files.length / result.seconds.classify;
-  if (opened.description.weights === 'initialised') out(RANDOM_WEIGHTS_WARNING);
+  if (random) out(RANDOM_WEIGHTS_WARNING);
   for (const r of result.results) {
     out(r.file);
     for (const [i, t] of r.top.entries())

@@ -4,6 +4,7 @@ import {
   classify,
   RANDOM_WEIGHTS_WARNING,
   randomNormal,
+  randomWeightsFields,
   type Tensor,
   writeSafetensors,
 } from '@cardinal/core';
@@ -170,7 +171,7 @@ export async function runCommand(
         output_shape: output.shape,
         time_ms: Math.round(ms * 10) / 10,
         top5: top ?? null,
-        ...(initialised ? { random_weights: true, warning: RANDOM_WEIGHTS_WARNING } : {}),
+        ...randomWeightsFields(initialised),
         out: values.out ?? null,
         ...(values.features ? { features: featureRows, features_out: values.features } : {}),
       }),

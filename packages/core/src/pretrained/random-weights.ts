@@ -7,3 +7,11 @@ export const RANDOM_WEIGHTS_WARNING =
   'RANDOM WEIGHTS: these classes mean nothing. The model has no trained weights: pass --weights ' +
   '(a torchvision .pth, a timm safetensors file or folder, or hf-hub:timm/<name> where there is a ' +
   'network), or try fashion_resnext, whose trained Fashion-MNIST weights ship with Cardinal.';
+
+/** What a JSON answer adds when its weights are an initialisation (nothing otherwise). */
+export function randomWeightsFields(random: boolean | undefined): {
+  random_weights?: true;
+  warning?: string;
+} {
+  return random ? { random_weights: true, warning: RANDOM_WEIGHTS_WARNING } : {};
+}
