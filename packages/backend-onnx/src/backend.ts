@@ -18,6 +18,7 @@ import { checkFeeds, DisposeGuard } from '@cardinal/core/backend';
 import { exportOnnx, type OnnxExportOptions } from './model.js';
 import { type ExecutionProvider, loadOrt, type SessionOptions, sessionOptionsOf } from './runtime.js';
 import { createLocalSession, type FeedSession } from './session.js';
+import { compileOnnxTraining } from './train.js';
 import { createWorkerSession } from './worker-session.js';
 
 export interface OnnxCompileOptions extends CompileOptions, OnnxExportOptions, SessionOptions {}
@@ -114,4 +115,6 @@ export const onnxBackend: Backend<OnnxCompileOptions> = {
     return ort ? { available: true } : { available: false, reason: error };
   },
   compile: compileOnnx,
+  compileTraining: (training, weights, options = {}) =>
+    compileOnnxTraining(training, weights, options, sessionOptionsFor(options)),
 };

@@ -3,6 +3,7 @@ import {
   type Graph,
   inferShapes,
   prepareForInference,
+  type TrainingGraph,
   UsageError,
   validateGraph,
   type WeightMap,
@@ -88,6 +89,33 @@ export function toModelProto(graph: Graph, weights: WeightMap, options: OnnxExpo
       output: outputs,
     }),
   });
+}
+
+/**
+ * @internal
+ * A training graph as one ONNX model: every parameter and buffer it reads is a graph input (no
+ * initializers of weights), so one session runs each step with that step's weights. No
+ * inference passes: the graph is lowered as trainingGraph wrote it.
+ */
+export function trainingModelProto(training: TrainingGraph, weights: WeightMap) {
+  const g = training.graph;
+  const ctx = new LoweringContext(weights, g.tensors, g.params);
+  for (const node of g.nodes) dispatchOp(LOWERINGS, node, ctx);
+  const paramInputs = [...ctx.paramInputs].map(([key, shape]) => valueInfo(key, shape));
+  const model = onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: OPSET }],
+    producerName: 'cardinal',
+    docString: `Cardinal training graph '${g.name}'`,
+    graph: onnx.GraphProto.create({
+      name: g.name,
+      node: ctx.nodes,
+      initializer: ctx.initializers,
+      input: [...g.inputs.map((i) => valueInfo(i.name, i.shape)), ...paramInputs],
+      output: g.outputs.map((o) => valueInfo(o, g.tensors[o]!.shape)),
+    }),
+  });
+  return { bytes: onnx.ModelProto.encode(model).finish(), paramInputs: [...ctx.paramInputs.keys()] };
 }
 
 /** The serialised .onnx bytes. */

@@ -1,4 +1,4 @@
-import { type Graph, OP_NAMES, requireWeight, type Tensor, type WeightMap } from '@cardinal/core';
+import { FORWARD_OP_NAMES, type Graph, requireWeight, type Tensor, type WeightMap } from '@cardinal/core';
 import type { Availability, Backend, CompileOptions, Executable } from '@cardinal/core/backend';
 import { batchIsFree, checkFeeds, DisposeGuard, prepareToCompile } from '@cardinal/core/backend';
 import type * as TF from '@tensorflow/tfjs';
@@ -11,6 +11,7 @@ import {
   type TfjsRuntime,
   type TfjsRuntimeName,
 } from './runtime.js';
+import { compileTfjsTraining } from './train-contract.js';
 
 export interface TfjsCompileOptions extends CompileOptions {
   /**
@@ -108,7 +109,7 @@ export async function compileTfjs(
 
 export const tfjsBackend: Backend<TfjsCompileOptions> = {
   name: 'tfjs',
-  supportedOps: OP_NAMES,
+  supportedOps: FORWARD_OP_NAMES,
   async isAvailable(): Promise<Availability> {
     try {
       await import('@tensorflow/tfjs');
@@ -118,4 +119,5 @@ export const tfjsBackend: Backend<TfjsCompileOptions> = {
     }
   },
   compile: compileTfjs,
+  compileTraining: (training, weights, options = {}) => compileTfjsTraining(training, weights, options),
 };

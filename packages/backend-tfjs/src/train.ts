@@ -240,6 +240,22 @@ export class Trainer implements BatchTrainer {
     return result;
   }
 
+  /** Replaces parameter or buffer values by state_dict key (an optimiser outside this trainer). */
+  assign(values: WeightMap): void {
+    const tf = this.runtime.tf;
+    for (const [key, t] of values) {
+      const v = this.variables.get(key);
+      if (v) v.assign(tf.tensor(t.data, [...t.shape]));
+      else {
+        const old = this.buffers.get(key);
+        if (!old)
+          throw new InputError(`setWeights: '${key}' is not a parameter or buffer of ${this.graph.name}`);
+        this.buffers.set(key, tf.keep(tf.tensor(t.data, [...t.shape])));
+        old.dispose();
+      }
+    }
+  }
+
   private frozen(key: string): boolean {
     return (this.options.freeze ?? []).some((p) => key === p || key.startsWith(`${p}.`));
   }

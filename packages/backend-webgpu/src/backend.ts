@@ -1,4 +1,4 @@
-import { type Graph, inferShapes, OP_NAMES, type Tensor, type WeightMap } from '@cardinal/core';
+import { FORWARD_OP_NAMES, type Graph, inferShapes, type Tensor, type WeightMap } from '@cardinal/core';
 import type { Availability, Backend, CompileOptions, Executable, RunDevice } from '@cardinal/core/backend';
 import { batchIsFree, checkFeeds, DisposeGuard, prepareToCompile } from '@cardinal/core/backend';
 import {
@@ -114,7 +114,7 @@ export async function compileWebGpu(
 
 export const webgpuBackend: Backend<WebGpuCompileOptions> = {
   name: 'webgpu',
-  supportedOps: OP_NAMES,
+  supportedOps: FORWARD_OP_NAMES,
   async isAvailable(): Promise<Availability> {
     const reason = await webgpuUnavailableReason();
     return reason ? { available: false, reason } : { available: true };

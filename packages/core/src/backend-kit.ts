@@ -1,5 +1,6 @@
-import type { CompileOptions, RunDevice } from './backend.js';
+import type { CompileOptions, RunDevice, TrainingStep } from './backend.js';
 import { BackendUnavailableError, formatShape, InputError } from './errors.js';
+import type { TrainingGraph } from './grad/training-graph.js';
 import type { Graph, TensorSpec, WeightMap } from './ir/graph.js';
 import { foldBatchNorm } from './passes/fold-batchnorm.js';
 import { removeIdentities } from './passes/remove-identities.js';
@@ -106,4 +107,40 @@ export function checkInput(
     throw new InputError(`input '${spec.name}': shape ${formatShape(t.shape)} but ${t.data.length} values`);
   }
   return t;
+}
+
+/** A training graph's outputs by tensor name, sorted into a TrainingStep. */
+export function trainingStepOf(
+  training: TrainingGraph,
+  outputs: Readonly<Record<string, Tensor>>,
+): TrainingStep {
+  const get = (name: string): Tensor => {
+    const t = outputs[name];
+    if (!t) throw new InputError(`training step: output '${name}' was not computed`);
+    return t;
+  };
+  const byKey = (m: ReadonlyMap<string, string>): WeightMap =>
+    new Map([...m].map(([key, name]) => [key, get(name)]));
+  return {
+    loss: get(training.loss).data[0]!,
+    output: get(training.output),
+    grads: byKey(training.gradients),
+    running: byKey(training.running),
+  };
+}
+
+/**
+ * Checks an update against the weights a training executable holds: known keys, the same
+ * shapes. Returns the checked entries.
+ */
+export function checkWeightUpdate(held: ReadonlyMap<string, Tensor>, values: WeightMap): [string, Tensor][] {
+  return [...values].map(([key, t]) => {
+    const cur = held.get(key);
+    if (!cur) throw new InputError(`setWeights: '${key}' is not a parameter or buffer of this model`);
+    if (cur.shape.length !== t.shape.length || cur.shape.some((d, i) => d !== t.shape[i]))
+      throw new InputError(
+        `setWeights: '${key}' has shape ${formatShape(cur.shape)}, got ${formatShape(t.shape)}`,
+      );
+    return [key, t];
+  });
 }

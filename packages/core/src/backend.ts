@@ -1,3 +1,4 @@
+import type { TrainingGraph } from './grad/training-graph.js';
 import type { Graph, OpName, WeightMap } from './ir/graph.js';
 import type { Tensor } from './tensor.js';
 
@@ -63,4 +64,33 @@ export interface Backend<O extends CompileOptions = CompileOptions> {
   isAvailable(): Promise<Availability>;
   readonly supportedOps: readonly OpName[];
   compile(graph: Graph, weights: WeightMap, options?: O): Promise<Executable>;
+  /**
+   * Compiles a training graph (core's `trainingGraph`): the weights are the starting values of
+   * every parameter and buffer; the executable keeps them and runs one step per call. Absent on
+   * a backend that does not train yet.
+   */
+  compileTraining?(training: TrainingGraph, weights: WeightMap, options?: O): Promise<TrainingExecutable>;
+}
+
+/** What one training step computes: the optimiser (in @cardinal/train) decides what to do with it. */
+export interface TrainingStep {
+  loss: number;
+  /** The model's output for the batch, in training mode. */
+  output: Tensor;
+  /** The gradient of every trainable parameter, by state_dict key. */
+  grads: WeightMap;
+  /** BatchNorm's new running_mean and running_var, by state_dict key (num_batches_tracked is the caller's). */
+  running: WeightMap;
+}
+
+/** A compiled training graph: steps with the weights it holds, which the caller replaces between steps. */
+export interface TrainingExecutable {
+  readonly backend: string;
+  readonly device: RunDevice;
+  /** One forward and backward pass. Inputs: the model's, and the loss's (`targets` or `loss_weights`). */
+  step(inputs: Readonly<Record<string, Tensor>>): Promise<TrainingStep>;
+  /** Replaces the values of some parameters or buffers (an optimiser's update), by state_dict key. */
+  setWeights(values: WeightMap): void;
+  dispose(): void;
+  describe(): string;
 }

@@ -47,6 +47,13 @@ export {
   referenceBackend,
   runReference,
 } from './executor/reference.js';
+export type { GradEmitter, GradResult, GradRule, GradTensor } from './grad/rule.js';
+export {
+  type TrainingGraph,
+  type TrainingGraphOptions,
+  type TrainingLoss,
+  trainingGraph,
+} from './grad/training-graph.js';
 export { flipHorizontal, randomCropFlipBatch, randomResizedCrop } from './image/augment.js';
 export {
   centerCrop,
@@ -91,8 +98,18 @@ export { conv1dOutLength } from './ops/conv1d.js';
 export { convOutLength, convOutSize } from './ops/conv2d.js';
 export { broadcastShape } from './ops/elementwise.js';
 export type { OpDef, ParamRequirement, ReferenceArgs, ShapeContext } from './ops/op-def.js';
+export { avgPoolAxis, blurAxis } from './ops/pool-grad.js';
 export { poolOutLength, poolOutSize } from './ops/pooling.js';
-export { getOp, OP_NAMES, OPS, resolveNodeAttrs } from './ops/registry.js';
+export {
+  FORWARD_OP_NAMES,
+  type ForwardOpName,
+  getOp,
+  OP_NAMES,
+  OPS,
+  resolveNodeAttrs,
+  TRAINING_OPS,
+  type TrainingOpName,
+} from './ops/registry.js';
 export { resolveReshape } from './ops/shape-ops.js';
 export { type FoldedModel, foldBatchNorm } from './passes/fold-batchnorm.js';
 export { inferShapes } from './passes/infer-shapes.js';

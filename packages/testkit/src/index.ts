@@ -6,3 +6,4 @@ export * from './conformance.js';
 export * from './fixtures.js';
 export * from './images.js';
 export * from './memory.js';
+export * from './train-fixtures.js';

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// pnpm conformance --suite onnx --backend <reference|onnx|tfjs|webgpu> [--json] [--filter S] [--root DIR]
+// pnpm conformance --suite onnx|train --backend <reference|onnx|tfjs|webgpu> [--json] [--filter S] [--root DIR]
 import { parseArgs } from 'node:util';
+import { fixturesDir } from '@cardinal/testkit';
 import { CONFORMANCE_BACKENDS, type ConformanceBackend, loadConformanceBackend } from './backends.js';
 import { DEBIAN_ONNX_TESTDATA, runOnnxSuite } from './onnx-suite.js';
+import { runTrainSuite } from './train-suite.js';
 
-const USAGE = `usage: pnpm conformance --suite onnx --backend <${CONFORMANCE_BACKENDS.join('|')}> [--json] [--filter TEXT] [--root DIR]`;
+const USAGE = `usage: pnpm conformance --suite onnx|train --backend <${CONFORMANCE_BACKENDS.join('|')}> [--json] [--filter TEXT] [--root DIR]`;
 
 function usage(message: string): never {
   process.stderr.write(`cardinal conformance: ${message}\n${USAGE}\n`);
@@ -27,7 +29,7 @@ async function main(): Promise<void> {
         backend: { type: 'string', default: 'reference' },
         json: { type: 'boolean', default: false },
         filter: { type: 'string' },
-        root: { type: 'string', default: DEBIAN_ONNX_TESTDATA },
+        root: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -38,7 +40,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if (values.suite !== 'onnx') usage(`unknown suite '${values.suite}' (known: onnx)`);
+  if (values.suite !== 'onnx' && values.suite !== 'train')
+    usage(`unknown suite '${values.suite}' (known: onnx, train)`);
   const name = values.backend as ConformanceBackend;
   if (!CONFORMANCE_BACKENDS.includes(name)) usage(`unknown backend '${values.backend}'`);
   const loaded = await loadConformanceBackend(name);
@@ -46,10 +49,25 @@ async function main(): Promise<void> {
     process.stderr.write(`cardinal conformance: backend '${name}' is not available here: ${loaded.reason}\n`);
     process.exit(1);
   }
-  const report = await runOnnxSuite(loaded.backend, { root: values.root, filter: values.filter });
+  if (values.suite === 'train') {
+    const root = values.root ?? fixturesDir();
+    const report = await runTrainSuite(loaded.backend, root, { filter: values.filter });
+    if (report.results.length === 0) {
+      process.stderr.write(`cardinal conformance: no fixture folder with train/meta.json under ${root}\n`);
+      process.exit(1);
+    }
+    if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else {
+      for (const r of report.results) if (r.reason) process.stdout.write(`failed  ${r.name}: ${r.reason}\n`);
+      process.stdout.write(`train suite on ${name}: ${report.passed} passed, ${report.failed} failed\n`);
+    }
+    process.exit(report.failed > 0 ? 1 : 0);
+  }
+  const root = values.root ?? DEBIAN_ONNX_TESTDATA;
+  const report = await runOnnxSuite(loaded.backend, { root, filter: values.filter });
   if (report.passed + report.failed + report.unsupported === 0) {
     process.stderr.write(
-      `cardinal conformance: no tests under ${values.root} (install Debian's libonnx-testdata)\n`,
+      `cardinal conformance: no tests under ${root} (install Debian's libonnx-testdata)\n`,
     );
     process.exit(1);
   }

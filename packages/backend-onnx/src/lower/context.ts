@@ -9,17 +9,24 @@ import {
   type WeightMap,
 } from '@cardinal/core';
 import type { AttributeProto, NodeProto, TensorProto } from '../proto.js';
-import { onnx } from '../proto.js';
+import { floatTensor, int64Tensor, onnx } from '../proto.js';
 
 /** What a lowering function may do: read weights, add initializers, emit nodes. */
 export class LoweringContext {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
   private readonly initializerNames = new Set<string>();
+  /** Training graphs: the parameters and buffers read as graph inputs, by key, with their shapes. */
+  readonly paramInputs = new Map<string, number[]>();
 
+  /**
+   * `params` (training graphs): the parameters and buffers that become graph inputs instead of
+   * initializers, so that one session runs every step with the weights of that step.
+   */
   constructor(
     readonly weights: WeightMap,
     private readonly tensors: Graph['tensors'] = {},
+    private readonly params?: Graph['params'],
   ) {}
 
   /** A tensor's static shape (the IR's, NCHW). */
@@ -39,9 +46,39 @@ export class LoweringContext {
 
   addInitializer(t: TensorProto): string {
     const name = t.name as string;
+    const spec = this.params && Object.hasOwn(this.params, name) ? this.params[name] : undefined;
+    if (spec) return this.paramInput(name, spec.shape, t.dims.map(Number));
     if (!this.initializerNames.has(name)) {
       this.initializerNames.add(name);
       this.initializers.push(t);
+    }
+    return name;
+  }
+
+  /** A float32 initializer (a constant of the lowering, never a parameter). */
+  constant(name: string, dims: readonly number[], data: Float32Array): string {
+    return this.addInitializer(floatTensor(name, dims, data));
+  }
+
+  /** An int64 initializer (shapes, axes, pads). */
+  ints(name: string, values: readonly number[]): string {
+    return this.addInitializer(int64Tensor(name, values));
+  }
+
+  /**
+   * A parameter as a graph input of its own shape; a lowering that wants it in another shape
+   * (GroupNorm's [C, 1, 1]) reads a Reshape of it, emitted once per shape.
+   */
+  private paramInput(key: string, shape: readonly number[], wanted: readonly number[]): string {
+    this.paramInputs.set(key, [...shape]);
+    if (shape.length === wanted.length && shape.every((d, i) => d === wanted[i])) return key;
+    const name = `${key}@${wanted.join('x')}`;
+    if (!this.initializerNames.has(name)) {
+      this.initializerNames.add(name);
+      const target = this.ints(`${name}/shape`, wanted);
+      this.nodes.push(
+        onnx.NodeProto.create({ name, opType: 'Reshape', input: [key, target], output: [name] }),
+      );
     }
     return name;
   }

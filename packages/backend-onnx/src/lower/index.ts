@@ -28,6 +28,16 @@ import {
   lowerSplit,
   lowerTranspose,
 } from './shape.js';
+import { lowerConv2dGradInput, lowerConv2dGradWeight } from './train-conv.js';
+import {
+  lowerExpand,
+  lowerLogSoftmax,
+  lowerReluGrad,
+  lowerScale,
+  lowerSigmoidGrad,
+} from './train-elementwise.js';
+import { lowerBatchNormGrad, lowerBatchNormTrain, lowerGroupNormGrad } from './train-norm.js';
+import { lowerAvgPoolGrad, lowerBlurPoolGrad, lowerMaxPoolGrad } from './train-pool.js';
 
 /** One lowering per IR op. */
 export const LOWERINGS: OpTable<[LoweringContext], void> = {
@@ -65,4 +75,17 @@ export const LOWERINGS: OpTable<[LoweringContext], void> = {
   // Training-only: prepareForInference removes them; a graph lowered as is passes through.
   dropPath: (node, ctx) => ctx.emit(node, 'Identity', [node.inputs[0]!]),
   dropBlock: (node, ctx) => ctx.emit(node, 'Identity', [node.inputs[0]!]),
+  batchNormTrain: lowerBatchNormTrain,
+  batchNormGrad: lowerBatchNormGrad,
+  groupNormGrad: lowerGroupNormGrad,
+  conv2dGradInput: lowerConv2dGradInput,
+  conv2dGradWeight: lowerConv2dGradWeight,
+  reluGrad: lowerReluGrad,
+  sigmoidGrad: lowerSigmoidGrad,
+  maxPoolGrad: lowerMaxPoolGrad,
+  avgPoolGrad: lowerAvgPoolGrad,
+  blurPoolGrad: lowerBlurPoolGrad,
+  expand: lowerExpand,
+  scale: lowerScale,
+  logSoftmax: lowerLogSoftmax,
 };

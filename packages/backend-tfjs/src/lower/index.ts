@@ -1,5 +1,6 @@
 import {
   blurPadding,
+  type ForwardOpName,
   InternalError,
   type NodeOf,
   type OpTable,
@@ -204,7 +205,7 @@ export function dropBlockMask(
 }
 
 /** One function per IR op: the tfjs calls that compute it (NHWC where the op is spatial). */
-export const APPLY: OpTable<[ApplyContext], Value[]> = {
+export const APPLY: OpTable<[ApplyContext], Value[], ForwardOpName> = {
   conv2d: (node, { tf, args, prep, plan, training, needsInputGrad }) => [
     nhwc(
       applyConv(

@@ -1,4 +1,5 @@
 import {
+  type ForwardOpName,
   InternalError,
   type NodeBase,
   type NodeOf,
@@ -223,7 +224,7 @@ function convStep(n: NodeBase, c: GroupContext, problem: ConvProblem): PlanStep[
 }
 
 /** One function per IR op: the kernels (plan steps) its fused group runs. */
-export const LOWER: OpTable<[GroupContext], PlanStep[]> = {
+export const LOWER: OpTable<[GroupContext], PlanStep[], ForwardOpName> = {
   conv2d(n, c) {
     const xs = input(c);
     const a = n.attrs;

@@ -1,5 +1,11 @@
 import type { Backend, CompileOptions, Executable } from '../backend.js';
-import { checkDevicePreference, checkInput, DisposeGuard } from '../backend-kit.js';
+import {
+  checkDevicePreference,
+  checkInput,
+  checkWeightUpdate,
+  DisposeGuard,
+  trainingStepOf,
+} from '../backend-kit.js';
 import { GraphError, InputError } from '../errors.js';
 import type { Graph, WeightMap } from '../ir/graph.js';
 import { getOp, OP_NAMES } from '../ops/registry.js';
@@ -87,6 +93,27 @@ export const referenceBackend: Backend = {
       async run(inputs) {
         guard.check();
         return runReference(graph, weights, inputs, options);
+      },
+      dispose() {
+        guard.dispose();
+      },
+      describe: () => 'reference (plain TypeScript kernels, float64 accumulation)',
+    };
+  },
+  async compileTraining(training, weights, options = {}) {
+    const device = { kind: 'cpu', name: 'CPU' } as const;
+    checkDevicePreference('reference', options, device);
+    const guard = new DisposeGuard(training.graph.name);
+    const held: WeightMap = new Map(weights);
+    return {
+      backend: 'reference',
+      device,
+      async step(inputs) {
+        guard.check();
+        return trainingStepOf(training, runReference(training.graph, held, inputs, options));
+      },
+      setWeights(values) {
+        for (const [key, t] of checkWeightUpdate(held, values)) held.set(key, t);
       },
       dispose() {
         guard.dispose();

@@ -92,6 +92,40 @@ export interface OpAttrs {
    * seed rate gamma and the kept values rescaled; the identity in evaluation.
    */
   dropBlock: { rate: number; blockSize: number; gammaScale: number };
+
+  // The ops of training graphs (grad/): the forward ops that training computes differently,
+  // the loss, and the backward ops that gradient rules emit. See TRAINING_OPS.
+
+  /**
+   * Training-mode BatchNorm: normalises with the batch's mean and biased variance over (N, H, W)
+   * and outputs [y, batch mean, 1 / sqrt(var + eps), new running_mean, new running_var], the
+   * running statistics updated as PyTorch does (momentum, unbiased variance).
+   */
+  batchNormTrain: BatchNormAttrs;
+  /** BatchNorm's backward from (dy, x, batch mean, inverse std): [dx, dweight, dbias]. */
+  batchNormGrad: BatchNormAttrs;
+  /** GroupNorm's backward from (dy, x): [dx, dweight, dbias]. */
+  groupNormGrad: { groups: number; eps: number };
+  /** A convolution's input gradient from (dy, weight): the transposed convolution onto `inputSize`. */
+  conv2dGradInput: Conv2dAttrs & { inputSize: [number, number] };
+  /** A convolution's weight gradient from (x, dy). */
+  conv2dGradWeight: Conv2dAttrs;
+  /** ReLU's backward from (dy, y): dy where y > 0, else 0 (PyTorch's threshold_backward). */
+  reluGrad: NoAttrs;
+  /** Sigmoid's backward from (dy, y): dy * y * (1 - y). */
+  sigmoidGrad: NoAttrs;
+  /** Max pooling's backward from (dy, x): each window's dy to its first largest input. */
+  maxPoolGrad: PoolAttrs;
+  /** Average pooling's backward from dy onto `inputSize`. */
+  avgPoolGrad: PoolAttrs & { inputSize: [number, number] };
+  /** BlurPool's backward from dy onto `inputSize` (the filter transposed, reflection folded back). */
+  blurPoolGrad: { filterSize: number; stride: number; inputSize: [number, number] };
+  /** Broadcasts a tensor to `shape` (same rank; axes of size 1 repeated), ONNX's Expand. */
+  expand: { shape: number[] };
+  /** alpha * x. */
+  scale: { alpha: number };
+  /** log(softmax(x)) along `axis`, computed stably. */
+  logSoftmax: AxisAttrs;
 }
 
 export interface Conv1dAttrs {

@@ -1,4 +1,4 @@
-import { GraphError } from '../errors.js';
+import { GraphError, UnsupportedError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import type { GraphNode, NodeBase, NodeOf, OpName, WeightMap } from './graph.js';
 
@@ -6,18 +6,26 @@ import type { GraphNode, NodeBase, NodeOf, OpName, WeightMap } from './graph.js'
  * One function per op, each receiving nodes of its own op with their attributes typed: the
  * shape of every backend's lowering table (and the compiler checks that none is missing).
  */
-export type OpTable<Args extends unknown[], R> = {
-  readonly [O in OpName]: (node: NodeOf<O>, ...args: Args) => R;
+export type OpTable<Args extends unknown[], R, Ops extends OpName = OpName> = {
+  readonly [O in Ops]: (node: NodeOf<O>, ...args: Args) => R;
 };
 
-/** Calls the table's function for the node's op. */
-export function dispatchOp<Args extends unknown[], R>(
-  table: OpTable<Args, R>,
+/**
+ * Calls the table's function for the node's op. A table may cover fewer ops than the IR has (a
+ * backend that does not lower the training ops yet): a node outside it is refused by name.
+ */
+export function dispatchOp<Args extends unknown[], R, Ops extends OpName>(
+  table: OpTable<Args, R, Ops>,
   node: GraphNode,
   ...args: Args
 ): R {
+  const f = Object.hasOwn(table, node.op) ? (table as Partial<Record<OpName, unknown>>)[node.op] : undefined;
+  if (!f)
+    throw new UnsupportedError(
+      `${node.path || node.name}: op '${node.op}' is not lowered by this backend (a training op: see the backend's supportedOps)`,
+    );
   // The one cast: TypeScript cannot tie a union node's op to the table entry that takes it.
-  return (table[node.op] as (node: GraphNode, ...args: Args) => R)(node, ...args);
+  return (f as (node: GraphNode, ...args: Args) => R)(node, ...args);
 }
 
 /**

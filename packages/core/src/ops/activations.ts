@@ -30,8 +30,18 @@ const none = NO_ATTRS as AttrSchema<Record<never, never>>;
 /** float32's largest value: the bound of a Clip that has none. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
 
-export const reluOp = unary('relu', none, (v) => Math.max(v, 0));
-export const sigmoidOp = unary('sigmoid', none, (v) => 1 / (1 + Math.exp(-v)));
+export const reluOp: OpDef<'relu'> = {
+  ...unary('relu', none, (v) => Math.max(v, 0)),
+  grad: (node, [dy], g) => ({
+    inputs: [dy && g.op('reluGrad', [dy, g.tensor(node.outputs[0]!)], {})[0]],
+  }),
+};
+export const sigmoidOp: OpDef<'sigmoid'> = {
+  ...unary('sigmoid', none, (v) => 1 / (1 + Math.exp(-v))),
+  grad: (node, [dy], g) => ({
+    inputs: [dy && g.op('sigmoidGrad', [dy, g.tensor(node.outputs[0]!)], {})[0]],
+  }),
+};
 export const leakyReluOp = unary('leakyRelu', { alpha: { kind: 'num', default: 0.01 } }, (v, a) =>
   v >= 0 ? v : v * a.alpha,
 );
@@ -55,42 +65,73 @@ export function normaliseAxis(axis: number, rank: number, path: string): number 
   return a;
 }
 
-/** Softmax along one axis, computed stably (max subtracted) in float64. */
-export const softmaxOp: OpDef<'softmax'> = {
-  name: 'softmax',
-  arity: [1, 1],
-  attrs: { axis: { kind: 'int' } },
-  inferShapes(shapes, attrs, ctx) {
-    const x = shapes[0]!;
-    normaliseAxis(attrs.axis, x.length, ctx.path);
-    if (x.length === 0)
-      throw new ShapeError(`${ctx.path}: softmax needs a tensor of rank >= 1, got ${formatShape(x)}`);
-    return [[...x]];
-  },
-  params: () => [],
-  macs: () => 0,
-  reference({ inputs, attrs }) {
-    const x = inputs[0]!;
-    const axis = normaliseAxis(attrs.axis, x.shape.length, 'softmax');
-    const len = x.shape[axis]!;
-    let inner = 1;
-    for (let i = axis + 1; i < x.shape.length; i++) inner *= x.shape[i]!;
-    const outer = x.data.length / (len * inner);
-    const out = new Float32Array(x.data.length);
-    const tmp = new Float64Array(len);
-    for (let o = 0; o < outer; o++) {
-      for (let i = 0; i < inner; i++) {
-        const base = o * len * inner + i;
-        let max = Number.NEGATIVE_INFINITY;
-        for (let k = 0; k < len; k++) max = Math.max(max, x.data[base + k * inner]!);
-        let sum = 0;
-        for (let k = 0; k < len; k++) {
-          tmp[k] = Math.exp(x.data[base + k * inner]! - max);
-          sum += tmp[k]!;
+/** Softmax (or its log) along one axis, computed stably (max subtracted) in float64. */
+function softmaxLike<O extends 'softmax' | 'logSoftmax'>(name: O, log: boolean): OpDef<O> {
+  return {
+    name,
+    arity: [1, 1],
+    attrs: { axis: { kind: 'int' } } as AttrSchema<AttrsOf<O>>,
+    inferShapes(shapes, attrs, ctx) {
+      const x = shapes[0]!;
+      if (x.length === 0)
+        throw new ShapeError(`${ctx.path}: ${name} needs a tensor of rank >= 1, got ${formatShape(x)}`);
+      normaliseAxis(attrs.axis, x.length, ctx.path);
+      return [[...x]];
+    },
+    params: () => [],
+    macs: () => 0,
+    reference({ inputs, attrs }) {
+      const x = inputs[0]!;
+      const axis = normaliseAxis(attrs.axis, x.shape.length, name);
+      const len = x.shape[axis]!;
+      let inner = 1;
+      for (let i = axis + 1; i < x.shape.length; i++) inner *= x.shape[i]!;
+      const outer = x.data.length / (len * inner);
+      const out = new Float32Array(x.data.length);
+      const tmp = new Float64Array(len);
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < inner; i++) {
+          const base = o * len * inner + i;
+          let max = Number.NEGATIVE_INFINITY;
+          for (let k = 0; k < len; k++) max = Math.max(max, x.data[base + k * inner]!);
+          let sum = 0;
+          for (let k = 0; k < len; k++) {
+            tmp[k] = Math.exp(x.data[base + k * inner]! - max);
+            sum += tmp[k]!;
+          }
+          const logSum = Math.log(sum);
+          for (let k = 0; k < len; k++)
+            out[base + k * inner] = log ? x.data[base + k * inner]! - max - logSum : tmp[k]! / sum;
         }
-        for (let k = 0; k < len; k++) out[base + k * inner] = tmp[k]! / sum;
       }
-    }
-    return [{ shape: [...x.shape], data: out }];
+      return [{ shape: [...x.shape], data: out }];
+    },
+  };
+}
+
+/** Softmax along one axis. Backward: y * (dy - sum(dy * y)) along the axis. */
+export const softmaxOp: OpDef<'softmax'> = {
+  ...softmaxLike('softmax', false),
+  grad(node, [dy], g) {
+    if (!dy) return { inputs: [undefined] };
+    const y = g.tensor(node.outputs[0]!);
+    const axes = [normaliseAxis(node.attrs.axis, y.shape.length, node.path)];
+    const dyY = g.op('mul', [dy, y], {})[0]!;
+    const s = g.op('reduceSum', [dyY], { axes, keepDims: true })[0]!;
+    const centred = g.op('sub', [dy, s], {})[0]!;
+    return { inputs: [g.op('mul', [centred, y], {})[0]] };
+  },
+};
+
+/** log(softmax(x)) along one axis. Backward: dy - softmax(x) * sum(dy) along the axis. */
+export const logSoftmaxOp: OpDef<'logSoftmax'> = {
+  ...softmaxLike('logSoftmax', true),
+  grad(node, [dy], g) {
+    if (!dy) return { inputs: [undefined] };
+    const x = g.tensor(node.inputs[0]!);
+    const axis = normaliseAxis(node.attrs.axis, x.shape.length, node.path);
+    const p = g.op('softmax', [x], { axis })[0]!;
+    const s = g.op('reduceSum', [dy], { axes: [axis], keepDims: true })[0]!;
+    return { inputs: [g.op('sub', [dy, g.op('mul', [p, s], {})[0]!], {})[0]] };
   },
 };

@@ -78,4 +78,10 @@ export const blurPoolOp: OpDef<'blurPool'> = {
     }
     return [{ shape: [n, c, oh, ow], data: out }];
   },
+  grad(node, [dy], g) {
+    if (!dy) return { inputs: [undefined] };
+    const x = g.tensor(node.inputs[0]!);
+    const inputSize: [number, number] = [x.shape[2]!, x.shape[3]!];
+    return { inputs: [g.op('blurPoolGrad', [dy], { ...node.attrs, inputSize })[0]] };
+  },
 };

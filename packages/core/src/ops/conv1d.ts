@@ -1,5 +1,6 @@
 import { formatShape, ShapeError } from '../errors.js';
-import type { Conv1dAttrs } from '../ir/attrs.js';
+import type { GradTensor } from '../grad/rule.js';
+import type { Conv1dAttrs, Conv2dAttrs } from '../ir/attrs.js';
 import type { AttrSchema } from './attrs.js';
 import { convOutLength } from './conv2d.js';
 import type { OpDef, ParamRequirement } from './op-def.js';
@@ -90,5 +91,32 @@ export const conv1dOp: OpDef<'conv1d'> = {
         }
       }
     return [{ shape: [n, oc, ol], data: out }];
+  },
+  // As a conv2d over [N, C, 1, L] with a [O, I, 1, K] kernel: the same gradient ops.
+  grad(node, [dy], g) {
+    if (!dy) return { inputs: [undefined] };
+    const a = node.attrs;
+    const x = g.tensor(node.inputs[0]!);
+    const w = g.param(node.params.weight!);
+    const as4d = (t: GradTensor) =>
+      g.op('reshape', [t], { shape: [t.shape[0]!, t.shape[1]!, 1, t.shape[2]!] })[0]!;
+    const a2: Conv2dAttrs = {
+      outChannels: a.outChannels,
+      kernel: [1, a.kernel],
+      stride: [1, a.stride],
+      padding: [0, a.padding[0], 0, a.padding[1]],
+      dilation: [1, a.dilation],
+      groups: a.groups,
+      bias: a.bias,
+    };
+    const dy4 = as4d(dy);
+    const [dx4] = g.op('conv2dGradInput', [dy4, as4d(w)], { ...a2, inputSize: [1, x.shape[2]!] });
+    const [dw4] = g.op('conv2dGradWeight', [as4d(x), dy4], a2);
+    const dx = g.op('reshape', [dx4!], { shape: [...x.shape] })[0]!;
+    const params: Record<string, GradTensor> = {
+      weight: g.op('reshape', [dw4!], { shape: [...w.shape] })[0]!,
+    };
+    if (a.bias) params.bias = g.op('reduceSum', [dy], { axes: [0, 2], keepDims: false })[0]!;
+    return { inputs: [dx], params };
   },
 };

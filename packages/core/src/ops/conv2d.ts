@@ -1,4 +1,5 @@
 import { formatShape, ShapeError } from '../errors.js';
+import type { GradTensor } from '../grad/rule.js';
 import type { Conv2dAttrs } from '../ir/attrs.js';
 import type { Tensor } from '../tensor.js';
 import type { AttrSchema } from './attrs.js';
@@ -161,5 +162,16 @@ export const conv2dOp: OpDef<'conv2d'> = {
   },
   reference({ inputs, params, attrs }) {
     return [conv2dReference(inputs[0]!, params.weight!, params.bias, attrs)];
+  },
+  grad(node, [dy], g) {
+    if (!dy) return { inputs: [undefined] };
+    const x = g.tensor(node.inputs[0]!);
+    const w = g.param(node.params.weight!);
+    const a = node.attrs;
+    const [dx] = g.op('conv2dGradInput', [dy, w], { ...a, inputSize: [x.shape[2]!, x.shape[3]!] });
+    const [dw] = g.op('conv2dGradWeight', [x, dy], a);
+    const params: Record<string, GradTensor> = { weight: dw! };
+    if (a.bias) params.bias = g.op('reduceSum', [dy], { axes: [0, 2, 3], keepDims: false })[0]!;
+    return { inputs: [dx], params };
   },
 };

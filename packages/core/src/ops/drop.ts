@@ -11,6 +11,8 @@ export const dropPathOp: OpDef<'dropPath'> = {
   params: () => [],
   macs: () => 0,
   reference: ({ inputs }) => [inputs[0]!],
+  // Training graphs take rate 0 only (trainingGraph refuses others): the identity.
+  grad: (_node, [dy]) => ({ inputs: [dy] }),
 };
 
 export const dropBlockOp: OpDef<'dropBlock'> = {
@@ -25,4 +27,6 @@ export const dropBlockOp: OpDef<'dropBlock'> = {
   params: () => [],
   macs: () => 0,
   reference: ({ inputs }) => [inputs[0]!],
+  // Training graphs take rate 0 only (trainingGraph refuses others): the identity.
+  grad: (_node, [dy]) => ({ inputs: [dy] }),
 };

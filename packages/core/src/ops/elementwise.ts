@@ -1,4 +1,5 @@
 import { formatShape, ShapeError } from '../errors.js';
+import type { GradEmitter, GradRule, GradTensor } from '../grad/rule.js';
 import type { AttrsOf } from '../ir/attrs.js';
 import { shapeSize, stridesOf, type Tensor } from '../tensor.js';
 import { type AttrSchema, NO_ATTRS } from './attrs.js';
@@ -75,9 +76,12 @@ function channelBroadcast(a: Tensor, b: Tensor, f: (x: number, y: number) => num
   return { shape: [...a.shape], data: out };
 }
 
-function binary<O extends 'add' | 'mul' | 'sub' | 'div'>(
+type BinaryOp = 'add' | 'mul' | 'sub' | 'div';
+
+function binary<O extends BinaryOp>(
   name: O,
   f: (x: number, y: number) => number,
+  grad: GradRule<O>,
 ): OpDef<O> {
   return {
     name,
@@ -92,10 +96,53 @@ function binary<O extends 'add' | 'mul' | 'sub' | 'div'>(
         channelBroadcast(a, b, f) ?? channelBroadcast(b, a, (x, y) => f(y, x)) ?? binaryReference(a, b, f),
       ];
     },
+    grad,
   };
 }
 
-export const addOp = binary('add', (x, y) => x + y);
-export const mulOp = binary('mul', (x, y) => x * y);
-export const subOp = binary('sub', (x, y) => x - y);
-export const divOp = binary('div', (x, y) => x / y);
+/**
+ * The rule of a binary op from the two partial derivatives as IR (each given dy and the
+ * operands), each summed back over the axes its operand was broadcast along.
+ */
+function binaryGrad<O extends BinaryOp>(
+  da: (dy: GradTensor, a: GradTensor, b: GradTensor, g: GradEmitter, y: GradTensor) => GradTensor,
+  db: (dy: GradTensor, a: GradTensor, b: GradTensor, g: GradEmitter, y: GradTensor) => GradTensor,
+): GradRule<O> {
+  return (node, [dy], g) => {
+    if (!dy) return { inputs: [undefined, undefined] };
+    const a = g.tensor(node.inputs[0]!);
+    const b = g.tensor(node.inputs[1]!);
+    const y = g.tensor(node.outputs[0]!);
+    return {
+      inputs: [g.unbroadcast(da(dy, a, b, g, y), a.shape), g.unbroadcast(db(dy, a, b, g, y), b.shape)],
+    };
+  };
+}
+
+const one = (g: GradEmitter, op: BinaryOp, x: GradTensor, y: GradTensor) => g.op(op, [x, y], {})[0]!;
+const neg = (g: GradEmitter, x: GradTensor) => g.op('scale', [x], { alpha: -1 })[0]!;
+const dyItself = (dy: GradTensor) => dy;
+
+export const addOp = binary('add', (x, y) => x + y, binaryGrad(dyItself, dyItself));
+export const mulOp = binary(
+  'mul',
+  (x, y) => x * y,
+  binaryGrad(
+    (dy, _a, b, g) => one(g, 'mul', dy, b),
+    (dy, a, _b, g) => one(g, 'mul', dy, a),
+  ),
+);
+export const subOp = binary(
+  'sub',
+  (x, y) => x - y,
+  binaryGrad(dyItself, (dy, _a, _b, g) => neg(g, dy)),
+);
+// d(a/b)/db = -y / b, with y = a / b the node's output.
+export const divOp = binary(
+  'div',
+  (x, y) => x / y,
+  binaryGrad(
+    (dy, _a, b, g) => one(g, 'div', dy, b),
+    (dy, _a, b, g, y) => neg(g, one(g, 'div', one(g, 'mul', dy, y), b)),
+  ),
+);

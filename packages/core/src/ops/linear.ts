@@ -1,4 +1,5 @@
 import { formatShape, ShapeError } from '../errors.js';
+import type { GradTensor } from '../grad/rule.js';
 import type { OpDef, ParamRequirement } from './op-def.js';
 
 /** y = x W^T + b with W of shape [out, in], as torch.nn.Linear. */
@@ -42,5 +43,16 @@ export const linearOp: OpDef<'linear'> = {
       }
     }
     return [{ shape: [n, outF], data: out }];
+  },
+  // dx = dy W, dW = dy^T x, db = the sum of dy over the batch.
+  grad(node, [dy], g) {
+    if (!dy) return { inputs: [undefined] };
+    const x = g.tensor(node.inputs[0]!);
+    const w = g.param(node.params.weight!);
+    const dx = g.op('matMul', [dy, w], {})[0]!;
+    const dyT = g.op('transpose', [dy], { perm: [1, 0] })[0]!;
+    const params: Record<string, GradTensor> = { weight: g.op('matMul', [dyT, x], {})[0]! };
+    if (node.attrs.bias) params.bias = g.op('reduceSum', [dy], { axes: [0], keepDims: false })[0]!;
+    return { inputs: [dx], params };
   },
 };

@@ -55,4 +55,16 @@ export const matMulOp: OpDef<'matMul'> = {
     }
     return [{ shape, data: out }];
   },
+  // da = dy b^T, db = a^T dy (last two axes swapped), each summed over its broadcast batch axes.
+  grad(node, [dy], g) {
+    if (!dy) return { inputs: [undefined, undefined] };
+    const a = g.tensor(node.inputs[0]!);
+    const b = g.tensor(node.inputs[1]!);
+    const r = a.shape.length;
+    const perm = [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
+    const t = (x: typeof a) => g.op('transpose', [x], { perm })[0]!;
+    const da = g.op('matMul', [dy, t(b)], {})[0]!;
+    const db = g.op('matMul', [t(a), dy], {})[0]!;
+    return { inputs: [g.unbroadcast(da, a.shape), g.unbroadcast(db, b.shape)] };
+  },
 };

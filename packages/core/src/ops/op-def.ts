@@ -1,3 +1,4 @@
+import type { GradRule } from '../grad/rule.js';
 import type { AttrsOf } from '../ir/attrs.js';
 import type { OpName, ParamInit } from '../ir/graph.js';
 import type { Tensor } from '../tensor.js';
@@ -45,4 +46,9 @@ export interface OpDef<O extends OpName = OpName> {
   /** Multiply-accumulates for these shapes (0 for ops that are not conv or linear). */
   macs(inputShapes: Shapes, outputShapes: Shapes, attrs: AttrsOf<O>): number;
   reference(args: ReferenceArgs<O>): Tensor[];
+  /**
+   * The gradient rule (grad/): how the loss's gradient flows back through this op, written as
+   * IR. An op without one cannot be trained through; trainingGraph refuses it by name.
+   */
+  grad?: GradRule<O>;
 }

@@ -59,4 +59,6 @@ export const constantOp: OpDef<'constant'> = {
   ],
   macs: () => 0,
   reference: ({ params, attrs }) => [{ shape: [...attrs.shape], data: params.value!.data.slice() }],
+  // A constant has no inputs, and its value is a buffer: nothing flows back.
+  grad: () => ({ inputs: [] }),
 };

@@ -122,8 +122,21 @@ function poolOp<O extends 'maxPool' | 'avgPool'>(name: O, mode: 'max' | 'avg'): 
   };
 }
 
-export const maxPoolOp = poolOp('maxPool', 'max');
-export const avgPoolOp = poolOp('avgPool', 'avg');
+export const maxPoolOp: OpDef<'maxPool'> = {
+  ...poolOp('maxPool', 'max'),
+  grad: (node, [dy], g) => ({
+    inputs: [dy && g.op('maxPoolGrad', [dy, g.tensor(node.inputs[0]!)], node.attrs)[0]],
+  }),
+};
+export const avgPoolOp: OpDef<'avgPool'> = {
+  ...poolOp('avgPool', 'avg'),
+  grad(node, [dy], g) {
+    if (!dy) return { inputs: [undefined] };
+    const x = g.tensor(node.inputs[0]!);
+    const inputSize: [number, number] = [x.shape[2]!, x.shape[3]!];
+    return { inputs: [g.op('avgPoolGrad', [dy], { ...node.attrs, inputSize })[0]] };
+  },
+};
 
 function inferGlobal(x: readonly number[], path: string, op: string): number[][] {
   if (x.length !== 4) throw new ShapeError(`${path}: ${op} expects a 4-D NCHW input, got ${formatShape(x)}`);
@@ -159,10 +172,29 @@ function globalPoolOp<O extends 'globalAvgPool' | 'globalMaxPool'>(
   };
 }
 
-export const globalAvgPoolOp = globalPoolOp(
-  'globalAvgPool',
-  0,
-  (s, v) => s + v,
-  (s, hw) => s / hw,
-);
-export const globalMaxPoolOp = globalPoolOp('globalMaxPool', Number.NEGATIVE_INFINITY, Math.max, (m) => m);
+export const globalAvgPoolOp: OpDef<'globalAvgPool'> = {
+  ...globalPoolOp(
+    'globalAvgPool',
+    0,
+    (s, v) => s + v,
+    (s, hw) => s / hw,
+  ),
+  // dy / (H W) broadcast over every position.
+  grad(node, [dy], g) {
+    if (!dy) return { inputs: [undefined] };
+    const x = g.tensor(node.inputs[0]!);
+    const spread = g.op('expand', [dy], { shape: [...x.shape] })[0]!;
+    return { inputs: [g.op('scale', [spread], { alpha: 1 / (x.shape[2]! * x.shape[3]!) })[0]] };
+  },
+};
+export const globalMaxPoolOp: OpDef<'globalMaxPool'> = {
+  ...globalPoolOp('globalMaxPool', Number.NEGATIVE_INFINITY, Math.max, (m) => m),
+  // A max pool whose one window is the whole map.
+  grad(node, [dy], g) {
+    if (!dy) return { inputs: [undefined] };
+    const x = g.tensor(node.inputs[0]!);
+    const hw: [number, number] = [x.shape[2]!, x.shape[3]!];
+    const attrs = { kernel: hw, stride: hw, padding: [0, 0, 0, 0] as [number, number, number, number] };
+    return { inputs: [g.op('maxPoolGrad', [dy, x], attrs)[0]] };
+  },
+};

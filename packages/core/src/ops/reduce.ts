@@ -1,4 +1,5 @@
 import { formatShape, ShapeError } from '../errors.js';
+import type { GradRule } from '../grad/rule.js';
 import type { AttrsOf, ReduceAttrs } from '../ir/attrs.js';
 import { shapeSize, stridesOf, type Tensor } from '../tensor.js';
 import type { AttrSchema } from './attrs.js';
@@ -64,5 +65,21 @@ function reduceOp<O extends 'reduceMean' | 'reduceSum'>(name: O): OpDef<O> {
   };
 }
 
-export const reduceMeanOp = reduceOp('reduceMean');
-export const reduceSumOp = reduceOp('reduceSum');
+/** dy restored to the input's rank (keepDims), broadcast back, divided by the count for a mean. */
+function reduceGrad<O extends 'reduceMean' | 'reduceSum'>(mean: boolean): GradRule<O> {
+  return (node, [dy], g) => {
+    if (!dy) return { inputs: [undefined] };
+    const x = g.tensor(node.inputs[0]!);
+    const kept = x.shape.map((d, i) => (node.attrs.axes.includes(i) ? 1 : d));
+    const k = node.attrs.keepDims ? dy : g.op('reshape', [dy], { shape: kept })[0]!;
+    let dx = g.op('expand', [k], { shape: [...x.shape] })[0]!;
+    if (mean) {
+      const count = node.attrs.axes.reduce((p, ax) => p * x.shape[ax]!, 1);
+      dx = g.op('scale', [dx], { alpha: 1 / count })[0]!;
+    }
+    return { inputs: [dx] };
+  };
+}
+
+export const reduceMeanOp: OpDef<'reduceMean'> = { ...reduceOp('reduceMean'), grad: reduceGrad(true) };
+export const reduceSumOp: OpDef<'reduceSum'> = { ...reduceOp('reduceSum'), grad: reduceGrad(false) };

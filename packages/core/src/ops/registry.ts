@@ -6,22 +6,27 @@ import {
   hardSigmoidOp,
   hardSwishOp,
   leakyReluOp,
+  logSoftmaxOp,
   reluOp,
   sigmoidOp,
   softmaxOp,
 } from './activations.js';
 import { resolveAttrs } from './attrs.js';
 import { batchNormOp } from './batch-norm.js';
+import { batchNormGradOp, batchNormTrainOp } from './batch-norm-train.js';
 import { blurPoolOp } from './blur-pool.js';
 import { conv1dOp } from './conv1d.js';
 import { conv2dOp } from './conv2d.js';
+import { conv2dGradInputOp, conv2dGradWeightOp } from './conv2d-grad.js';
 import { dropBlockOp, dropPathOp } from './drop.js';
 import { addOp, divOp, mulOp, subOp } from './elementwise.js';
-import { groupNormOp } from './group-norm.js';
+import { expandOp, reluGradOp, scaleOp, sigmoidGradOp } from './elementwise-grad.js';
+import { groupNormGradOp, groupNormOp } from './group-norm.js';
 import { linearOp } from './linear.js';
 import { matMulOp } from './matmul.js';
 import type { OpDef, ShapeContext } from './op-def.js';
 import { constantOp, padOp } from './pad.js';
+import { avgPoolGradOp, blurPoolGradOp, maxPoolGradOp } from './pool-grad.js';
 import { avgPoolOp, globalAvgPoolOp, globalMaxPoolOp, maxPoolOp } from './pooling.js';
 import { reduceMeanOp, reduceSumOp } from './reduce.js';
 import { concatOp, flattenOp, reshapeOp, splitOp, transposeOp } from './shape-ops.js';
@@ -61,9 +66,47 @@ export const OPS: { readonly [O in OpName]: OpDef<O> } = {
   blurPool: blurPoolOp,
   dropPath: dropPathOp,
   dropBlock: dropBlockOp,
+  batchNormTrain: batchNormTrainOp,
+  batchNormGrad: batchNormGradOp,
+  groupNormGrad: groupNormGradOp,
+  conv2dGradInput: conv2dGradInputOp,
+  conv2dGradWeight: conv2dGradWeightOp,
+  reluGrad: reluGradOp,
+  sigmoidGrad: sigmoidGradOp,
+  maxPoolGrad: maxPoolGradOp,
+  avgPoolGrad: avgPoolGradOp,
+  blurPoolGrad: blurPoolGradOp,
+  expand: expandOp,
+  scale: scaleOp,
+  logSoftmax: logSoftmaxOp,
 };
 
 export const OP_NAMES = Object.keys(OPS) as OpName[];
+
+/**
+ * The ops only training graphs hold (grad/): training-mode forms, the loss's log-softmax and the
+ * backward ops gradient rules emit. A backend that does not lower them yet leaves them out of
+ * its supportedOps (FORWARD_OP_NAMES), and compiling a training graph there is refused by name.
+ */
+export const TRAINING_OPS = [
+  'batchNormTrain',
+  'batchNormGrad',
+  'groupNormGrad',
+  'conv2dGradInput',
+  'conv2dGradWeight',
+  'reluGrad',
+  'sigmoidGrad',
+  'maxPoolGrad',
+  'avgPoolGrad',
+  'blurPoolGrad',
+  'expand',
+  'scale',
+  'logSoftmax',
+] as const satisfies readonly OpName[];
+export type TrainingOpName = (typeof TRAINING_OPS)[number];
+export type ForwardOpName = Exclude<OpName, TrainingOpName>;
+const trainingOps: ReadonlySet<string> = new Set(TRAINING_OPS);
+export const FORWARD_OP_NAMES = OP_NAMES.filter((o): o is ForwardOpName => !trainingOps.has(o));
 
 /**
  * An op's definition by name. For a node of any op, the definition takes that node's attrs

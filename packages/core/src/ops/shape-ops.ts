@@ -1,4 +1,5 @@
 import { formatShape, GraphError, ShapeError } from '../errors.js';
+import type { GradTensor } from '../grad/rule.js';
 import { shapeSize, stridesOf, type Tensor } from '../tensor.js';
 import { normaliseAxis } from './activations.js';
 import type { OpDef } from './op-def.js';
@@ -48,6 +49,12 @@ export const concatOp: OpDef<'concat'> = {
     }
     return [{ shape, data: out }];
   },
+  grad(node, [dy], g) {
+    if (!dy) return { inputs: node.inputs.map(() => undefined) };
+    const axis = normaliseAxis(node.attrs.axis, dy.shape.length, node.path);
+    const sizes = node.inputs.map((t) => g.tensor(t).shape[axis]!);
+    return { inputs: sizes.length === 1 ? [dy] : g.op('split', [dy], { axis, sizes }) };
+  },
 };
 
 export const splitOp: OpDef<'split'> = {
@@ -86,6 +93,15 @@ export const splitOp: OpDef<'split'> = {
       offset += s;
     }
     return outs;
+  },
+  // Outputs no gradient reaches contribute zeros (the output times 0, of its shape).
+  grad(node, dys, g) {
+    if (dys.every((d) => !d)) return { inputs: [undefined] };
+    const parts = node.outputs.map(
+      (t, k): GradTensor => dys[k] ?? g.op('scale', [g.tensor(t)], { alpha: 0 })[0]!,
+    );
+    const axis = node.attrs.axis;
+    return { inputs: [parts.length === 1 ? parts[0] : g.op('concat', parts, { axis })[0]] };
   },
 };
 
@@ -139,6 +155,9 @@ export const reshapeOp: OpDef<'reshape'> = {
       },
     ];
   },
+  grad: (node, [dy], g) => ({
+    inputs: [dy && g.op('reshape', [dy], { shape: [...g.tensor(node.inputs[0]!).shape] })[0]],
+  }),
 };
 
 export const flattenOp: OpDef<'flatten'> = {
@@ -161,6 +180,9 @@ export const flattenOp: OpDef<'flatten'> = {
       { shape: [shapeSize(x.shape.slice(0, axis)), shapeSize(x.shape.slice(axis))], data: x.data.slice() },
     ];
   },
+  grad: (node, [dy], g) => ({
+    inputs: [dy && g.op('reshape', [dy], { shape: [...g.tensor(node.inputs[0]!).shape] })[0]],
+  }),
 };
 
 function checkPerm(perm: readonly number[], rank: number, path: string): void {
@@ -201,5 +223,11 @@ export const transposeOp: OpDef<'transpose'> = {
       out[i] = x.data[src]!;
     }
     return [{ shape, data: out }];
+  },
+  grad(node, [dy], g) {
+    if (!dy) return { inputs: [undefined] };
+    const perm = node.attrs.perm;
+    const inverse = perm.map((_, i) => perm.indexOf(i));
+    return { inputs: [g.op('transpose', [dy], { perm: inverse })[0]] };
   },
 };
