@@ -1,12 +1,13 @@
 import { intAttr } from '../proto.js';
 import { emitStep, type Lowering } from './context.js';
 
-/** reluGrad -> Where(y > 0, dy, 0). */
+/** reluGrad -> dy * float(y > 0). */
 export const lowerReluGrad: Lowering<'reluGrad'> = (node, ctx) => {
   const [dy, y] = node.inputs as [string, string];
   const zero = ctx.constant(`${node.name}::zero`, [], Float32Array.of(0));
   const positive = emitStep(ctx, node, 'positive', 'Greater', [y, zero]);
-  emitStep(ctx, node, 'dx', 'Where', [positive, dy, zero], [], true);
+  const mask = emitStep(ctx, node, 'mask', 'Cast', [positive], [intAttr('to', 1)]);
+  emitStep(ctx, node, 'dx', 'Mul', [dy, mask], [], true);
 };
 
 /** sigmoidGrad -> dy * y * (1 - y). */

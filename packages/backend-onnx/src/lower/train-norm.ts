@@ -68,7 +68,11 @@ export const lowerBatchNormTrain: Lowering<'batchNormTrain'> = (node, ctx) => {
   mix('running_var', 'running_var', variance, (m * count) / (count - 1), 4);
 };
 
-/** batchNormGrad -> the three sums and dx of BatchNorm's backward as plain ops. */
+/**
+ * batchNormGrad -> the two sums, then dx as one affine map of dy and the centred x per channel:
+ * with c = x - mean, dweight = invStd * sum(dy * c), dbias = sum(dy), k = weight * invStd,
+ * dx = k * dy - (k * invStd * dweight / n) * c - k * dbias / n: five full-size kernels, not nine.
+ */
 export const lowerBatchNormGrad: Lowering<'batchNormGrad'> = (node, ctx) => {
   const s = stepper(ctx, node);
   const [dy, x, mean, invStd] = node.inputs as [string, string, string, string];
@@ -78,24 +82,19 @@ export const lowerBatchNormGrad: Lowering<'batchNormGrad'> = (node, ctx) => {
   const w = ctx.weight(node, 'weight');
   const weight = ctx.constant(node.params.weight!, perChannel, w.data);
   const axesT = ctx.ints(`${node.name}::axes`, axes);
-  const m4 = s('mean4', 'Reshape', [mean, asChannel]);
+  const keep = [intAttr('keepdims', 1)];
   const i4 = s('inv4', 'Reshape', [invStd, asChannel]);
-  const xhat = s('xhat', 'Mul', [s('centred', 'Sub', [x, m4]), i4]);
-  const sumDy = s('sum_dy', 'ReduceSum', [dy, axesT], [intAttr('keepdims', 1)]);
-  const sumDyX = s(
-    'sum_dy_xhat',
-    'ReduceSum',
-    [s('dy_xhat', 'Mul', [dy, xhat]), axesT],
-    [intAttr('keepdims', 1)],
-  );
-  const n = ctx.constant(`${node.name}::inv_count`, [], Float32Array.of(1 / count));
-  const inner = s('inner', 'Sub', [
-    s('dy_centred', 'Sub', [dy, s('mean_dy', 'Mul', [sumDy, n])]),
-    s('xhat_term', 'Mul', [xhat, s('mean_dy_xhat', 'Mul', [sumDyX, n])]),
-  ]);
-  s('dx', 'Mul', [inner, s('k', 'Mul', [weight, i4])], [], 0);
+  const centred = s('centred', 'Sub', [x, s('mean4', 'Reshape', [mean, asChannel])]);
+  const sumDy = s('sum_dy', 'ReduceSum', [dy, axesT], keep);
+  const dw = s('dweight4', 'Mul', [s('sum_dy_c', 'ReduceSum', [s('dy_c', 'Mul', [dy, centred]), axesT], keep), i4]);
+  const negInvN = ctx.constant(`${node.name}::neg_inv_count`, [], Float32Array.of(-1 / count));
+  const k = s('k', 'Mul', [weight, i4]);
+  const kc = s('k_c', 'Mul', [s('k_inv', 'Mul', [k, i4]), s('dw_n', 'Mul', [dw, negInvN])]);
+  const shift = s('shift', 'Mul', [k, s('db_n', 'Mul', [sumDy, negInvN])]);
+  const scaled = s('k_dy', 'Mul', [dy, k]);
+  s('dx', 'Add', [s('with_c', 'Add', [scaled, s('c_term', 'Mul', [centred, kc])]), shift], [], 0);
   const flat = ctx.ints(`${node.name}::flat`, [shape[1]!]);
-  s('dweight', 'Reshape', [sumDyX, flat], [], 1);
+  s('dweight', 'Reshape', [dw, flat], [], 1);
   s('dbias', 'Reshape', [sumDy, flat], [], 2);
 };
 
