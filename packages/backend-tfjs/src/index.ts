@@ -6,13 +6,15 @@ export {
   tfjsBackend,
   tfjsBackend as backend,
 } from './backend.js';
+// The epoch loop is @cardinal/train's (one for every backend); re-exported where it used to live.
 export {
+  type BatchTrainer,
   type FitOptions,
   type FitProgress,
   FitStopped,
   fit,
   heldOutAccuracy,
-} from './fit.js';
+} from '@cardinal/train';
 export type { ConvStrategy } from './lower/conv-strategy.js';
 export {
   describeRuntime,

@@ -20,7 +20,8 @@ import {
 } from '@cardinal/core';
 import type { FromWorker, ToWorker, WorkerInit } from './parallel-protocol.js';
 import type { TfjsRuntimeName } from './runtime.js';
-import { type BatchTrainer, Trainer, type TrainerOptions } from './train.js';
+import type { BatchTrainer } from '@cardinal/train';
+import { Trainer, type TrainerOptions } from './train.js';
 
 /** A share smaller than this is not split off: train-mode BatchNorm needs more than one sample. */
 const MIN_SHARE = 2;

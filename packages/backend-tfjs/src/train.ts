@@ -11,6 +11,7 @@ import {
   type Tensor,
   type WeightMap,
 } from '@cardinal/core';
+import type { BatchTrainer } from '@cardinal/train';
 import type * as TF from '@tensorflow/tfjs';
 import { activate } from './backend.js';
 import type { ConvStrategy } from './lower/conv-strategy.js';
@@ -62,25 +63,6 @@ export interface TrainerOptions {
    * step k of a trainer draws the same masks every run. Data-parallel ranks each take their own.
    */
   dropSeed?: number;
-}
-
-/**
- * What fit() drives: a Trainer, or a ParallelTrainer (parallel.ts) that spreads each batch over
- * worker threads.
- */
-export interface BatchTrainer {
-  /** One optimiser step on a batch with cross-entropy; the batch's mean loss and correct count. */
-  trainBatch(x: Tensor, labels: Int32Array): Promise<{ loss: number; correct: number }>;
-  /** The learning rate the next step takes. */
-  learningRate(): number;
-  /** Eval-mode forward (running statistics). */
-  predict(x: Tensor): Promise<Tensor>;
-  /** Parameters and buffers by state_dict key. */
-  weights(): Promise<WeightMap>;
-  optimizerState(): Promise<{ tensors: Map<string, Tensor>; steps: number }>;
-  restoreOptimizerState(state: { tensors: ReadonlyMap<string, Tensor>; steps: number }): void;
-  describe(): string;
-  dispose(): void | Promise<void>;
 }
 
 export interface StepResult {

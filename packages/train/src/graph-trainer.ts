@@ -14,6 +14,7 @@ import {
   trainingGraph,
   type WeightMap,
 } from '@cardinal/core';
+import type { BatchTrainer } from './batch-trainer.js';
 import { type OptimizerName, TorchOptimizer } from './optimizer.js';
 import { countCorrect, smoothedTargets } from './targets.js';
 
@@ -49,7 +50,7 @@ const under = (key: string, prefix: string) =>
  * the weights, which go back to the backend before the next step. A batch of another size (the
  * epoch's last) compiles its own training graph once.
  */
-export class GraphTrainer {
+export class GraphTrainer implements BatchTrainer {
   private readonly optimizer: TorchOptimizer;
   private readonly values: Map<string, Float32Array>;
   private readonly executables = new Map<number, Promise<TrainingExecutable>>();

@@ -8,8 +8,12 @@ export const trainHelp = `cardinal train <model | config.json> --data <dir | syn
               [--warmup-epochs 0] [--label-smoothing 0] [--input-size 32] [--train-size N] [--val-size N] [--seed 0]
               [--augment crop-flip|none] [--weights init.safetensors|init.pth [--weights-key K]]
               [--num-classes N] [--freeze stem,layer1,...] [--backbone-lr FACTOR]
-              [--run DIR] [--resume] [--tfjs-backend node-gpu|node|wasm|cpu] [--workers auto|N] [--force] [--json]
-  Trains on TensorFlow.js and writes the weights as safetensors with PyTorch names.
+              [--run DIR] [--resume] [--backend onnx|tfjs|reference]
+              [--tfjs-backend node-gpu|node|wasm|cpu] [--workers auto|N] [--force] [--json]
+  Trains and writes the weights as safetensors with PyTorch names. --backend: onnx (ONNX Runtime,
+  the IR's training graph in standard ONNX ops), tfjs (TensorFlow.js, its own tape) or reference
+  (plain TypeScript, slow); default: the first of these that trains here, the order of their
+  measured speed (BENCHMARKS.md), said in the first line of the output.
   --data synthetic: coloured shapes, 10 classes, made on the fly (1200 train / 300 held-out);
   a folder: one subfolder per class (10% held out); fashion-mnist (Debian's dataset-fashion-mnist)
   or a folder of MNIST-style IDX files: the published train split, less a held-out --val-size
@@ -24,7 +28,7 @@ export const trainHelp = `cardinal train <model | config.json> --data <dir | syn
   The optimisers and schedules are PyTorch's, update for update: SGD (with --nesterov), Adam,
   AdamW (decoupled decay); --decay weights skips BatchNorm and biases; cosine is LinearLR warm-up
   then CosineAnnealingLR to 0, onecycle is OneCycleLR (cosine; the warm-up is its rising part).
-  --workers N splits each batch over N threads (one tfjs runtime per core), as PyTorch's
+  tfjs only: --workers N splits each batch over N threads (one tfjs runtime per core), as PyTorch's
   DistributedDataParallel without SyncBatchNorm splits it over N processes: each thread's BatchNorm
   normalises its share with that share's statistics, the threads' gradients are averaged and every
   thread takes the same step; the running statistics are the first thread's. auto (default): one

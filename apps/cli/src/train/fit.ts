@@ -1,43 +1,53 @@
-// Runs a checked plan: the trainer on TensorFlow.js, the epochs with their progress, checkpoints
-// and metrics, a stop on SIGINT/SIGTERM between steps, and the trained weights written at the end.
-import type { FitProgress } from '@cardinal/backend-tfjs';
-import type { ParallelTrainer } from '@cardinal/backend-tfjs/parallel';
+// Runs a checked plan: the trainer on the chosen backend (a GraphTrainer over its training
+// compile, or backend-tfjs's own), the epochs with their progress, checkpoints and metrics, a stop
+// on SIGINT/SIGTERM between steps, and the trained weights written at the end.
+import type { Backend } from '@cardinal/core';
 import { saveWeights, trainedMetadata } from '@cardinal/core';
-import { writeFileAtomic } from '@cardinal/pretrained';
+import { findBackend, writeFileAtomic } from '@cardinal/pretrained';
+import { type BatchTrainer, FitStopped, type FitProgress, fit, GraphTrainer } from '@cardinal/train';
 import { SingleBar } from 'cli-progress';
 import { CliError } from '../errors.js';
+import { TRAIN_BACKENDS, type TrainBackendName } from './flags.js';
 import type { TrainPlan } from './plan.js';
 import { type EpochRow, openRunFolder, readMetrics, writeCheckpoint, writeMetrics } from './run-folder.js';
 
-type TfjsModule = typeof import('@cardinal/backend-tfjs');
-
-async function loadTrainingBackend(): Promise<{
-  tfjs: TfjsModule;
-  parallel: typeof import('@cardinal/backend-tfjs/parallel');
-}> {
-  try {
-    return {
-      tfjs: await import('@cardinal/backend-tfjs'),
-      parallel: await import('@cardinal/backend-tfjs/parallel'),
-    };
-  } catch {
-    throw new CliError('training needs the package @cardinal/backend-tfjs');
-  }
+/** A trainer and how many data-parallel ranks it spreads a batch over (1 but for tfjs's workers). */
+interface ChosenTrainer {
+  trainer: BatchTrainer;
+  ranks: number;
+  backend: TrainBackendName;
+  /** Why this backend, when the user did not name it. */
+  why?: string;
 }
 
-async function createTrainer(
-  plan: TrainPlan,
-  parallel: typeof import('@cardinal/backend-tfjs/parallel'),
-): Promise<ParallelTrainer> {
+/** The backend asked for, or the first of TRAIN_BACKENDS (fastest first) that runs here. */
+async function chooseBackend(
+  asked: TrainBackendName | undefined,
+): Promise<{ name: TrainBackendName; backend: Backend; why?: string }> {
+  const skipped: string[] = [];
+  for (const name of asked ? [asked] : TRAIN_BACKENDS) {
+    const found = await findBackend(name);
+    if ('backend' in found && found.backend.compileTraining) {
+      const why = asked
+        ? undefined
+        : `the fastest that trains here (BENCHMARKS.md, "Training")${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}`;
+      return { name, backend: found.backend, ...(why ? { why } : {}) };
+    }
+    const reason = 'reason' in found ? found.reason : 'it does not train';
+    if (asked) throw new CliError(`train: backend '${name}' cannot train here: ${reason}`);
+    skipped.push(`${name} (${reason})`);
+  }
+  throw new CliError(`train: no backend can train here: ${skipped.join('; ')}`);
+}
+
+async function createTrainer(plan: TrainPlan): Promise<ChosenTrainer> {
   const f = plan.flags;
-  const trainer = await parallel.ParallelTrainer.create(plan.graph, plan.weights, {
-    workers: f.workers,
-    batchSize: f.batch,
+  const chosen = await chooseBackend(f.backend);
+  const common = {
     freeze: plan.freeze,
     ...(f.backboneLr !== undefined
       ? { lrScale: { '': f.backboneLr, ...Object.fromEntries(plan.head.map((k) => [k, 1])) } }
       : {}),
-    ...(f.runtime ? { runtime: f.runtime } : {}),
     optimizer: f.optimizer,
     learningRate: f.learningRate,
     ...(plan.schedule ? { schedule: plan.schedule } : {}),
@@ -46,19 +56,45 @@ async function createTrainer(
     weightDecay: f.weightDecay,
     decay: f.decay,
     labelSmoothing: f.labelSmoothing,
-    // DropPath / DropBlock masks follow the run's seed (a resume draws the same ones).
-    dropSeed: f.seed,
-  });
+  };
+  const chosenTrainer =
+    chosen.name === 'tfjs'
+      ? await createTfjsTrainer(plan, common)
+      : { trainer: await GraphTrainer.create(chosen.backend, plan.graph, plan.weights, common), ranks: 1 };
+  const { trainer, ranks } = chosenTrainer;
   // Data-parallel ranks change the BatchNorm statistics: a resume must use as many.
   const resumedRanks = Number(plan.resumed?.meta.run.workers ?? 1);
-  if (plan.resumed && resumedRanks !== trainer.ranks) {
+  if (plan.resumed && resumedRanks !== ranks) {
     await trainer.dispose();
     throw new CliError(
-      `${f.runDir}: the run was made with --workers ${resumedRanks}, not ${trainer.ranks}; resume it with --workers ${resumedRanks}`,
+      `${f.runDir}: the run was made with --workers ${resumedRanks}, not ${ranks}; resume it with --workers ${resumedRanks}`,
     );
   }
   if (plan.resumed) trainer.restoreOptimizerState(plan.resumed.optimizer);
-  return trainer;
+  return { trainer, ranks, backend: chosen.name, ...(chosen.why ? { why: chosen.why } : {}) };
+}
+
+/** backend-tfjs's own trainer: its tape, and data-parallel worker threads (--workers). */
+async function createTfjsTrainer(
+  plan: TrainPlan,
+  common: Parameters<typeof GraphTrainer.create>[3],
+): Promise<{ trainer: BatchTrainer; ranks: number }> {
+  let parallel: typeof import('@cardinal/backend-tfjs/parallel');
+  try {
+    parallel = await import('@cardinal/backend-tfjs/parallel');
+  } catch {
+    throw new CliError('training on tfjs needs the package @cardinal/backend-tfjs');
+  }
+  const f = plan.flags;
+  const trainer = await parallel.ParallelTrainer.create(plan.graph, plan.weights, {
+    ...common,
+    workers: f.workers,
+    batchSize: f.batch,
+    ...(f.runtime ? { runtime: f.runtime } : {}),
+    // DropPath / DropBlock masks follow the run's seed (a resume draws the same ones).
+    dropSeed: f.seed,
+  });
+  return { trainer, ranks: trainer.ranks };
 }
 
 /**
@@ -105,8 +141,7 @@ export async function runTraining(
   plan: TrainPlan,
   err: (s: string) => void,
 ): Promise<{ history: EpochRow[]; runtime: string }> {
-  const { tfjs, parallel } = await loadTrainingBackend();
-  const trainer = await createTrainer(plan, parallel);
+  const { trainer, ranks, backend, why } = await createTrainer(plan);
   const f = plan.flags;
   const { graph, label, resumed } = plan;
   const { train, val, trainIdx, valIdx, classes, normalisation } = plan.data;
@@ -121,12 +156,12 @@ export async function runTraining(
   const runtime = trainer.describe();
   if (!f.json)
     err(
-      `training ${label} on ${runtime}: ${trainIdx.length} train / ${valIdx.length} held-out images, ${classes} classes${resumed ? `; resuming ${f.runDir} after epoch ${resumed.meta.epoch}` : ''}`,
+      `training ${label} on ${backend}${why ? ` (${why})` : ''}, ${runtime}: ${trainIdx.length} train / ${valIdx.length} held-out images, ${classes} classes${resumed ? `; resuming ${f.runDir} after epoch ${resumed.meta.epoch}` : ''}`,
     );
   const progress = stepReporter(f.epochs, f.json, err);
   const history: EpochRow[] = resumed ? readMetrics(f.runDir).slice(0, resumed.meta.epoch) : [];
   try {
-    await tfjs.fit(trainer, train, {
+    await fit(trainer, train, {
       epochs: f.epochs,
       batchSize: f.batch,
       seed: f.seed,
@@ -143,7 +178,7 @@ export async function runTraining(
         writeCheckpoint(f.runDir, graph, await trainer.weights(), opt, {
           epoch: row.epoch,
           steps: opt.steps,
-          run: { ...plan.runKey, workers: trainer.ranks },
+          run: { ...plan.runKey, workers: ranks },
         });
         writeMetrics(f.runDir, history);
         if (!f.json)
@@ -155,7 +190,7 @@ export async function runTraining(
     const metadata = normalisation ? trainedMetadata(normalisation, train.classes) : undefined;
     writeFileAtomic(f.out, saveWeights(graph, await trainer.weights(), metadata), f.force, plan.inputs);
   } catch (e) {
-    if (!(e instanceof tfjs.FitStopped)) throw e;
+    if (!(e instanceof FitStopped)) throw e;
     const epoch = e.epoch;
     throw new CliError(
       `stopped by ${e.reason} in epoch ${epoch}; ${epoch > 1 ? `the checkpoint after epoch ${epoch - 1} is in ${f.runDir} (continue with --resume)` : 'no epoch was finished'}; ${f.out} not written`,

@@ -29,6 +29,7 @@ const OPTIONS = {
   seed: { type: 'string', default: '0' },
   weights: { type: 'string' },
   'weights-key': { type: 'string' },
+  backend: { type: 'string' },
   'tfjs-backend': { type: 'string' },
   workers: { type: 'string', default: 'auto' },
   run: { type: 'string' },
@@ -36,6 +37,10 @@ const OPTIONS = {
   force: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
+
+/** The backends that train, and the order `--backend` defaults to: the fastest first, as measured (BENCHMARKS.md). */
+export const TRAIN_BACKENDS = ['onnx', 'tfjs', 'reference'] as const;
+export type TrainBackendName = (typeof TRAIN_BACKENDS)[number];
 
 export type DataKind = 'synthetic' | 'idx' | 'photos';
 export type ScheduleKind = 'constant' | 'cosine' | 'onecycle';
@@ -72,6 +77,8 @@ export interface TrainFlags {
   backboneLr: number | undefined;
   weights: string | undefined;
   weightsKey: string | undefined;
+  /** The backend that trains; undefined: the fastest here (see TRAINING_PREFERENCE). */
+  backend: TrainBackendName | undefined;
   runtime: TfjsRuntimeName | undefined;
   workers: number | 'auto';
   resume: boolean;
@@ -111,6 +118,13 @@ export function parseTrainFlags(argv: string[]): TrainFlags | 'help' {
   if (runtimeFlag !== undefined && runtime === undefined)
     throw new UsageError(`train: unknown --tfjs-backend '${runtimeFlag}'`);
   const workers = v.workers === 'auto' ? 'auto' : parsePositiveInt(v.workers, '--workers');
+  if (v.backend === 'webgpu')
+    throw new UsageError(
+      'train: --backend webgpu does not train yet (its gradient kernels are not written); use onnx, tfjs or reference',
+    );
+  const backend = v.backend === undefined ? undefined : oneOf('--backend', v.backend, TRAIN_BACKENDS);
+  if (backend !== undefined && backend !== 'tfjs' && (runtime !== undefined || v.workers !== 'auto'))
+    throw new UsageError(`train: --tfjs-backend and --workers are TensorFlow.js's; --backend ${backend} takes neither`);
   const dataKind: DataKind = v.data === 'synthetic' ? 'synthetic' : isIdxSource(v.data) ? 'idx' : 'photos';
   const augment =
     oneOf('--augment', v.augment ?? (dataKind === 'synthetic' ? 'none' : 'crop-flip'), [
@@ -159,6 +173,7 @@ export function parseTrainFlags(argv: string[]): TrainFlags | 'help' {
     backboneLr: v['backbone-lr'] ? parseNumber(v['backbone-lr'], '--backbone-lr') : undefined,
     weights: v.weights,
     weightsKey: v['weights-key'],
+    backend,
     runtime,
     workers,
     resume: v.resume ?? false,

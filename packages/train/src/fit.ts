@@ -1,8 +1,8 @@
-// The epoch loop: shuffled batches through a Trainer (or a ParallelTrainer), the held-out accuracy after each epoch.
+// The epoch loop: shuffled batches through any BatchTrainer (a GraphTrainer on any backend, backend-tfjs's own), the held-out accuracy after each epoch.
 // The data order depends only on the seed, the epoch and the step, so a run resumed after epoch
 // k continues exactly as the uninterrupted run (with the optimiser state restored).
 import { ClassificationMetrics, type EpochRow, permutation, type TrainData } from '@cardinal/core';
-import type { BatchTrainer } from './train.js';
+import type { BatchTrainer } from './batch-trainer.js';
 
 export interface FitProgress {
   epoch: number;
