@@ -20,7 +20,7 @@ writeFileSync(
 const bin = resolve(import.meta.dirname, '..', 'dist', 'bin.js');
 // SGD with momentum and a cosine schedule, augmented, data-parallel over two threads: every
 // piece of state a resume must restore.
-const args = (out: string) => [
+const args = (out: string, backend: string[] = ['--workers', '2']) => [
   'train',
   config,
   '--data',
@@ -44,16 +44,16 @@ const args = (out: string) => [
   'crop-flip',
   '--seed',
   '3',
-  '--workers',
-  '2',
+  ...backend,
   '--out',
   out,
 ];
+const ONNX = ['--backend', 'onnx'];
 
 /** Runs the built CLI and sends SIGTERM once the first epoch (and its checkpoint) is done. */
-function interrupted(out: string): Promise<{ code: number | null; stderr: string }> {
+function interrupted(out: string, backend?: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((done) => {
-    const p = spawn(process.execPath, [bin, ...args(out)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, [bin, ...args(out, backend)], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -99,6 +99,30 @@ describe.skipIf(!existsSync(bin))('cardinal train: run folder, checkpoints and -
         .trim()
         .split('\n'),
     ).toHaveLength(4);
+  }, 300_000);
+
+  it('on onnx: a rerun gives the same weights byte for byte, and a stopped run resumed gives them too', async () => {
+    const sameBytes = (p: string, q: string) => {
+      const a = readSafetensors(readFileSync(p));
+      const b = readSafetensors(readFileSync(q));
+      expect([...b.keys()]).toEqual([...a.keys()]);
+      for (const [k, t] of a)
+        expect(Buffer.from(b.get(k)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
+    };
+    const first = join(tmp, 'onnx-1.safetensors');
+    const r1 = await cli(...args(first, ONNX));
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(r1.stderr).toMatch(/ on onnx, onnx training \(onnxruntime-node/);
+    const second = join(tmp, 'onnx-2.safetensors');
+    const r2 = await cli(...args(second, ONNX));
+    expect(r2.code, r2.stderr).toBe(0);
+    sameBytes(first, second);
+    const parts = join(tmp, 'onnx-parts.safetensors');
+    const stopped = await interrupted(parts, ONNX);
+    expect(stopped.code, stopped.stderr).toBe(1);
+    const resumed = await cli(...args(parts, ONNX), '--resume');
+    expect(resumed.code, resumed.stderr).toBe(0);
+    sameBytes(first, parts);
   }, 300_000);
 
   it('refuses, in one line and writing nothing: an existing run folder, --resume with other --workers, and --resume from another architecture', async () => {

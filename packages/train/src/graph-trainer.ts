@@ -41,6 +41,16 @@ export interface GraphTrainerOptions {
   compile?: CompileOptions;
 }
 
+/** A step whose loss is NaN or infinite: the run stops there, its weights those of the step before. */
+export class LossNotFinite extends DataError {
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+  ) {
+    super(`step ${step}: the loss is ${loss}`);
+  }
+}
+
 const under = (key: string, prefix: string) =>
   prefix === '' || key === prefix || key.startsWith(`${prefix}.`);
 
@@ -162,9 +172,7 @@ export class GraphTrainer implements BatchTrainer {
       targets: smoothedTargets(labels, this.classes, this.options.labelSmoothing),
     });
     if (!Number.isFinite(step.loss))
-      throw new DataError(
-        `step ${this.optimizer.steps + 1}: the loss is ${step.loss}; the weights of the step before are kept`,
-      );
+      throw new LossNotFinite(this.optimizer.steps + 1, step.loss);
     const params = new Map([...step.grads.keys()].map((k) => [k, this.values.get(k)!]));
     this.optimizer.step(params, step.grads, this.learningRate(), (k) => this.lrFactor(k));
     for (const [key, t] of step.running) this.values.get(key)!.set(t.data);

@@ -51,7 +51,7 @@ export async function trainCommand(
     return 0;
   }
   const plan = await planTraining(flags, err);
-  const { history, runtime } = await runTraining(plan, err);
+  const { history, runtime, backend } = await runTraining(plan, err);
   const last = history.at(-1);
   const { classes } = plan.data;
   if (flags.json) {
@@ -60,6 +60,7 @@ export async function trainCommand(
         model: plan.label,
         data: flags.data,
         classes,
+        backend,
         runtime,
         epochs: history,
         out: flags.out,

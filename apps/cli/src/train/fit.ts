@@ -4,7 +4,14 @@
 import type { Backend } from '@cardinal/core';
 import { saveWeights, trainedMetadata } from '@cardinal/core';
 import { findBackend, writeFileAtomic } from '@cardinal/pretrained';
-import { type BatchTrainer, FitStopped, type FitProgress, fit, GraphTrainer } from '@cardinal/train';
+import {
+  type BatchTrainer,
+  type FitProgress,
+  FitStopped,
+  fit,
+  GraphTrainer,
+  LossNotFinite,
+} from '@cardinal/train';
 import { SingleBar } from 'cli-progress';
 import { CliError } from '../errors.js';
 import { TRAIN_BACKENDS, type TrainBackendName } from './flags.js';
@@ -140,7 +147,7 @@ function stepReporter(epochs: number, json: boolean, err: (s: string) => void) {
 export async function runTraining(
   plan: TrainPlan,
   err: (s: string) => void,
-): Promise<{ history: EpochRow[]; runtime: string }> {
+): Promise<{ history: EpochRow[]; runtime: string; backend: string }> {
   const { trainer, ranks, backend, why } = await createTrainer(plan);
   const f = plan.flags;
   const { graph, label, resumed } = plan;
@@ -190,6 +197,12 @@ export async function runTraining(
     const metadata = normalisation ? trainedMetadata(normalisation, train.classes) : undefined;
     writeFileAtomic(f.out, saveWeights(graph, await trainer.weights(), metadata), f.force, plan.inputs);
   } catch (e) {
+    if (e instanceof LossNotFinite) {
+      const done = history.length;
+      throw new CliError(
+        `${e.message}; ${done > 0 ? `the checkpoint after epoch ${done} is in ${f.runDir}` : 'no epoch was finished'}; ${f.out} not written (a lower --lr?)`,
+      );
+    }
     if (!(e instanceof FitStopped)) throw e;
     const epoch = e.epoch;
     throw new CliError(
@@ -201,5 +214,5 @@ export async function runTraining(
     progress.stop();
     await trainer.dispose();
   }
-  return { history, runtime };
+  return { history, runtime, backend };
 }

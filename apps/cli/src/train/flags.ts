@@ -122,9 +122,14 @@ export function parseTrainFlags(argv: string[]): TrainFlags | 'help' {
     throw new UsageError(
       'train: --backend webgpu does not train yet (its gradient kernels are not written); use onnx, tfjs or reference',
     );
-  const backend = v.backend === undefined ? undefined : oneOf('--backend', v.backend, TRAIN_BACKENDS);
-  if (backend !== undefined && backend !== 'tfjs' && (runtime !== undefined || v.workers !== 'auto'))
-    throw new UsageError(`train: --tfjs-backend and --workers are TensorFlow.js's; --backend ${backend} takes neither`);
+  // --tfjs-backend and --workers are TensorFlow.js's: given without --backend, they choose it.
+  const tfjsOnly = runtime !== undefined || v.workers !== 'auto';
+  const backend =
+    v.backend === undefined ? (tfjsOnly ? 'tfjs' : undefined) : oneOf('--backend', v.backend, TRAIN_BACKENDS);
+  if (backend !== undefined && backend !== 'tfjs' && tfjsOnly)
+    throw new UsageError(
+      `train: --tfjs-backend and --workers are TensorFlow.js's; --backend ${backend} takes neither`,
+    );
   const dataKind: DataKind = v.data === 'synthetic' ? 'synthetic' : isIdxSource(v.data) ? 'idx' : 'photos';
   const augment =
     oneOf('--augment', v.augment ?? (dataKind === 'synthetic' ? 'none' : 'crop-flip'), [
