@@ -1,11 +1,3 @@
-export {
-  activate,
-  compileTfjs,
-  type TfjsCompileOptions,
-  type TfjsExecutable,
-  tfjsBackend,
-  tfjsBackend as backend,
-} from './backend.js';
 // The epoch loop is @cardinal/train's (one for every backend); re-exported where it used to live.
 export {
   type BatchTrainer,
@@ -15,6 +7,14 @@ export {
   fit,
   heldOutAccuracy,
 } from '@cardinal/train';
+export {
+  activate,
+  compileTfjs,
+  type TfjsCompileOptions,
+  type TfjsExecutable,
+  tfjsBackend,
+  tfjsBackend as backend,
+} from './backend.js';
 export type { ConvStrategy } from './lower/conv-strategy.js';
 export {
   describeRuntime,

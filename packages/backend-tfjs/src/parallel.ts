@@ -18,9 +18,9 @@ import {
   type Tensor,
   type WeightMap,
 } from '@cardinal/core';
+import type { BatchTrainer } from '@cardinal/train';
 import type { FromWorker, ToWorker, WorkerInit } from './parallel-protocol.js';
 import type { TfjsRuntimeName } from './runtime.js';
-import type { BatchTrainer } from '@cardinal/train';
 import { Trainer, type TrainerOptions } from './train.js';
 
 /** A share smaller than this is not split off: train-mode BatchNorm needs more than one sample. */

@@ -171,8 +171,7 @@ export class GraphTrainer implements BatchTrainer {
       [input]: x,
       targets: smoothedTargets(labels, this.classes, this.options.labelSmoothing),
     });
-    if (!Number.isFinite(step.loss))
-      throw new LossNotFinite(this.optimizer.steps + 1, step.loss);
+    if (!Number.isFinite(step.loss)) throw new LossNotFinite(this.optimizer.steps + 1, step.loss);
     const params = new Map([...step.grads.keys()].map((k) => [k, this.values.get(k)!]));
     this.optimizer.step(params, step.grads, this.learningRate(), (k) => this.lrFactor(k));
     for (const [key, t] of step.running) this.values.get(key)!.set(t.data);

@@ -4,7 +4,9 @@ import { emitStep, type Lowering } from './context.js';
 
 /** A 1x1 kernel without padding or dilation: a matrix product per position. */
 function isPointwise(a: { kernel: number[]; padding: number[]; dilation: number[] }): boolean {
-  return a.kernel.every((k) => k === 1) && a.padding.every((p) => p === 0) && a.dilation.every((d) => d === 1);
+  return (
+    a.kernel.every((k) => k === 1) && a.padding.every((p) => p === 0) && a.dilation.every((d) => d === 1)
+  );
 }
 
 /**
@@ -84,7 +86,12 @@ export const lowerConv2dGradWeight: Lowering<'conv2dGradWeight'> = (node, ctx) =
     const xt = step('xt', 'Transpose', [x3], [intsAttr('perm', [0, 2, 1])]);
     const dy3 = step('dy3', 'Reshape', [dy, ctx.ints(`${node.name}::dy3`, [n, o, oh * ow])]);
     const per = step('per_sample', 'MatMul', [dy3, xt]);
-    const sum = step('sum', 'ReduceSum', [per, ctx.ints(`${node.name}::batch`, [0])], [intAttr('keepdims', 0)]);
+    const sum = step(
+      'sum',
+      'ReduceSum',
+      [per, ctx.ints(`${node.name}::batch`, [0])],
+      [intAttr('keepdims', 0)],
+    );
     step('weight', 'Reshape', [sum, ctx.ints(`${node.name}::shape`, [o, c, 1, 1])], [], true);
     return;
   }

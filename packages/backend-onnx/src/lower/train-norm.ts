@@ -86,7 +86,10 @@ export const lowerBatchNormGrad: Lowering<'batchNormGrad'> = (node, ctx) => {
   const i4 = s('inv4', 'Reshape', [invStd, asChannel]);
   const centred = s('centred', 'Sub', [x, s('mean4', 'Reshape', [mean, asChannel])]);
   const sumDy = s('sum_dy', 'ReduceSum', [dy, axesT], keep);
-  const dw = s('dweight4', 'Mul', [s('sum_dy_c', 'ReduceSum', [s('dy_c', 'Mul', [dy, centred]), axesT], keep), i4]);
+  const dw = s('dweight4', 'Mul', [
+    s('sum_dy_c', 'ReduceSum', [s('dy_c', 'Mul', [dy, centred]), axesT], keep),
+    i4,
+  ]);
   const negInvN = ctx.constant(`${node.name}::neg_inv_count`, [], Float32Array.of(-1 / count));
   const k = s('k', 'Mul', [weight, i4]);
   const kc = s('k_c', 'Mul', [s('k_inv', 'Mul', [k, i4]), s('dw_n', 'Mul', [dw, negInvN])]);
