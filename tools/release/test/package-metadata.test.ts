@@ -6,6 +6,7 @@ const root = resolve(import.meta.dirname, '..', '..', '..');
 const PACKAGES = [
   'packages/core',
   'packages/testkit',
+  'packages/train',
   'packages/backend-onnx',
   'packages/backend-tfjs',
   'packages/backend-webgpu',
