@@ -1,20 +1,9 @@
+import type { OptimizerSettings } from '@cardinal/train';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from './runtime.js';
 
-import type { OptimizerName } from './train.js';
-
-export interface OptimizerSettings {
-  name: OptimizerName;
-  /** SGD momentum (no dampening); 0 is plain SGD. */
-  momentum: number;
-  nesterov: boolean;
-  betas: [number, number];
-  eps: number;
-  /** SGD and Adam: an L2 term added to the gradient; AdamW: decoupled decay of the weights. */
-  weightDecay: number;
-  /** Parameters the weight decay skips (BatchNorm's and every bias, when asked). */
-  noDecay: ReadonlySet<string>;
-}
+// The settings are @cardinal/train's (its TorchOptimizer is this one over float32 arrays).
+export type { OptimizerSettings };
 
 /**
  * @internal (tfjs's types stay out of the public declarations)

@@ -11,7 +11,8 @@ import {
   type Tensor,
   type WeightMap,
 } from '@cardinal/core';
-import type { BatchTrainer } from '@cardinal/train';
+/** PyTorch's SGD, Adam or AdamW (optim.ts applies their update rules). */
+import type { BatchTrainer, OptimizerName } from '@cardinal/train';
 import type * as TF from '@tensorflow/tfjs';
 import { activate } from './backend.js';
 import type { ConvStrategy } from './lower/conv-strategy.js';
@@ -25,8 +26,7 @@ import {
   TRAINING_ORDER,
 } from './runtime.js';
 
-/** PyTorch's SGD, Adam or AdamW (optim.ts applies their update rules). */
-export type OptimizerName = 'sgd' | 'adam' | 'adamw';
+export type { OptimizerName };
 
 export interface TrainerOptions {
   runtime?: TfjsRuntimeName;
