@@ -13,6 +13,17 @@ function usage(message: string): never {
   process.exit(2);
 }
 
+/**
+ * Exits once what was written has reached the reader: `process.exit` alone drops a piped
+ * stdout's unwritten tail (the summary line). Exits rather than returning, since a backend's
+ * worker threads may hold the event loop.
+ */
+async function exit(code: number): Promise<never> {
+  await new Promise<void>((done) => process.stdout.write('', () => done()));
+  await new Promise<void>((done) => process.stderr.write('', () => done()));
+  process.exit(code);
+}
+
 async function main(): Promise<void> {
   let values: {
     suite?: string;
@@ -54,14 +65,14 @@ async function main(): Promise<void> {
     const report = await runTrainSuite(loaded.backend, root, { filter: values.filter });
     if (report.results.length === 0) {
       process.stderr.write(`cardinal conformance: no fixture folder with train/meta.json under ${root}\n`);
-      process.exit(1);
+      await exit(1);
     }
     if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else {
       for (const r of report.results) if (r.reason) process.stdout.write(`failed  ${r.name}: ${r.reason}\n`);
       process.stdout.write(`train suite on ${name}: ${report.passed} passed, ${report.failed} failed\n`);
     }
-    process.exit(report.failed > 0 ? 1 : 0);
+    await exit(report.failed > 0 ? 1 : 0);
   }
   const root = values.root ?? DEBIAN_ONNX_TESTDATA;
   const report = await runOnnxSuite(loaded.backend, { root, filter: values.filter });
@@ -69,7 +80,7 @@ async function main(): Promise<void> {
     process.stderr.write(
       `cardinal conformance: no tests under ${root} (install Debian's libonnx-testdata)\n`,
     );
-    process.exit(1);
+    await exit(1);
   }
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else {
@@ -79,7 +90,7 @@ async function main(): Promise<void> {
       `onnx suite on ${name}: ${report.passed} passed, ${report.failed} failed, ${report.unsupported} unsupported\n`,
     );
   }
-  process.exit(report.failed > 0 ? 1 : 0);
+  await exit(report.failed > 0 ? 1 : 0);
 }
 
 await main();
