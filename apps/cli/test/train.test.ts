@@ -3,11 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnxBackend } from '@cardinal/backend-onnx';
 import { compileTfjs } from '@cardinal/backend-tfjs';
+import { webgpuBackend } from '@cardinal/backend-webgpu';
 import { buildFromJson, loadSafetensorsWeights } from '@cardinal/core';
 import { describe, expect, it } from 'vitest';
 import { batchOf } from '../src/data/dataset.js';
 import { syntheticShapes } from '../src/data/synthetic.js';
 import { cli } from './helpers.js';
+
+const webgpu = await webgpuBackend.isAvailable();
+if (!webgpu.available) console.log(`skipped cardinal train --backend webgpu: ${webgpu.reason}`);
 
 const tmp = mkdtempSync(join(tmpdir(), 'cardinal-train-'));
 const config = join(tmp, 'tiny.json');
@@ -76,6 +80,40 @@ describe('cardinal train --data synthetic', () => {
     const diff = a.data.reduce((m, v, i) => Math.max(m, Math.abs(v - b.data[i]!)), 0);
     expect(diff).toBeLessThanOrEqual(1e-4 * scale);
   }, 300_000);
+
+  it.skipIf(!webgpu.available)(
+    '--backend webgpu trains the same model on WGSL kernels: the loss falls, the JSON names it',
+    async () => {
+      const out = join(tmp, 'trained-webgpu.safetensors');
+      const r = await cli(
+        'train',
+        config,
+        '--data',
+        'synthetic',
+        '--backend',
+        'webgpu',
+        '--epochs',
+        '2',
+        '--train-size',
+        '256',
+        '--val-size',
+        '64',
+        '--batch-size',
+        '32',
+        '--out',
+        out,
+        '--json',
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const j = JSON.parse(r.stdout);
+      expect(j.backend).toBe('webgpu');
+      expect(j.runtime).toMatch(/^webgpu training \(/);
+      expect(j.epochs[1].loss).toBeLessThan(j.epochs[0].loss);
+      expect(j.epochs[1].imagesPerSecond).toBeGreaterThan(0);
+      expect(existsSync(out)).toBe(true);
+    },
+    300_000,
+  );
 
   it('trains from an image folder (one subfolder per class, decoded with sharp)', async () => {
     const sharp = (await import('sharp')).default;

@@ -12,6 +12,7 @@ import type { WebGpuDevice } from './gpu/types.js';
 import { type LowerOptions, lowerGraph } from './plan/lower.js';
 import { PipelineCache } from './runtime/pipelines.js';
 import { type ConstantStore, GpuProgram, type KernelProfile } from './runtime/program.js';
+import { compileWebGpuTraining } from './train.js';
 
 export interface WebGpuCompileOptions extends CompileOptions, DeviceRequest, LowerOptions {
   /** Run on this GPUDevice instead of the shared one this package finds (a browser app's own). */
@@ -120,4 +121,5 @@ export const webgpuBackend: Backend<WebGpuCompileOptions> = {
     return reason ? { available: false, reason } : { available: true };
   },
   compile: compileWebGpu,
+  compileTraining: compileWebGpuTraining,
 };

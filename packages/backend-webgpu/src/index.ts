@@ -18,3 +18,4 @@ export type * from './gpu/types.js';
 export { type ArenaLayout, planArena } from './plan/arena.js';
 export { type LowerOptions, lowerGraph, type Plan, type PlanStep } from './plan/lower.js';
 export type { KernelProfile } from './runtime/program.js';
+export { compileWebGpuTraining } from './train.js';

@@ -8,11 +8,11 @@ export const trainHelp = `cardinal train <model | config.json> --data <dir | syn
               [--warmup-epochs 0] [--label-smoothing 0] [--input-size 32] [--train-size N] [--val-size N] [--seed 0]
               [--augment crop-flip|none] [--weights init.safetensors|init.pth [--weights-key K]]
               [--num-classes N] [--freeze stem,layer1,...] [--backbone-lr FACTOR]
-              [--run DIR] [--resume] [--backend onnx|tfjs|reference]
+              [--run DIR] [--resume] [--backend onnx|tfjs|webgpu|reference]
               [--tfjs-backend node-gpu|node|wasm|cpu] [--workers auto|N] [--force] [--json]
   Trains and writes the weights as safetensors with PyTorch names. --backend: onnx (ONNX Runtime,
-  the IR's training graph in standard ONNX ops), tfjs (TensorFlow.js, its own tape) or reference
-  (plain TypeScript, slow); default: the first of these that trains here, the order of their
+  the IR's training graph in standard ONNX ops), tfjs (TensorFlow.js, its own tape), webgpu (the
+  training graph as WGSL kernels) or reference (plain TypeScript, slow); default: the first of these that trains here, the order of their
   measured speed (BENCHMARKS.md), said in the first line of the output.
   --data synthetic: coloured shapes, 10 classes, made on the fly (1200 train / 300 held-out);
   a folder: one subfolder per class (10% held out); fashion-mnist (Debian's dataset-fashion-mnist)

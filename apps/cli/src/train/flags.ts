@@ -39,7 +39,7 @@ const OPTIONS = {
 } as const;
 
 /** The backends that train, and the order `--backend` defaults to: the fastest first, as measured (BENCHMARKS.md). */
-export const TRAIN_BACKENDS = ['onnx', 'tfjs', 'reference'] as const;
+export const TRAIN_BACKENDS = ['onnx', 'tfjs', 'webgpu', 'reference'] as const;
 export type TrainBackendName = (typeof TRAIN_BACKENDS)[number];
 
 export type DataKind = 'synthetic' | 'idx' | 'photos';
@@ -118,10 +118,6 @@ export function parseTrainFlags(argv: string[]): TrainFlags | 'help' {
   if (runtimeFlag !== undefined && runtime === undefined)
     throw new UsageError(`train: unknown --tfjs-backend '${runtimeFlag}'`);
   const workers = v.workers === 'auto' ? 'auto' : parsePositiveInt(v.workers, '--workers');
-  if (v.backend === 'webgpu')
-    throw new UsageError(
-      'train: --backend webgpu does not train yet (its gradient kernels are not written); use onnx, tfjs or reference',
-    );
   // --tfjs-backend and --workers are TensorFlow.js's: given without --backend, they choose it.
   const tfjsOnly = runtime !== undefined || v.workers !== 'auto';
   const backend =

@@ -40,15 +40,31 @@ function kernel(
   };
 }
 
-/** Sum, mean or max of `x` over `axes`; the output is x's shape with those axes as 1. */
+/**
+ * Values one invocation reduces at most: llvmpipe ends an invocation's loops after about
+ * 65,535 iterations in all, and a float32 running sum of n values drifts by up to n ulps, so a
+ * longer reduction is split into chunks whose partial results a second kernel combines
+ * (`reduceChunks`): a two-level sum.
+ */
+export const REDUCE_CHUNK = 512;
+
+/** How many partial results a reduction of `count` values per output takes (1: none). */
+export const reduceChunks = (count: number) => (count > REDUCE_CHUNK ? Math.ceil(count / REDUCE_CHUNK) : 1);
+
+/**
+ * A reduction over `axes` of x: invocation (output o, chunk q) reduces chunk q of o's values,
+ * writing [outputs * chunks]. With one chunk this is the whole reduction (the mean divided);
+ * otherwise `renderReduceFinish` combines the chunks.
+ */
 export function renderReduce(
   p: { shape: readonly number[]; axes: readonly number[]; mode: 'sum' | 'mean' | 'max' },
   limits: RenderLimits,
 ): KernelSource {
   const kept = p.shape.map((d, i) => (p.axes.includes(i) ? 1 : d));
   const strides = stridesOf(p.shape);
-  const invocations = shapeSize(kept);
   const count = shapeSize(p.axes.map((a) => p.shape[a]!));
+  const chunks = reduceChunks(count);
+  const invocations = shapeSize(kept) * chunks;
   const base = kept
     .map((d, i) => (d === 1 ? '' : `o${i} * ${U(strides[i]!)}`))
     .filter(Boolean)
@@ -61,15 +77,36 @@ export function renderReduce(
   );
   const init = p.mode === 'max' ? '-3.4028234663852886e+38' : '0.0';
   const acc = p.mode === 'max' ? 'a = max(a, v);' : 'a += v;';
-  const body = `${coords('o', 'gid', kept)}
+  const whole = chunks === 1 && p.mode === 'mean';
+  const body = `  let out = gid / ${U(chunks)};
+  let r0 = (gid % ${U(chunks)}) * ${U(REDUCE_CHUNK)};
+  let r1 = min(r0 + ${U(REDUCE_CHUNK)}, ${U(count)});
+${coords('o', 'out', kept)}
   let base = ${base || '0u'};
   var a = ${init};
-  for (var r = 0u; r < ${U(count)}; r++) {
+  for (var r = r0; r < r1; r++) {
     let v = x[base + ${offset.join(' + ')}];
     ${acc}
   }
-  y[gid] = ${p.mode === 'mean' ? `a / ${f32Literal(count)}` : 'a'};`;
+  y[gid] = ${whole ? `a / ${f32Literal(count)}` : 'a'};`;
   return kernel(`reduce-${p.mode}`, 1, invocations, body, limits);
+}
+
+/** Combines a chunked reduction's partial results (input 0, [outputs * chunks]). */
+export function renderReduceFinish(
+  p: { outputs: number; count: number; mode: 'sum' | 'mean' | 'max' },
+  limits: RenderLimits,
+): KernelSource {
+  const chunks = reduceChunks(p.count);
+  const init = p.mode === 'max' ? '-3.4028234663852886e+38' : '0.0';
+  const acc = p.mode === 'max' ? 'a = max(a, v);' : 'a += v;';
+  const body = `  var a = ${init};
+  for (var q = 0u; q < ${U(chunks)}; q++) {
+    let v = x[gid * ${U(chunks)} + q];
+    ${acc}
+  }
+  y[gid] = ${p.mode === 'mean' ? `a / ${f32Literal(p.count)}` : 'a'};`;
+  return kernel(`reduce-${p.mode}-finish`, 1, p.outputs, body, limits);
 }
 
 /** [..., M, K] x [..., K, N] with batch axes broadcast (same rank). */

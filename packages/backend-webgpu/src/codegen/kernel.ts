@@ -90,3 +90,51 @@ export function unaryKernel(
     workgroupSize: wg,
   };
 }
+
+/** A read-only binding of a kernel: the WGSL name it has and what the runtime binds there. */
+export interface KernelRead {
+  name: string;
+  slot: BindingSlot;
+}
+
+/** The step's i-th input tensor, read as `name`. */
+export const inputRead = (name: string, index: number): KernelRead => ({
+  name,
+  slot: { kind: 'tensor', role: 'input', index },
+});
+
+/** The step's constant `name` (a parameter's current value), read under the same name. */
+export const constantRead = (name: string): KernelRead => ({ name, slot: { kind: 'constant', name } });
+
+/**
+ * A kernel over any number of read-only bindings and one output `y`: one invocation per `body`
+ * run, `helpers` (WGSL functions) before the entry point.
+ */
+export function gatherKernel(
+  kind: string,
+  reads: readonly KernelRead[],
+  invocations: number,
+  body: string,
+  limits: RenderLimits,
+  helpers = '',
+  preferredWorkgroup = 64,
+): KernelSource {
+  if (reads.length + 1 > limits.maxStorageBuffersPerStage)
+    throw new InternalError(
+      `${kind}: ${reads.length + 1} storage buffers, over the device's ${limits.maxStorageBuffersPerStage} per stage`,
+    );
+  const wg = pickWorkgroupSize(limits, preferredWorkgroup);
+  const decls = reads.map((r, i) => storage(i, r.name, 'read'));
+  return {
+    kind,
+    wgsl: [
+      ...decls,
+      storage(reads.length, 'y', 'read_write'),
+      helpers,
+      entryPoint(wg, invocations, limits, body),
+    ].join('\n'),
+    bindings: [...reads.map((r) => r.slot), { kind: 'tensor', role: 'output', index: 0 }],
+    invocations,
+    workgroupSize: wg,
+  };
+}

@@ -10,7 +10,14 @@ import {
 import { type ConvProblem, packConvWeights, planConvTiling, renderConv } from '../codegen/conv.js';
 import { renderChannelAffine, renderElementwise } from '../codegen/elementwise.js';
 import type { Activation } from '../codegen/epilogue.js';
-import { renderConstant, renderMatMul, renderPad, renderReduce } from '../codegen/gather.js';
+import {
+  reduceChunks,
+  renderConstant,
+  renderMatMul,
+  renderPad,
+  renderReduce,
+  renderReduceFinish,
+} from '../codegen/gather.js';
 import type { KernelSource, RenderLimits } from '../codegen/kernel.js';
 import { f32Literal } from '../codegen/kernel.js';
 import { renderAxisCopy, renderTranspose } from '../codegen/layout.js';
@@ -32,6 +39,8 @@ export interface GroupContext {
   options: LowerOptions;
   /** Records that `view` is `of`'s storage (reshape and flatten move no data). */
   alias(view: string, of: string): void;
+  /** A tensor of the plan only (a kernel's intermediate), named after the head node; its name. */
+  scratch(suffix: string, shape: readonly number[]): string;
 }
 
 function axisView(shape: readonly number[], axis: number) {
@@ -223,6 +232,21 @@ function convStep(n: NodeBase, c: GroupContext, problem: ConvProblem): PlanStep[
   ];
 }
 
+/** A reduction: one kernel, or chunks into scratch and a kernel combining them (long reductions). */
+function reduce(c: GroupContext, rawAxes: readonly number[], mode: 'sum' | 'mean' | 'max'): PlanStep[] {
+  const shape = input(c);
+  const axes = rawAxes.map((a) => (a < 0 ? a + shape.length : a));
+  const count = shapeSize(axes.map((a) => shape[a]!));
+  const first = renderReduce({ shape, axes, mode }, c.limits);
+  if (reduceChunks(count) === 1) return [c.step(first)];
+  const outputs = shapeSize(c.shape(c.group.output));
+  const partials = c.scratch('partials', [outputs * reduceChunks(count)]);
+  return [
+    c.step(first, { output: partials }),
+    c.step(renderReduceFinish({ outputs, count, mode }, c.limits), { inputs: [partials] }),
+  ];
+}
+
 /** One function per IR op: the kernels (plan steps) its fused group runs. */
 export const LOWER: OpTable<[GroupContext], PlanStep[], ForwardOpName> = {
   conv2d(n, c) {
@@ -313,11 +337,9 @@ export const LOWER: OpTable<[GroupContext], PlanStep[], ForwardOpName> = {
   hardSigmoid: elementwise,
   hardSwish: elementwise,
   clip: elementwise,
-  globalMaxPool: (_, c) => [c.step(renderReduce({ shape: input(c), axes: [2, 3], mode: 'max' }, c.limits))],
-  reduceMean: (n, c) => [
-    c.step(renderReduce({ shape: input(c), axes: n.attrs.axes, mode: 'mean' }, c.limits)),
-  ],
-  reduceSum: (n, c) => [c.step(renderReduce({ shape: input(c), axes: n.attrs.axes, mode: 'sum' }, c.limits))],
+  globalMaxPool: (_, c) => reduce(c, [2, 3], 'max'),
+  reduceMean: (n, c) => reduce(c, n.attrs.axes, 'mean'),
+  reduceSum: (n, c) => reduce(c, n.attrs.axes, 'sum'),
   matMul: (n, c) => [
     c.step(renderMatMul({ a: input(c), b: c.shape(n.inputs[1]!), out: c.shape(n.outputs[0]!) }, c.limits), {
       inputs: [...n.inputs],

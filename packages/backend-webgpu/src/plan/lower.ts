@@ -1,7 +1,15 @@
-import { dispatchOp, type Graph, requireParam, shapeSize, type WeightMap } from '@cardinal/core';
+import {
+  dispatchOp,
+  type Graph,
+  type OpTable,
+  requireParam,
+  shapeSize,
+  type WeightMap,
+} from '@cardinal/core';
 import type { ConvTiling } from '../codegen/conv.js';
 import type { KernelSource, RenderLimits } from '../codegen/kernel.js';
-import { LOWER } from '../lower/index.js';
+import { type GroupContext, LOWER } from '../lower/index.js';
+import { LOWER_TRAINING } from '../lower/train.js';
 import { type FusedGroup, fuseEpilogues } from './fuse.js';
 
 /** A constant buffer of a step: packed once, shared by every plan that asks for its key. */
@@ -40,6 +48,9 @@ export interface LowerOptions {
   convTiling?: Partial<ConvTiling>;
 }
 
+/** Every op's lowering: the forward ops' and the training ops' (core's trainingGraph emits those). */
+const LOWER_ALL: OpTable<[GroupContext], PlanStep[]> = { ...LOWER, ...LOWER_TRAINING };
+
 export function lowerGraph(
   graph: Graph,
   weights: WeightMap,
@@ -49,6 +60,7 @@ export function lowerGraph(
   const shape = (t: string) => graph.tensors[t]!.shape;
   const groups = fuseEpilogues(graph, limits.maxStorageBuffersPerStage);
   const aliases = new Map<string, string>();
+  const scratch = new Map<string, readonly number[]>();
   const steps: PlanStep[] = [];
   for (const g of groups) steps.push(...lowerGroup(g));
   const root = (t: string): string => {
@@ -57,9 +69,12 @@ export function lowerGraph(
     return r;
   };
   const sizes = new Map<string, number>();
-  for (const [name, spec] of Object.entries(graph.tensors)) {
+  for (const [name, s] of [
+    ...Object.entries(graph.tensors).map(([t, spec]) => [t, spec.shape] as const),
+    ...scratch,
+  ]) {
     const r = root(name);
-    sizes.set(r, Math.max(sizes.get(r) ?? 0, shapeSize(spec.shape) * 4));
+    sizes.set(r, Math.max(sizes.get(r) ?? 0, shapeSize(s) * 4));
   }
   return {
     steps,
@@ -71,7 +86,7 @@ export function lowerGraph(
 
   function lowerGroup(g: FusedGroup): PlanStep[] {
     const n = g.head;
-    return dispatchOp(LOWER, n, {
+    return dispatchOp(LOWER_ALL, n, {
       group: g,
       shape,
       step: (kernel, extra = {}) => ({
@@ -87,6 +102,11 @@ export function lowerGraph(
       limits,
       options,
       alias: (view, of) => aliases.set(view, of),
+      scratch: (suffix, s) => {
+        const name = `${n.name}::${suffix}`;
+        scratch.set(name, s);
+        return name;
+      },
     });
   }
 }

@@ -73,7 +73,8 @@ export class GpuProgram {
         const data = c.make();
         b = device.createBuffer({
           size: roundUp16(data.byteLength),
-          usage: GPUBufferUsage.STORAGE,
+          // COPY_DST: a training executable rewrites parameters between steps.
+          usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
           mappedAtCreation: true,
           label: c.key,
         });
@@ -110,6 +111,23 @@ export class GpuProgram {
       return { step, pipeline, bindGroup, grid };
     });
     return program;
+  }
+
+  /**
+   * Rewrites every constant of this plan from its `make` (which reads the weights as they are
+   * now): the training executable calls it after the optimiser replaced parameters. `done` holds
+   * keys already written by another plan sharing the store.
+   */
+  refreshConstants(constants: ConstantStore, done: Set<string>): void {
+    for (const step of this.plan.steps)
+      for (const c of Object.values(step.constants)) {
+        if (done.has(c.key)) continue;
+        const buffer = constants.get(c.key);
+        if (!buffer) throw new InternalError(`constant '${c.key}' was never uploaded`);
+        const data = c.make();
+        this.ctx.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+        done.add(c.key);
+      }
   }
 
   private bufferOf(tensor: string): GPUBuffer {
