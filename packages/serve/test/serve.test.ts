@@ -539,7 +539,11 @@ describe('cardinal serve (Open Inference Protocol)', () => {
       `soak: 10,000 requests, ${bad} bad; RSS MiB at 0/2.5k/5k/7.5k/10k: ${rss.map((r) => r.toFixed(0)).join(', ')}`,
     );
     expect(bad).toBe(0);
-    expect(rss.at(-1)! - rss[1]!).toBeLessThan(64);
+    // A leak grows with the requests; the first half also holds the warm-up (JIT, the
+    // allocator's arenas for 16 concurrent clients), which on a loaded 2-core CI machine took
+    // 50-70 MiB. So: the second half, 5,000 requests, may add at most 32 MiB (a leak of
+    // 6.7 KB per request would fail).
+    expect(rss.at(-1)! - rss[2]!).toBeLessThan(32);
   }, 300_000);
 });
 
