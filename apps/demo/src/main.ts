@@ -6,6 +6,7 @@ import { dropZone } from './drop.js';
 import type { FashionResult } from './fashion.js';
 import { setUpFashionPanel } from './fashion-panel.js';
 import { renderFeatures, runFeatures, type ShownFeature } from './features.js';
+import { type FineTuneState, setUpFineTunePanel } from './fine-tune-panel.js';
 import { decodeFile, drawCrop, drawSample, imageToTensor } from './image.js';
 import { type LoadedModel, loadModel, type ModelChoice } from './model.js';
 import { type Outline, outline } from './outline.js';
@@ -35,6 +36,8 @@ interface DemoState {
   lastCompareMaxAbsDiff?: number;
   /** The Fashion-MNIST panel's last result. */
   fashion?: FashionResult;
+  /** The fine-tuning panel's run, step by step. */
+  fineTune?: FineTuneState;
   /** The feature maps last shown (timm's features_only outputs). */
   features?: ShownFeature[];
 }
@@ -362,6 +365,9 @@ inputKind.addEventListener('change', () => currentInput(model));
 
 setUpFashionPanel((r) => {
   state.fashion = r;
+});
+setUpFineTunePanel((s) => {
+  state.fineTune = s;
 });
 await busy(ensureModel);
 currentInput(model);

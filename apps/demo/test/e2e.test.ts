@@ -37,6 +37,7 @@ import * as ort from 'onnxruntime-node';
 import type { Browser, Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FINE_TUNE_RUN, fineTuneHead } from '../src/fine-tune.js';
 
 const reason = chromiumUnavailableReason();
 if (reason) console.warn(`skipping the demo's end-to-end test: ${reason}`);
@@ -156,6 +157,56 @@ describe.skipIf(!!reason)('the demo in headless Chromium', () => {
     await browser?.close();
     await server?.close();
   });
+
+  it.skipIf(!!fashionReason)(
+    'fine-tunes in the tab on WebGPU: the loss falls step by step, as the same run on backend-onnx in Node',
+    async () => {
+      const steps = 12;
+      const page = await open({ width: 1280, height: 900 });
+      try {
+        await page.fill('#fine-tune-steps', String(steps));
+        await page.click('#fine-tune-start');
+        await page.waitForFunction(() => window.cardinalDemo.fineTune?.done === true, undefined, {
+          timeout: 240_000,
+        });
+        const shown = (await page.evaluate(() => window.cardinalDemo.fineTune))!;
+        expect(shown.error).toBeUndefined();
+        expect(shown.runs).toMatch(/^webgpu training \(/);
+        expect(shown.losses).toHaveLength(steps);
+        // The same run in Node, on ONNX Runtime: the shipped weights, a fresh head, the same
+        // batches in the same order.
+        const file = shippedWeightsFile('fashion_resnext')!;
+        const graph = createModel('fashion_resnext');
+        const weights = await loadWeightsFile(graph, file);
+        const norm = storedNormalisation(weightsMetadata(file), file)!;
+        const images = readIdxFile(join(FASHION_DIR, 't10k-images-idx3-ubyte.gz')).data;
+        const labels = readIdxFile(join(FASHION_DIR, 't10k-labels-idx1-ubyte.gz')).data;
+        const node = await fineTuneHead(
+          onnxBackend,
+          { graph, weights, mean: norm.mean[0]!, std: norm.std[0]! },
+          { images, labels },
+          { ...FINE_TUNE_RUN, steps, onStep: () => undefined },
+        );
+        const want = node.steps.map((s) => s.loss);
+        console.log(
+          `fine-tune: browser ${shown.losses.map((l) => l.toFixed(4)).join(' ')}; node ${want.map((l) => l.toFixed(4)).join(' ')}`,
+        );
+        // float32 on two runtimes, a dozen SGD steps apart: within 1e-3 relative.
+        for (const [i, l] of shown.losses.entries())
+          expect(Math.abs(l - want[i]!), `step ${i + 1}`).toBeLessThanOrEqual(1e-3 * Math.max(1, want[i]!));
+        // A fresh head on a trained backbone: the loss falls well below chance's ln 10.
+        expect(shown.losses[0]!).toBeGreaterThan(1.5);
+        expect(shown.losses.at(-1)!).toBeLessThan(0.6 * shown.losses[0]!);
+        await expect
+          .poll(() => page.locator('#fine-tune-curve svg.loss-curve polyline.loss').count())
+          .toBe(1);
+        await page.locator('#fine-tune-panel').screenshot({ path: `${outDir}/demo-fine-tune.png` });
+      } finally {
+        await page.close();
+      }
+      expect(consoleErrors).toEqual([]);
+    },
+  );
 
   it('runs a zoo model on WebGPU and shows the logits backend-onnx computes in Node, within atol', async () => {
     const page = await open({ width: 1280, height: 800 });

@@ -97,3 +97,41 @@ describe.skipIf(!availability.available)('WebGPU training at sizes past llvmpipe
     }
   }, 120_000);
 });
+
+describe.skipIf(!availability.available)('GroupNorm past llvmpipe loop budget, forward and backward', () => {
+  // Two groups of 32 channels at 56x56: 100,352 values per group, so every group statistic is
+  // a two-level sum (codegen/group-norm.ts).
+  const b = new GraphBuilder('wide-groups');
+  const x0 = b.input('x', [1, 64, 56, 56]);
+  b.output(b.linear(b.flatten(b.globalAvgPool(b.relu(b.groupNorm(x0, 'gn', 2)))), 'fc', 5));
+  const graph = b.build();
+  const weights = initTestWeights(graph, 3);
+  const x: Tensor = {
+    shape: [1, 64, 56, 56],
+    data: Float32Array.from({ length: 64 * 56 * 56 }, (_, i) => Math.cos(i * 0.11) * 2 + 0.5),
+  };
+
+  it('inference equals the reference executor', async () => {
+    const exe = await webgpuBackend.compile(graph, weights);
+    try {
+      const got = (await exe.run({ x }))[graph.outputs[0]!]!;
+      const want = (await (await referenceBackend.compile(graph, weights)).run({ x }))[graph.outputs[0]!]!;
+      expect(relL2(got, want)).toBeLessThan(1e-5);
+    } finally {
+      exe.dispose();
+    }
+  }, 60_000);
+
+  it('a training step equals the reference executor', async () => {
+    const training = trainingGraph(graph, { loss: { kind: 'crossEntropy' } });
+    const feeds = { x, [training.lossInput]: { shape: [1, 5], data: Float32Array.from([0, 1, 0, 0, 0]) } };
+    const gpu = await webgpuBackend.compileTraining!(training, weights);
+    const ref = await referenceBackend.compileTraining!(training, weights);
+    try {
+      expectSameStep(await gpu.step(feeds), await ref.step(feeds));
+    } finally {
+      gpu.dispose();
+      ref.dispose();
+    }
+  }, 60_000);
+});

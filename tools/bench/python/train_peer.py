@@ -1,6 +1,6 @@
 """PyTorch's training throughput on the same network, batch and optimiser as Cardinal's.
 
-usage: train_peer.py <config.json> <weights.safetensors> <C,H,W> <batch> <steps> <warmup> <threads>
+usage: train_peer.py <config.json> <weights.safetensors> <C,H,W> <batch> <steps> <warmup> <threads> [frozen,prefixes]
 The network is the plain-torch replica of timm's ResNet (tools/conformance/python), loaded with
 the weights Cardinal starts from. SGD, momentum 0.9, lr 0.01, cross-entropy. Prints JSON.
 """
@@ -21,7 +21,13 @@ sd = read_safetensors(weights)
 m = ResNet(sd, cfg)
 m.load_state_dict(sd)
 m.train()
-opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+# Fine-tuning rows: parameters under these module paths keep requires_grad False, as
+# Cardinal's freeze (BatchNorm still in training mode, its running statistics updated).
+frozen = [p for p in (sys.argv[8].split(',') if len(sys.argv) > 8 and sys.argv[8] else []) if p]
+for name, p in m.named_parameters():
+    if any(name == f or name.startswith(f + '.') for f in frozen):
+        p.requires_grad_(False)
+opt = torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
 c, h, w = (int(v) for v in chw.split(','))
 x = torch.randn(int(batch), c, h, w)
 y = torch.randint(0, cfg.get('num_classes', 10), (int(batch),))

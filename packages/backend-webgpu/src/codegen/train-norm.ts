@@ -203,67 +203,16 @@ export function renderBatchNormDx(p: ChannelLayout, limits: RenderLimits): Kerne
   return gatherKernel('bnDx', reads, p.n * p.c * p.inner, body, limits);
 }
 
-/** A GroupNorm layout: [N, C, inner] in `groups` groups of C / groups channels. */
-export interface GroupLayout extends ChannelLayout {
-  groups: number;
-  eps: number;
-}
-
-/** Per (sample, group): [mean, invStd] of x (input 0), two passes. Output [N * groups * 2]. */
-export function renderGroupStats(p: GroupLayout, limits: RenderLimits): KernelSource {
-  const len = (p.c / p.groups) * p.inner;
-  const body = `  let base = gid * ${U(len)};
-  var m = 0.0;
-  for (var i = 0u; i < ${U(len)}; i++) { m += x[base + i]; }
-  m = m / ${F(len)};
-  var v = 0.0;
-  for (var i = 0u; i < ${U(len)}; i++) { let d = x[base + i] - m; v += d * d; }
-  y[2u * gid] = m;
-  y[2u * gid + 1u] = 1.0 / sqrt(v / ${F(len)} + ${F(p.eps)});`;
-  return gatherKernel('gnStats', [inputRead('x', 0)], p.n * p.groups, body, limits, '', 32);
-}
-
-/**
- * GroupNorm's dx per (sample, group), with d = dy * weight[c]:
- * invStd * (d - mean(d) - xhat * mean(d * xhat)) (inputs dy, x, stats; constant weight).
- */
-export function renderGroupNormDx(p: GroupLayout, limits: RenderLimits): KernelSource {
+/** GroupNorm's dweight per channel: sum of dy * xhat, each sample's group statistics (partial inputs dy, x, mean, invStd). */
+export function groupNormDweight(
+  p: ChannelLayout & { groups: number },
+  limits: RenderLimits,
+): ChannelStatistic {
   const per = p.c / p.groups;
-  const len = per * p.inner;
-  const body = `  let base = gid * ${U(len)};
-  let m = stats[2u * gid];
-  let iv = stats[2u * gid + 1u];
-  let c0 = (gid % ${U(p.groups)}) * ${U(per)};
-  var md = 0.0;
-  var mdx = 0.0;
-  for (var i = 0u; i < ${U(len)}; i++) {
-    let d = dy[base + i] * weight[c0 + i / ${U(p.inner)}];
-    md += d;
-    mdx += d * (x[base + i] - m) * iv;
-  }
-  md = md / ${F(len)};
-  mdx = mdx / ${F(len)};
-  for (var i = 0u; i < ${U(len)}; i++) {
-    let d = dy[base + i] * weight[c0 + i / ${U(p.inner)}];
-    y[base + i] = iv * (d - md - (x[base + i] - m) * iv * mdx);
-  }`;
-  const reads = [inputRead('dy', 0), inputRead('x', 1), inputRead('stats', 2), constantRead('weight')];
-  return gatherKernel('gnDx', reads, p.n * p.groups, body, limits, '', 32);
-}
-
-/** GroupNorm's dweight per channel: sum of dy * xhat (partial inputs dy, x, stats). */
-export function groupNormDweight(p: GroupLayout, limits: RenderLimits): ChannelStatistic {
-  const per = p.c / p.groups;
-  const g = `2u * ((j / ${U(p.inner)}) * ${U(p.groups)} + ch / ${U(per)})`;
-  const reads = [inputRead('dy', 0), inputRead('x', 1), inputRead('stats', 2)];
+  const g = `((j / ${U(p.inner)}) * ${U(p.groups)} + ch / ${U(per)})`;
+  const reads = [inputRead('dy', 0), inputRead('x', 1), inputRead('mean', 2), inputRead('inv', 3)];
   return {
-    partial: renderChannelPartial(
-      'gnDweight',
-      p,
-      reads,
-      `dy[i] * (x[i] - stats[${g}]) * stats[${g} + 1u]`,
-      limits,
-    ),
+    partial: renderChannelPartial('gnDweight', p, reads, `dy[i] * (x[i] - mean[${g}]) * inv[${g}]`, limits),
     finish: renderChannelFinish('gnDweight', p, [], 's', limits),
   };
 }

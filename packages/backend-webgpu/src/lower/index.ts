@@ -18,14 +18,16 @@ import {
   renderReduce,
   renderReduceFinish,
 } from '../codegen/gather.js';
+import { groupInvStd, groupMean, renderGroupNormApply } from '../codegen/group-norm.js';
 import type { KernelSource, RenderLimits } from '../codegen/kernel.js';
 import { f32Literal } from '../codegen/kernel.js';
 import { renderAxisCopy, renderTranspose } from '../codegen/layout.js';
-import { renderBlurPool, renderGroupNorm } from '../codegen/norm.js';
+import { renderBlurPool } from '../codegen/norm.js';
 import { renderGlobalAvgPool, renderPool } from '../codegen/pool.js';
 import { packLinearWeights, renderLinear, renderSoftmax } from '../codegen/reduce.js';
 import type { FusedGroup, FusionRole } from '../plan/fuse.js';
 import type { LowerOptions, PlanStep } from '../plan/lower.js';
+import { groupStatistic, kernelStep, param } from './train.js';
 
 /** What lowering one fused group needs: the group, shapes, weights, limits, and a view registry. */
 export interface GroupContext {
@@ -349,16 +351,22 @@ export const LOWER: OpTable<[GroupContext], PlanStep[], ForwardOpName> = {
   conv1d,
   groupNorm(n, c) {
     const xs = input(c);
-    const kernel = renderGroupNorm(
-      { n: xs[0]!, c: xs[1]!, inner: shapeSize(xs.slice(2)), groups: n.attrs.groups, eps: n.attrs.eps },
-      c.limits,
-    );
+    const x = n.inputs[0]!;
+    const p = {
+      n: xs[0]!,
+      c: xs[1]!,
+      inner: shapeSize(xs.slice(2)),
+      groups: n.attrs.groups,
+      eps: n.attrs.eps,
+    };
+    const mean = c.scratch('mean', [p.n * p.groups]);
+    const inv = c.scratch('inv', [p.n * p.groups]);
     return [
-      c.step(kernel, {
-        constants: {
-          weight: { key: `${n.name}.weight`, make: () => c.weight('weight') },
-          bias: { key: `${n.name}.bias`, make: () => c.weight('bias') },
-        },
+      ...groupStatistic(c, groupMean(p, c.limits), [x], mean, p),
+      ...groupStatistic(c, groupInvStd(p, c.limits), [x, mean], inv, p),
+      kernelStep(c, renderGroupNormApply(p, c.limits), [x, mean, inv], n.outputs[0]!, {
+        weight: param(c, n.name, 'weight'),
+        bias: param(c, n.name, 'bias'),
       }),
     ];
   },

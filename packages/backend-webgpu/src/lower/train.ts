@@ -7,6 +7,15 @@
 
 import type { OpTable } from '@cardinal/core';
 import { avgPoolAxis, blurAxis, shapeSize, type TrainingOpName } from '@cardinal/core';
+import {
+  groupInvStd,
+  groupMean,
+  groupSumD,
+  groupSumDXhat,
+  type RowStatistic,
+  renderGroupNormDx,
+  rowParts,
+} from '../codegen/group-norm.js';
 import type { KernelSource } from '../codegen/kernel.js';
 import {
   renderConvGradInput,
@@ -31,8 +40,6 @@ import {
   partialsPerChannel,
   renderBatchNormApply,
   renderBatchNormDx,
-  renderGroupNormDx,
-  renderGroupStats,
   renderRunningMean,
 } from '../codegen/train-norm.js';
 import { renderMaxPoolGrad, renderSeparableCols, renderSeparableRows } from '../codegen/train-pool.js';
@@ -44,7 +51,7 @@ function layout(shape: readonly number[]) {
 }
 
 /** A step writing `output` from `inputs`, with the node's parameters `roles` as constants. */
-function kernelStep(
+export function kernelStep(
   c: GroupContext,
   kernel: KernelSource,
   inputs: string[],
@@ -70,8 +77,24 @@ function statistic(
   ];
 }
 
+/** A per-group statistic's two steps (GroupNorm): partial sums into scratch, then their sum. */
+export function groupStatistic(
+  c: GroupContext,
+  stat: RowStatistic,
+  inputs: string[],
+  output: string,
+  p: Parameters<typeof rowParts>[0],
+  constants: Record<string, PlanConstant> = {},
+): PlanStep[] {
+  const partials = c.scratch(`${output}::partials`, [p.n * p.groups * rowParts(p)]);
+  return [
+    kernelStep(c, stat.partial, inputs, partials, constants),
+    kernelStep(c, stat.finish, [partials], output),
+  ];
+}
+
 /** The node's parameter `role` as a constant, keyed so that every plan shares one buffer. */
-const param = (c: GroupContext, name: string, role: string): PlanConstant => ({
+export const param = (c: GroupContext, name: string, role: string): PlanConstant => ({
   key: `${name}.${role}`,
   make: () => c.weight(role),
 });
@@ -139,13 +162,16 @@ export const LOWER_TRAINING: OpTable<[GroupContext], PlanStep[], TrainingOpName>
     const [dx, dw, db] = n.outputs as [string, string, string];
     const shape = c.shape(x);
     const p = { ...layout(shape), groups: n.attrs.groups, eps: n.attrs.eps };
-    const stats = c.scratch('stats', [shape[0]! * n.attrs.groups * 2]);
+    const rows = (suffix: string) => c.scratch(suffix, [p.n * p.groups]);
+    const [mean, inv, sd, sdx] = [rows('mean'), rows('inv'), rows('sumD'), rows('sumDXhat')];
+    const weight = { weight: param(c, n.name, 'weight') };
     return [
-      kernelStep(c, renderGroupStats(p, c.limits), [x], stats),
-      kernelStep(c, renderGroupNormDx(p, c.limits), [dy, x, stats], dx, {
-        weight: param(c, n.name, 'weight'),
-      }),
-      ...statistic(c, groupNormDweight(p, c.limits), [dy, x, stats], dw, p),
+      ...groupStatistic(c, groupMean(p, c.limits), [x], mean, p),
+      ...groupStatistic(c, groupInvStd(p, c.limits), [x, mean], inv, p),
+      ...groupStatistic(c, groupSumD(p, c.limits), [dy], sd, p, weight),
+      ...groupStatistic(c, groupSumDXhat(p, c.limits), [dy, x, mean, inv], sdx, p, weight),
+      kernelStep(c, renderGroupNormDx(p, c.limits), [dy, x, mean, inv, sd, sdx], dx, weight),
+      ...statistic(c, groupNormDweight(p, c.limits), [dy, x, mean, inv], dw, p),
       ...statistic(c, channelSumDy(p, c.limits), [dy], db, p),
     ];
   },
