@@ -1,13 +1,41 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mulberry32, readSafetensors } from '@cardinal/core';
+import { webgpuBackend } from '@cardinal/backend-webgpu';
+import { mulberry32, readSafetensors, readTorchCheckpoint } from '@cardinal/core';
 import { loadFixture } from '@cardinal/testkit';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli } from './helpers.js';
+import { cli, DEBIAN_PYTHON } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cardinal-finetune-'));
+const TORCH = spawnSync(DEBIAN_PYTHON, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
+if (!TORCH) console.log('skipped the resnext50 .pth fine-tuning: Debian python3-torchvision missing');
+const webgpu = await webgpuBackend.isAvailable();
+if (!webgpu.available) console.log(`skipped fine-tuning on webgpu: ${webgpu.reason}`);
+
+/** torchvision's resnext50_32x4d saved with torch.save, made once. */
+let r50: string | undefined;
+function r50Pth(): string {
+  if (r50) return r50;
+  const path = join(tmp, 'resnext50_32x4d.pth');
+  const r = spawnSync(
+    DEBIAN_PYTHON,
+    [
+      '-c',
+      'import sys, torch, torchvision; torch.manual_seed(0); torch.save(torchvision.models.resnext50_32x4d().state_dict(), sys.argv[1])',
+      path,
+    ],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(r.stderr);
+  r50 = path;
+  return path;
+}
+
+/** A .pth's tensors, through core's PyTorch reader. */
+const readTorchState = (path: string) => readTorchCheckpoint(readFileSync(path), { source: path }).tensors;
 const photos = join(tmp, 'photos');
 const COLOURS = { red: [200, 40, 40], green: [40, 180, 60], blue: [50, 70, 210] } as const;
 
@@ -92,6 +120,58 @@ describe('fine-tuning a fixture on a folder of photos', () => {
     expect(report.n).toBe(42);
     expect(report.top1).toBeGreaterThan(0.8);
   }, 300_000);
+
+  // torchvision's resnext50_32x4d as torch.save writes it (its own initialisation: no pretrained
+  // file can be fetched here), fine-tuned with a new 3-class head and all but layer4 frozen.
+  it.skipIf(!TORCH).each(webgpu.available ? ['onnx', 'webgpu'] : ['onnx'])(
+    'fine-tunes a resnext50_32x4d .pth on the photos with --num-classes and --freeze on %s',
+    async (backend) => {
+      const out = join(tmp, `r50-${backend}.safetensors`);
+      const r = await cli(
+        'train',
+        'resnext50_32x4d',
+        '--weights',
+        r50Pth(),
+        '--backend',
+        backend,
+        '--data',
+        photos,
+        '--num-classes',
+        '3',
+        '--freeze',
+        'conv1,bn1,layer1,layer2,layer3',
+        '--input-size',
+        '32',
+        '--epochs',
+        '1',
+        '--batch-size',
+        '12',
+        '--val-size',
+        '6',
+        '--optimizer',
+        'sgd',
+        '--lr',
+        '0.01',
+        '--out',
+        out,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(
+        /a new head for this data: dropped fc\.weight \[1000, 2048\], fc\.bias \[1000\]/,
+      );
+      expect(r.stderr).toMatch(new RegExp(`^training resnext50_32x4d on ${backend}`, 'm'));
+      const before = readTorchState(r50Pth());
+      const after = readSafetensors(readFileSync(out));
+      expect(after.get('fc.weight')!.shape).toEqual([3, 2048]);
+      // Frozen: the stem's and layer3's convolutions as they were; layer4 trained.
+      for (const k of ['conv1.weight', 'layer3.5.conv3.weight'])
+        expect(Array.from(after.get(k)!.data), k).toEqual(Array.from(before.get(k)!.data));
+      expect(Array.from(after.get('layer4.2.conv3.weight')!.data)).not.toEqual(
+        Array.from(before.get('layer4.2.conv3.weight')!.data),
+      );
+    },
+    300_000,
+  );
 
   it('refuses an empty class folder in one line, writing nothing', async () => {
     mkdirSync(join(photos, 'zzz-empty'));
