@@ -1,13 +1,7 @@
 import { FORWARD_OP_NAMES, type Graph, inferShapes, type Tensor, type WeightMap } from '@cardinal/core';
-import type { Availability, Backend, CompileOptions, Executable, RunDevice } from '@cardinal/core/backend';
+import type { Availability, Backend, CompileOptions, Executable } from '@cardinal/core/backend';
 import { batchIsFree, checkFeeds, DisposeGuard, prepareToCompile } from '@cardinal/core/backend';
-import {
-  acquireDevice,
-  contextForDevice,
-  type DeviceRequest,
-  type GpuContext,
-  webgpuUnavailableReason,
-} from './gpu/device.js';
+import { type DeviceRequest, runContext, webgpuUnavailableReason } from './gpu/device.js';
 import type { WebGpuDevice } from './gpu/types.js';
 import { type LowerOptions, lowerGraph } from './plan/lower.js';
 import { PipelineCache } from './runtime/pipelines.js';
@@ -43,11 +37,7 @@ export async function compileWebGpu(
   weights: WeightMap,
   options: WebGpuCompileOptions = {},
 ): Promise<WebGpuExecutable> {
-  const ctx: GpuContext = options.gpuDevice
-    ? contextForDevice(options.gpuDevice)
-    : await acquireDevice(options);
-  // A software adapter (llvmpipe, SwiftShader) computes on the CPU.
-  const device: RunDevice = { kind: ctx.software ? 'cpu' : 'gpu', name: ctx.adapterDescription };
+  const { ctx, device } = await runContext(options);
   const prepared = prepareToCompile('webgpu', graph, weights, options, device);
   const g = prepared.graph;
   const pipelines = PipelineCache.for(ctx.device);

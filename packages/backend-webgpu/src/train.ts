@@ -1,5 +1,5 @@
 import type { TrainingGraph, WeightMap } from '@cardinal/core';
-import type { RunDevice, TrainingExecutable } from '@cardinal/core/backend';
+import type { TrainingExecutable } from '@cardinal/core/backend';
 import {
   checkDevicePreference,
   checkFeeds,
@@ -8,7 +8,7 @@ import {
   trainingStepOf,
 } from '@cardinal/core/backend';
 import type { WebGpuCompileOptions } from './backend.js';
-import { acquireDevice, contextForDevice, type GpuContext } from './gpu/device.js';
+import { runContext } from './gpu/device.js';
 import { lowerGraph } from './plan/lower.js';
 import { PipelineCache } from './runtime/pipelines.js';
 import { type ConstantStore, GpuProgram } from './runtime/program.js';
@@ -24,10 +24,7 @@ export async function compileWebGpuTraining(
   weights: WeightMap,
   options: WebGpuCompileOptions = {},
 ): Promise<TrainingExecutable> {
-  const ctx: GpuContext = options.gpuDevice
-    ? contextForDevice(options.gpuDevice)
-    : await acquireDevice(options);
-  const device: RunDevice = { kind: ctx.software ? 'cpu' : 'gpu', name: ctx.adapterDescription };
+  const { ctx, device } = await runContext(options);
   checkDevicePreference('webgpu', options, device);
   // The lowering's constants read this map when made and when refreshed.
   const held: WeightMap = new Map(weights);
@@ -36,23 +33,26 @@ export async function compileWebGpuTraining(
   const constants: ConstantStore = new Map();
   const program = await GpuProgram.create(ctx, plan, PipelineCache.for(ctx.device), constants);
   const guard = new DisposeGuard(g.name);
-  let stale = false;
+  // Parameters replaced since the last step: their constants are rewritten before the next.
+  const stale = new Set<string>();
   return {
     backend: 'webgpu',
     device,
     async step(inputs) {
       guard.check();
       const feeds = checkFeeds(g.inputs, inputs, false);
-      if (stale) {
-        program.refreshConstants(constants, new Set());
-        stale = false;
+      if (stale.size > 0) {
+        program.refreshConstants(constants, stale);
+        stale.clear();
       }
       const out = await program.run(Object.fromEntries(g.inputs.map((s, i) => [s.name, feeds[i]!])));
       return trainingStepOf(training, out);
     },
     setWeights(values) {
-      for (const [key, t] of checkWeightUpdate(held, values)) held.set(key, t);
-      stale = true;
+      for (const [key, t] of checkWeightUpdate(held, values)) {
+        held.set(key, t);
+        stale.add(key);
+      }
     },
     dispose() {
       if (!guard.dispose()) return;

@@ -1,6 +1,7 @@
 import { shapeSize, stridesOf } from '@cardinal/core';
 import type { BindingSlot, KernelSource, RenderLimits } from './kernel.js';
 import { entryPoint, f32Literal, pickWorkgroupSize, storage, u32Literal } from './kernel.js';
+import { chunksOf, REDUCE_CHUNK, renderCombineParts } from './partials.js';
 
 // Kernels that compute each output element from a computed set of input elements, for the
 // ops an imported graph brings (reductions over any axes, batched matmul, padding, constants):
@@ -40,16 +41,8 @@ function kernel(
   };
 }
 
-/**
- * Values one invocation reduces at most: llvmpipe ends an invocation's loops after about
- * 65,535 iterations in all, and a float32 running sum of n values drifts by up to n ulps, so a
- * longer reduction is split into chunks whose partial results a second kernel combines
- * (`reduceChunks`): a two-level sum.
- */
-export const REDUCE_CHUNK = 512;
-
-/** How many partial results a reduction of `count` values per output takes (1: none). */
-export const reduceChunks = (count: number) => (count > REDUCE_CHUNK ? Math.ceil(count / REDUCE_CHUNK) : 1);
+/** How many partial results a reduction of `count` values per output takes (1: none; partials.ts). */
+export const reduceChunks = (count: number) => (count > REDUCE_CHUNK ? chunksOf(count) : 1);
 
 /**
  * A reduction over `axes` of x: invocation (output o, chunk q) reduces chunk q of o's values,
@@ -97,16 +90,16 @@ export function renderReduceFinish(
   p: { outputs: number; count: number; mode: 'sum' | 'mean' | 'max' },
   limits: RenderLimits,
 ): KernelSource {
-  const chunks = reduceChunks(p.count);
-  const init = p.mode === 'max' ? '-3.4028234663852886e+38' : '0.0';
-  const acc = p.mode === 'max' ? 'a = max(a, v);' : 'a += v;';
-  const body = `  var a = ${init};
-  for (var q = 0u; q < ${U(chunks)}; q++) {
-    let v = x[gid * ${U(chunks)} + q];
-    ${acc}
-  }
-  y[gid] = ${p.mode === 'mean' ? `a / ${f32Literal(p.count)}` : 'a'};`;
-  return kernel(`reduce-${p.mode}-finish`, 1, p.outputs, body, limits);
+  return renderCombineParts(
+    `reduce-${p.mode}-finish`,
+    {
+      outputs: p.outputs,
+      parts: reduceChunks(p.count),
+      mode: p.mode === 'max' ? 'max' : 'sum',
+      ...(p.mode === 'mean' ? { finish: `s / ${f32Literal(p.count)}` } : {}),
+    },
+    limits,
+  );
 }
 
 /** [..., M, K] x [..., K, N] with batch axes broadcast (same rank). */

@@ -4,8 +4,8 @@
  * output positions. Indices are i32: a tap's position may fall in the padding.
  */
 import type { Conv2dAttrs } from '@cardinal/core';
-import { REDUCE_CHUNK } from './gather.js';
 import { gatherKernel, inputRead, type KernelSource, type RenderLimits } from './kernel.js';
+import { REDUCE_CHUNK } from './partials.js';
 
 /** A convolution's sizes: input [n, c, h, w], output [n, attrs.outChannels, oh, ow]. */
 export interface ConvGradProblem {
@@ -109,12 +109,4 @@ export function renderConvGradWeight(p: ConvGradProblem, limits: RenderLimits): 
     body,
     limits,
   );
-}
-
-/** Sums `parts` consecutive partials (input 0) into each of `outputs` values. */
-export function renderSumParts(outputs: number, parts: number, limits: RenderLimits): KernelSource {
-  const body = `  var s = 0.0;
-  for (var q = 0u; q < ${parts}u; q++) { s += partial[gid * ${parts}u + q]; }
-  y[gid] = s;`;
-  return gatherKernel('convGradWeightSum', [inputRead('partial', 0)], outputs, body, limits);
 }

@@ -1,10 +1,8 @@
 /**
  * Training-mode BatchNorm and the normalisations' backward passes. Each kernel writes one
  * tensor (a plan step has one output), so a node of several outputs is several kernels, each
- * re-reading what it needs: per-channel sums run one invocation per channel, summing each
- * sample's plane first (fewer float32 roundings than one long running sum).
+ * re-reading what it needs; the per-channel statistics are two-level sums (partials.ts).
  */
-import { REDUCE_CHUNK } from './gather.js';
 import {
   constantRead,
   f32Literal,
@@ -15,6 +13,7 @@ import {
   type RenderLimits,
   u32Literal,
 } from './kernel.js';
+import { type TwoLevelSum, twoLevelSum } from './partials.js';
 
 const U = u32Literal;
 const F = f32Literal;
@@ -26,138 +25,74 @@ export interface ChannelLayout {
   inner: number;
 }
 
-/**
- * Values one invocation of a per-channel sum adds: llvmpipe stops an invocation's loops after
- * about 65,535 iterations in all, and a float32 running sum of n terms drifts by up to n ulps,
- * so a channel is summed in chunks whose partial sums a second kernel adds (a two-level sum,
- * as accurate as ONNX Runtime's within a few times; the reference sums in float64).
- */
-export const SUM_CHUNK = REDUCE_CHUNK;
-
-/** Partial sums per channel for an [N, C, inner] layout. */
-export const partialsPerChannel = (p: ChannelLayout) => Math.ceil((p.n * p.inner) / SUM_CHUNK);
-
-/**
- * Partial sums of `term` (an expression of the flat index `i`; `init` may read the channel
- * `ch`): invocation (ch, q) sums the channel's values q * SUM_CHUNK onwards, in (N, inner)
- * order. Output [C * partials].
- */
-export function renderChannelPartial(
-  kind: string,
-  p: ChannelLayout,
-  reads: readonly KernelRead[],
-  term: string,
-  limits: RenderLimits,
-  init = '',
-): KernelSource {
-  const parts = partialsPerChannel(p);
-  const total = p.n * p.inner;
-  const body = `  let ch = gid / ${U(parts)};
-  let j0 = (gid % ${U(parts)}) * ${U(SUM_CHUNK)};
-  let j1 = min(j0 + ${U(SUM_CHUNK)}, ${U(total)});
-${init}  var s = 0.0;
-  for (var j = j0; j < j1; j++) {
-    let i = ((j / ${U(p.inner)}) * ${U(p.c)} + ch) * ${U(p.inner)} + j % ${U(p.inner)};
-    s += ${term};
-  }
-  y[gid] = s;`;
-  return gatherKernel(`${kind}Partial`, reads, p.c * parts, body, limits);
-}
-
-/** Per channel: s, the sum of its partials (input 0), then y[ch] = `finish` (which may read `ch`). */
-export function renderChannelFinish(
-  kind: string,
-  p: ChannelLayout,
-  extra: readonly KernelRead[],
-  finish: string,
-  limits: RenderLimits,
-): KernelSource {
-  const parts = partialsPerChannel(p);
-  const body = `  let ch = gid;
-  var s = 0.0;
-  for (var q = 0u; q < ${U(parts)}; q++) { s += partial[ch * ${U(parts)} + q]; }
-  y[ch] = ${finish};`;
-  return gatherKernel(kind, [inputRead('partial', 0), ...extra], p.c, body, limits);
-}
+/** A channel's values, in (N, inner) order: output o is channel o, value j its j-th. */
+const channels = (p: ChannelLayout) => ({
+  outputs: p.c,
+  count: p.n * p.inner,
+  index: `((j / ${U(p.inner)}) * ${U(p.c)} + o) * ${U(p.inner)} + j % ${U(p.inner)}`,
+});
 
 const channelOf = (p: ChannelLayout) => `(gid / ${U(p.inner)}) % ${U(p.c)}`;
 
-/** A per-channel statistic as its two kernels: partial sums of `term`, then `finish` of their sum. */
-export interface ChannelStatistic {
-  partial: KernelSource;
-  finish: KernelSource;
-}
-
 /** The batch mean per channel of x (partial input 0: x). */
-export function channelMean(p: ChannelLayout, limits: RenderLimits): ChannelStatistic {
-  return {
-    partial: renderChannelPartial('bnMean', p, [inputRead('x', 0)], 'x[i]', limits),
-    finish: renderChannelFinish('bnMean', p, [], `s / ${F(p.n * p.inner)}`, limits),
-  };
+export function channelMean(p: ChannelLayout, limits: RenderLimits): TwoLevelSum {
+  return twoLevelSum('bnMean', channels(p), [inputRead('x', 0)], 'x[i]', limits, {
+    finish: `s / ${F(p.n * p.inner)}`,
+  });
 }
 
-const squaredDeviation = (p: ChannelLayout, kind: string, limits: RenderLimits) =>
-  renderChannelPartial(
+/** Sum of squared deviations about the channel's mean (partial inputs x, mean), then `finish`. */
+const squaredDeviation = (
+  p: ChannelLayout,
+  kind: string,
+  limits: RenderLimits,
+  finish: string,
+  finishReads: KernelRead[] = [],
+) =>
+  twoLevelSum(
     kind,
-    p,
+    channels(p),
     [inputRead('x', 0), inputRead('mean', 1)],
     '(x[i] - m) * (x[i] - m)',
     limits,
-    '  let m = mean[ch];\n',
+    {
+      init: '  let m = mean[o];\n',
+      finish,
+      finishReads,
+    },
   );
 
 /** 1 / sqrt(var + eps) per channel, the biased variance about the mean (partial inputs x, mean). */
-export function channelInvStd(p: ChannelLayout, eps: number, limits: RenderLimits): ChannelStatistic {
-  return {
-    partial: squaredDeviation(p, 'bnInvStd', limits),
-    finish: renderChannelFinish('bnInvStd', p, [], `1.0 / sqrt(s / ${F(p.n * p.inner)} + ${F(eps)})`, limits),
-  };
+export function channelInvStd(p: ChannelLayout, eps: number, limits: RenderLimits): TwoLevelSum {
+  return squaredDeviation(p, 'bnInvStd', limits, `1.0 / sqrt(s / ${F(p.n * p.inner)} + ${F(eps)})`);
 }
 
 /**
  * The new running variance from the unbiased batch variance, as PyTorch's (partial inputs x,
  * mean; finish reads the constant running_var).
  */
-export function channelRunningVar(
-  p: ChannelLayout,
-  momentum: number,
-  limits: RenderLimits,
-): ChannelStatistic {
+export function channelRunningVar(p: ChannelLayout, momentum: number, limits: RenderLimits): TwoLevelSum {
   const count = p.n * p.inner;
-  return {
-    partial: squaredDeviation(p, 'bnRunningVar', limits),
-    finish: renderChannelFinish(
-      'bnRunningVar',
-      p,
-      [constantRead('running_var')],
-      `${F(1 - momentum)} * running_var[ch] + ${F(momentum)} * (s / ${F(count - 1)})`,
-      limits,
-    ),
-  };
+  return squaredDeviation(
+    p,
+    'bnRunningVar',
+    limits,
+    `${F(1 - momentum)} * running_var[o] + ${F(momentum)} * (s / ${F(count - 1)})`,
+    [constantRead('running_var')],
+  );
 }
 
 /** sum(dy) per channel (partial input 0: dy): BatchNorm's and GroupNorm's dbias. */
-export function channelSumDy(p: ChannelLayout, limits: RenderLimits): ChannelStatistic {
-  return {
-    partial: renderChannelPartial('normDbias', p, [inputRead('dy', 0)], 'dy[i]', limits),
-    finish: renderChannelFinish('normDbias', p, [], 's', limits),
-  };
+export function channelSumDy(p: ChannelLayout, limits: RenderLimits): TwoLevelSum {
+  return twoLevelSum('normDbias', channels(p), [inputRead('dy', 0)], 'dy[i]', limits);
 }
 
 /** sum(dy * xhat) per channel, xhat = (x - mean) * invStd (partial inputs dy, x, mean, invStd). */
-export function batchNormDweight(p: ChannelLayout, limits: RenderLimits): ChannelStatistic {
+export function batchNormDweight(p: ChannelLayout, limits: RenderLimits): TwoLevelSum {
   const reads = [inputRead('dy', 0), inputRead('x', 1), inputRead('mean', 2), inputRead('inv', 3)];
-  return {
-    partial: renderChannelPartial(
-      'bnDweight',
-      p,
-      reads,
-      'dy[i] * (x[i] - m) * iv',
-      limits,
-      '  let m = mean[ch];\n  let iv = inv[ch];\n',
-    ),
-    finish: renderChannelFinish('bnDweight', p, [], 's', limits),
-  };
+  return twoLevelSum('bnDweight', channels(p), reads, 'dy[i] * (x[i] - m) * iv', limits, {
+    init: '  let m = mean[o];\n  let iv = inv[o];\n',
+  });
 }
 
 /** y = (x - mean) * invStd * weight + bias (inputs x, mean, invStd; constants weight, bias). */
@@ -204,15 +139,8 @@ export function renderBatchNormDx(p: ChannelLayout, limits: RenderLimits): Kerne
 }
 
 /** GroupNorm's dweight per channel: sum of dy * xhat, each sample's group statistics (partial inputs dy, x, mean, invStd). */
-export function groupNormDweight(
-  p: ChannelLayout & { groups: number },
-  limits: RenderLimits,
-): ChannelStatistic {
-  const per = p.c / p.groups;
-  const g = `((j / ${U(p.inner)}) * ${U(p.groups)} + ch / ${U(per)})`;
+export function groupNormDweight(p: ChannelLayout & { groups: number }, limits: RenderLimits): TwoLevelSum {
+  const g = `((j / ${U(p.inner)}) * ${U(p.groups)} + o / ${U(p.c / p.groups)})`;
   const reads = [inputRead('dy', 0), inputRead('x', 1), inputRead('mean', 2), inputRead('inv', 3)];
-  return {
-    partial: renderChannelPartial('gnDweight', p, reads, `dy[i] * (x[i] - mean[${g}]) * inv[${g}]`, limits),
-    finish: renderChannelFinish('gnDweight', p, [], 's', limits),
-  };
+  return twoLevelSum('gnDweight', channels(p), reads, `dy[i] * (x[i] - mean[${g}]) * inv[${g}]`, limits);
 }

@@ -1,4 +1,5 @@
 import { BackendUnavailableError } from '@cardinal/core';
+import type { RunDevice } from '@cardinal/core/backend';
 import type { RenderLimits } from '../codegen/kernel.js';
 import type { WebGpuAdapter, WebGpuDevice, WebGpuPowerPreference } from './types.js';
 
@@ -121,4 +122,16 @@ export function acquireDevice(req: DeviceRequest = {}): Promise<GpuContext> {
     shared = undefined;
   });
   return shared;
+}
+
+/**
+ * The context a compile runs on: the caller's own GPUDevice, or the shared one this package
+ * finds; and what runs it in the contract's terms (a software adapter, llvmpipe or
+ * SwiftShader, computes on the CPU).
+ */
+export async function runContext(
+  req: DeviceRequest & { gpuDevice?: WebGpuDevice },
+): Promise<{ ctx: GpuContext; device: RunDevice }> {
+  const ctx = req.gpuDevice ? contextForDevice(req.gpuDevice) : await acquireDevice(req);
+  return { ctx, device: { kind: ctx.software ? 'cpu' : 'gpu', name: ctx.adapterDescription } };
 }

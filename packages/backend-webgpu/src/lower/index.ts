@@ -27,7 +27,7 @@ import { renderGlobalAvgPool, renderPool } from '../codegen/pool.js';
 import { packLinearWeights, renderLinear, renderSoftmax } from '../codegen/reduce.js';
 import type { FusedGroup, FusionRole } from '../plan/fuse.js';
 import type { LowerOptions, PlanStep } from '../plan/lower.js';
-import { groupStatistic, kernelStep, param } from './train.js';
+import { kernelStep, param, twoLevelSteps } from './steps.js';
 
 /** What lowering one fused group needs: the group, shapes, weights, limits, and a view registry. */
 export interface GroupContext {
@@ -362,8 +362,8 @@ export const LOWER: OpTable<[GroupContext], PlanStep[], ForwardOpName> = {
     const mean = c.scratch('mean', [p.n * p.groups]);
     const inv = c.scratch('inv', [p.n * p.groups]);
     return [
-      ...groupStatistic(c, groupMean(p, c.limits), [x], mean, p),
-      ...groupStatistic(c, groupInvStd(p, c.limits), [x, mean], inv, p),
+      ...twoLevelSteps(c, groupMean(p, c.limits), [x], mean),
+      ...twoLevelSteps(c, groupInvStd(p, c.limits), [x, mean], inv),
       kernelStep(c, renderGroupNormApply(p, c.limits), [x, mean, inv], n.outputs[0]!, {
         weight: param(c, n.name, 'weight'),
         bias: param(c, n.name, 'bias'),

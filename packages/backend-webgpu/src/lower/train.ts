@@ -12,17 +12,10 @@ import {
   groupMean,
   groupSumD,
   groupSumDXhat,
-  type RowStatistic,
   renderGroupNormDx,
-  rowParts,
 } from '../codegen/group-norm.js';
-import type { KernelSource } from '../codegen/kernel.js';
-import {
-  renderConvGradInput,
-  renderConvGradWeight,
-  renderSumParts,
-  weightGradParts,
-} from '../codegen/train-conv.js';
+import { renderCombineParts } from '../codegen/partials.js';
+import { renderConvGradInput, renderConvGradWeight, weightGradParts } from '../codegen/train-conv.js';
 import {
   renderActivationGrad,
   renderExpand,
@@ -31,73 +24,23 @@ import {
 } from '../codegen/train-elementwise.js';
 import {
   batchNormDweight,
-  type ChannelStatistic,
   channelInvStd,
   channelMean,
   channelRunningVar,
   channelSumDy,
   groupNormDweight,
-  partialsPerChannel,
   renderBatchNormApply,
   renderBatchNormDx,
   renderRunningMean,
 } from '../codegen/train-norm.js';
 import { renderMaxPoolGrad, renderSeparableCols, renderSeparableRows } from '../codegen/train-pool.js';
-import type { PlanConstant, PlanStep } from '../plan/lower.js';
+import type { PlanStep } from '../plan/lower.js';
 import type { GroupContext } from './index.js';
+import { kernelStep, param, twoLevelSteps } from './steps.js';
 
 function layout(shape: readonly number[]) {
   return { n: shape[0]!, c: shape[1]!, inner: shapeSize(shape.slice(2)) };
 }
-
-/** A step writing `output` from `inputs`, with the node's parameters `roles` as constants. */
-export function kernelStep(
-  c: GroupContext,
-  kernel: KernelSource,
-  inputs: string[],
-  output: string,
-  constants: Record<string, PlanConstant> = {},
-): PlanStep {
-  return c.step(kernel, { inputs, output, operands: [], constants });
-}
-
-/** A per-channel statistic's two steps: partial sums into scratch, then their sum into `output`. */
-function statistic(
-  c: GroupContext,
-  stat: ChannelStatistic,
-  inputs: string[],
-  output: string,
-  layoutOf: { n: number; c: number; inner: number },
-  constants: Record<string, PlanConstant> = {},
-): PlanStep[] {
-  const partials = c.scratch(`${output}::partials`, [layoutOf.c * partialsPerChannel(layoutOf)]);
-  return [
-    kernelStep(c, stat.partial, inputs, partials),
-    kernelStep(c, stat.finish, [partials], output, constants),
-  ];
-}
-
-/** A per-group statistic's two steps (GroupNorm): partial sums into scratch, then their sum. */
-export function groupStatistic(
-  c: GroupContext,
-  stat: RowStatistic,
-  inputs: string[],
-  output: string,
-  p: Parameters<typeof rowParts>[0],
-  constants: Record<string, PlanConstant> = {},
-): PlanStep[] {
-  const partials = c.scratch(`${output}::partials`, [p.n * p.groups * rowParts(p)]);
-  return [
-    kernelStep(c, stat.partial, inputs, partials, constants),
-    kernelStep(c, stat.finish, [partials], output),
-  ];
-}
-
-/** The node's parameter `role` as a constant, keyed so that every plan shares one buffer. */
-export const param = (c: GroupContext, name: string, role: string): PlanConstant => ({
-  key: `${name}.${role}`,
-  make: () => c.weight(role),
-});
 
 /** A separable pooling backward (average or blur): along the width into scratch, then the height. */
 function separable(
@@ -131,8 +74,8 @@ export const LOWER_TRAINING: OpTable<[GroupContext], PlanStep[], TrainingOpName>
     const p = layout(c.shape(x));
     const { eps, momentum } = n.attrs;
     return [
-      ...statistic(c, channelMean(p, c.limits), [x], mean, p),
-      ...statistic(c, channelInvStd(p, eps, c.limits), [x, mean], inv, p),
+      ...twoLevelSteps(c, channelMean(p, c.limits), [x], mean),
+      ...twoLevelSteps(c, channelInvStd(p, eps, c.limits), [x, mean], inv),
       kernelStep(c, renderBatchNormApply(p, c.limits), [x, mean, inv], y, {
         weight: param(c, n.name, 'weight'),
         bias: param(c, n.name, 'bias'),
@@ -140,7 +83,7 @@ export const LOWER_TRAINING: OpTable<[GroupContext], PlanStep[], TrainingOpName>
       kernelStep(c, renderRunningMean(p.c, momentum, c.limits), [mean], runMean, {
         running_mean: param(c, n.name, 'running_mean'),
       }),
-      ...statistic(c, channelRunningVar(p, momentum, c.limits), [x, mean], runVar, p, {
+      ...twoLevelSteps(c, channelRunningVar(p, momentum, c.limits), [x, mean], runVar, {
         running_var: param(c, n.name, 'running_var'),
       }),
     ];
@@ -150,8 +93,8 @@ export const LOWER_TRAINING: OpTable<[GroupContext], PlanStep[], TrainingOpName>
     const [dx, dw, db] = n.outputs as [string, string, string];
     const p = layout(c.shape(x));
     return [
-      ...statistic(c, channelSumDy(p, c.limits), [dy], db, p),
-      ...statistic(c, batchNormDweight(p, c.limits), [dy, x, mean, inv], dw, p),
+      ...twoLevelSteps(c, channelSumDy(p, c.limits), [dy], db),
+      ...twoLevelSteps(c, batchNormDweight(p, c.limits), [dy, x, mean, inv], dw),
       kernelStep(c, renderBatchNormDx(p, c.limits), [dy, x, mean, inv, dw, db], dx, {
         weight: param(c, n.name, 'weight'),
       }),
@@ -166,13 +109,13 @@ export const LOWER_TRAINING: OpTable<[GroupContext], PlanStep[], TrainingOpName>
     const [mean, inv, sd, sdx] = [rows('mean'), rows('inv'), rows('sumD'), rows('sumDXhat')];
     const weight = { weight: param(c, n.name, 'weight') };
     return [
-      ...groupStatistic(c, groupMean(p, c.limits), [x], mean, p),
-      ...groupStatistic(c, groupInvStd(p, c.limits), [x, mean], inv, p),
-      ...groupStatistic(c, groupSumD(p, c.limits), [dy], sd, p, weight),
-      ...groupStatistic(c, groupSumDXhat(p, c.limits), [dy, x, mean, inv], sdx, p, weight),
+      ...twoLevelSteps(c, groupMean(p, c.limits), [x], mean),
+      ...twoLevelSteps(c, groupInvStd(p, c.limits), [x, mean], inv),
+      ...twoLevelSteps(c, groupSumD(p, c.limits), [dy], sd, weight),
+      ...twoLevelSteps(c, groupSumDXhat(p, c.limits), [dy, x, mean, inv], sdx, weight),
       kernelStep(c, renderGroupNormDx(p, c.limits), [dy, x, mean, inv, sd, sdx], dx, weight),
-      ...statistic(c, groupNormDweight(p, c.limits), [dy, x, mean, inv], dw, p),
-      ...statistic(c, channelSumDy(p, c.limits), [dy], db, p),
+      ...twoLevelSteps(c, groupNormDweight(p, c.limits), [dy, x, mean, inv], dw),
+      ...twoLevelSteps(c, channelSumDy(p, c.limits), [dy], db),
     ];
   },
   conv2dGradInput(n, c) {
@@ -194,7 +137,12 @@ export const LOWER_TRAINING: OpTable<[GroupContext], PlanStep[], TrainingOpName>
     const partials = c.scratch('partials', [shapeSize(c.shape(dw)) * parts]);
     return [
       kernelStep(c, kernel, [x, dy], partials),
-      kernelStep(c, renderSumParts(shapeSize(c.shape(dw)), parts, c.limits), [partials], dw),
+      kernelStep(
+        c,
+        renderCombineParts('convGradWeightSum', { outputs: shapeSize(c.shape(dw)), parts }, c.limits),
+        [partials],
+        dw,
+      ),
     ];
   },
   reluGrad: (n, c) => [

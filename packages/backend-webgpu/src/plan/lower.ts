@@ -16,6 +16,11 @@ import { type FusedGroup, fuseEpilogues } from './fuse.js';
 export interface PlanConstant {
   key: string;
   make: () => Float32Array;
+  /**
+   * The parameters (state_dict keys) `make` may read: set by lowerGraph to the head node's, so
+   * a training executable rewrites only the constants whose parameters changed.
+   */
+  params?: readonly string[];
 }
 
 /** One dispatch: a kernel and the tensors and constants bound to it. */
@@ -86,17 +91,19 @@ export function lowerGraph(
 
   function lowerGroup(g: FusedGroup): PlanStep[] {
     const n = g.head;
+    // Every constant's make reads the head's parameters (c.weight) or nothing.
+    const params = Object.values(n.params);
     return dispatchOp(LOWER_ALL, n, {
       group: g,
       shape,
-      step: (kernel, extra = {}) => ({
+      step: (kernel, { constants = {}, ...extra } = {}) => ({
         path: n.path || n.name,
         kernel,
         inputs: [n.inputs[0]!],
         operands: g.operands,
         output: g.output,
-        constants: {},
         ...extra,
+        constants: Object.fromEntries(Object.entries(constants).map(([k, c]) => [k, { ...c, params }])),
       }),
       weight: (role) => requireParam(weights, n, role).data,
       limits,

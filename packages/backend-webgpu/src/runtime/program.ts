@@ -114,14 +114,16 @@ export class GpuProgram {
   }
 
   /**
-   * Rewrites every constant of this plan from its `make` (which reads the weights as they are
-   * now): the training executable calls it after the optimiser replaced parameters. `done` holds
-   * keys already written by another plan sharing the store.
+   * Rewrites, from its `make` (which reads the weights as they are now), every constant of this
+   * plan that reads one of the `changed` parameters: the training executable calls it after the
+   * optimiser replaced some (frozen ones are not repacked). A constant whose parameters are not
+   * known is rewritten too.
    */
-  refreshConstants(constants: ConstantStore, done: Set<string>): void {
+  refreshConstants(constants: ConstantStore, changed: ReadonlySet<string>): void {
+    const done = new Set<string>();
     for (const step of this.plan.steps)
       for (const c of Object.values(step.constants)) {
-        if (done.has(c.key)) continue;
+        if (done.has(c.key) || (c.params && !c.params.some((k) => changed.has(k)))) continue;
         const buffer = constants.get(c.key);
         if (!buffer) throw new InternalError(`constant '${c.key}' was never uploaded`);
         const data = c.make();
