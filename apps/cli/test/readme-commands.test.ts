@@ -95,6 +95,12 @@ writeFileSync(
   { mode: 0o755 },
 );
 afterAll(() => spawnSync('rm', ['-rf', root]));
+/** The commands' environment: the sandbox's `pnpm` first, no debug stack traces. */
+const sandboxEnv = {
+  ...process.env,
+  PATH: `${join(root, 'bin')}:${process.env.PATH ?? ''}`,
+  CARDINAL_DEBUG: '',
+};
 
 const python = (code: string, ...args: string[]) =>
   spawnSync(DEBIAN_PYTHON, ['-c', code, ...args], { encoding: 'utf8', cwd: work, maxBuffer: 1 << 24 });
@@ -141,7 +147,7 @@ function run(text: string, timeoutMs: number): Ran {
     encoding: 'utf8',
     timeout: timeoutMs,
     maxBuffer: 1 << 26,
-    env: { ...process.env, PATH: `${join(root, 'bin')}:${process.env.PATH ?? ''}`, CARDINAL_DEBUG: '' },
+    env: sandboxEnv,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -152,7 +158,7 @@ async function runServer(
 ): Promise<Ran> {
   const child = spawn('bash', ['-c', `exec ${text}`], {
     cwd: work,
-    env: { ...process.env, PATH: `${join(root, 'bin')}:${process.env.PATH ?? ''}` },
+    env: sandboxEnv,
   });
   let stdout = '';
   let stderr = '';

@@ -104,6 +104,19 @@ async function onnxFeatures(model: string, size: number, seed: number, inputSeed
   }
 }
 
+/** fashion_resnext with its shipped weights and normalisation, and the published test split. */
+async function shippedFashion() {
+  const file = shippedWeightsFile('fashion_resnext')!;
+  const graph = createModel('fashion_resnext');
+  return {
+    graph,
+    weights: await loadWeightsFile(graph, file),
+    norm: storedNormalisation(weightsMetadata(file), file)!,
+    images: readIdxFile(join(FASHION_DIR, 't10k-images-idx3-ubyte.gz')).data,
+    labels: readIdxFile(join(FASHION_DIR, 't10k-labels-idx1-ubyte.gz')).data,
+  };
+}
+
 describe.skipIf(!!reason)('the demo in headless Chromium', () => {
   let server: ViteDevServer;
   let browser: Browser;
@@ -175,12 +188,7 @@ describe.skipIf(!!reason)('the demo in headless Chromium', () => {
         expect(shown.losses).toHaveLength(steps);
         // The same run in Node, on ONNX Runtime: the shipped weights, a fresh head, the same
         // batches in the same order.
-        const file = shippedWeightsFile('fashion_resnext')!;
-        const graph = createModel('fashion_resnext');
-        const weights = await loadWeightsFile(graph, file);
-        const norm = storedNormalisation(weightsMetadata(file), file)!;
-        const images = readIdxFile(join(FASHION_DIR, 't10k-images-idx3-ubyte.gz')).data;
-        const labels = readIdxFile(join(FASHION_DIR, 't10k-labels-idx1-ubyte.gz')).data;
+        const { graph, weights, norm, images, labels } = await shippedFashion();
         const node = await fineTuneHead(
           onnxBackend,
           { graph, weights, mean: norm.mean[0]!, std: norm.std[0]! },
@@ -396,12 +404,7 @@ describe.skipIf(!!reason)('the demo in headless Chromium', () => {
   it.skipIf(!!fashionReason)(
     'Fashion-MNIST mode: real test images through the shipped weights, probabilities as backend-onnx gives in Node; a picture of the same pixels alike',
     async () => {
-      const file = shippedWeightsFile('fashion_resnext')!;
-      const graph = createModel('fashion_resnext');
-      const weights = await loadWeightsFile(graph, file);
-      const norm = storedNormalisation(weightsMetadata(file), file)!;
-      const images = readIdxFile(join(FASHION_DIR, 't10k-images-idx3-ubyte.gz')).data;
-      const labels = readIdxFile(join(FASHION_DIR, 't10k-labels-idx1-ubyte.gz')).data;
+      const { graph, weights, norm, images, labels } = await shippedFashion();
       const exe = await onnxBackend.compile(graph, weights, { executionProviders: ['cpu'] } as object);
       const probsInNode = async (pixels: Uint8Array) => {
         const x = {
